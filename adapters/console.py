@@ -1,0 +1,144 @@
+"""The terminal adapter: an interactive console, or a JSON line protocol for scripts and tests.
+
+Identities are `console:NAME`; `/as NAME` switches who is typing, so one person can play
+requester, reviewer and manager. With `--json`, a plain input line is text from the
+current user and `{"as": NAME, "text": "…"}` is text from NAME (an optional "id" gives the
+event id, to replay a delivery); each reply is printed as one JSON object per line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import uuid
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from bot.app import Boussole
+from bot.i18n import Rendered
+from bot.storage import OutboxRow
+from conversations.model import Incoming
+
+PREFIX = "console:"
+NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+def identity(name: str) -> str:
+    return name if name.startswith(PREFIX) else PREFIX + name
+
+
+def json_line(rendered: Rendered) -> str:
+    """The JSON protocol's view of a reply."""
+    question = None
+    if rendered.question is not None:
+        q = rendered.question
+        question = {"id": q["id"], "criterion": q["criterion"], "type": q["type"], "choices": q["choices"]}
+    payload: dict[str, Any] = {
+        "to": rendered.to.removeprefix(PREFIX), "kind": rendered.kind, "text": rendered.text,
+        "assessment": rendered.assessment, "question": question,
+    }
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def human_text(rendered: Rendered, current: str) -> str:
+    """The interactive view: messages to someone else are shown as mail for them."""
+    body = rendered.text
+    if rendered.kind == "question" and rendered.question is not None:
+        body = f"\n{rendered.text}"
+    if rendered.to != current:
+        who = rendered.to.removeprefix(PREFIX)
+        indented = "\n".join("  │ " + line for line in rendered.text.splitlines())
+        return f"\n  ┌─ message pour « {who} » ({rendered.kind})\n{indented}\n  └─ (/as {who} pour lui répondre)"
+    return body
+
+
+class ConsoleAdapter:
+    def __init__(self, app: Boussole, *, user: str, json_mode: bool = False,
+                 stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
+        self.app = app
+        self.user = identity(user)
+        self.json_mode = json_mode
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.interactive = not json_mode and self.stdin.isatty()
+
+    async def send(self, row: OutboxRow, rendered: Rendered) -> None:
+        text = json_line(rendered) if self.json_mode else human_text(rendered, self.user)
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    async def flush(self) -> None:
+        await self.app.deliver("console", self.send)
+
+    def _read(self, prompt: str) -> str | None:
+        try:
+            if self.interactive:
+                return input(prompt)
+            line = self.stdin.readline()
+            return line.rstrip("\n") if line else None
+        except EOFError:
+            return None
+
+    def _event(self, line: str) -> Incoming | None:
+        if self.json_mode and line.lstrip().startswith("{"):
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                self._notice({"error": f"invalid JSON: {exc}"})
+                return None
+            name, text = data.get("as"), data.get("text")
+            if not isinstance(text, str) or (name is not None and not isinstance(name, str)):
+                self._notice({"error": "expected {\"as\": NAME, \"text\": \"…\"}"})
+                return None
+            user = identity(name) if name else self.user
+            return Incoming(str(data.get("id") or f"console:{uuid.uuid4()}"), user, text)
+        return Incoming(f"console:{uuid.uuid4()}", self.user, line)
+
+    def _notice(self, payload: dict[str, Any]) -> None:
+        self.stdout.write((json.dumps(payload, ensure_ascii=False) if self.json_mode else
+                           str(next(iter(payload.values())))) + "\n")
+        self.stdout.flush()
+
+    def _switch(self, line: str) -> bool:
+        """Handle the adapter's own `/as NAME` and `/quit`; True when the line was one."""
+        parts = line.strip().split()
+        if not parts or parts[0] not in ("/as", "/quit", "/exit"):
+            return False
+        if parts[0] in ("/quit", "/exit"):
+            raise EOFError
+        if len(parts) == 2 and set(parts[1].removeprefix(PREFIX)) <= NAME_CHARS:
+            self.user = identity(parts[1])
+            if not self.json_mode:
+                self._notice({"info": f"Vous êtes maintenant « {self.user.removeprefix(PREFIX)} »."})
+        else:
+            self._notice({"error": "/as NAME : NAME en lettres, chiffres, . _ -"})
+        return True
+
+    async def run(self, on_idle: Callable[[], Any] | None = None) -> None:
+        """Read lines until EOF, processing each and delivering what it produced."""
+        if self.interactive:
+            with contextlib.suppress(ImportError):
+                import readline  # noqa: F401  (line editing for input())
+            self._notice({"info": "Boussole — tapez « nouveau » pour commencer, « aide » pour les commandes, "
+                                  "/as NOM pour changer d'identité, Ctrl-D pour quitter."})
+        await self.flush()
+        loop = asyncio.get_running_loop()
+        while True:
+            prompt = f"{self.user.removeprefix(PREFIX)}> "
+            line = await loop.run_in_executor(None, self._read, prompt)
+            if line is None:
+                break
+            if not line.strip():
+                continue
+            try:
+                if self._switch(line):
+                    continue
+            except EOFError:
+                break
+            event = self._event(line)
+            if event is not None:
+                await self.app.handle(event)
+            await self.flush()
+        await self.flush()

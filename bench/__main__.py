@@ -1,0 +1,12 @@
+"""`python -m bench` runs every benchmark in turn (`make bench`)."""
+
+import asyncio
+import importlib
+import sys
+
+BENCHMARKS = ["bench.interview_step"]
+
+for name in sys.argv[1:] or BENCHMARKS:
+    module = importlib.import_module(name if name.startswith("bench.") else f"bench.{name}")
+    asyncio.run(module.main())
+    print()

@@ -1,0 +1,150 @@
+"""The application: one incoming event in, one committed transaction out, then delivery.
+
+`Boussole.handle(event)` loads what the engine needs, runs it, and commits the new state,
+the answers, the findings, the audit records and the rendered replies (the outbox) in one
+`BEGIN IMMEDIATE` transaction, together with the event id so that a retried delivery is
+recognised. Adapters then call `deliver()` to send what the outbox holds for their transport.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+
+from bot.config import Config
+from bot.i18n import Rendered, render
+from bot.storage import Database, OutboxRow, Tx
+from conversations import engine
+from conversations.model import Incoming, Interview, Reply, utc_iso
+from conversations.questionnaire import Choice, LocalText, Questionnaire
+from conversations.rules import findings, recommend
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+Sender = Callable[[OutboxRow, Rendered], Awaitable[None]]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Boussole:
+    """The core application shared by every transport."""
+
+    def __init__(self, *, config: Config, questionnaire: Questionnaire, db: Database,
+                 clock: Clock = utc_now) -> None:
+        self.config = config
+        self.questionnaire = questionnaire
+        self.db = db
+        self.clock = clock
+        self.directions = tuple(Choice(name, LocalText(d.label, d.label)) for name, d in config.directions.items())
+        # Imported here: the review side builds on this class (it needs the app's helpers).
+        from bot.review import ReviewDesk
+        self.review = ReviewDesk(self)
+
+    # -- incoming -----------------------------------------------------------------------
+    async def handle(self, event: Incoming) -> bool:
+        """Process one event once; False when its id was already processed (a transport retry)."""
+        now = self.clock()
+        stamp = utc_iso(now)
+        async with self.db.transaction() as tx:
+            if not await tx.claim_event(event.id, stamp):
+                logger.info("event %s already processed: ignored", event.id)
+                return False
+            command = engine.read_command(event.text, None)
+            if command is not None and command.name in self.review.COMMANDS:
+                replies = await self.review.handle_command(tx, event.user, command, now)
+                await self.enqueue(tx, replies, stamp)
+                return True
+            snapshot = await self.snapshot(tx, event.user, command.id_argument if command else None)
+            outcome = engine.handle(snapshot, event, now)
+            await self.commit_outcome(tx, snapshot, outcome, actor=event.user, now=now)
+        return True
+
+    async def snapshot(self, tx: Tx, user: str, referenced_id: int | None) -> engine.Snapshot:
+        conversation, next_id = await tx.conversation(user)
+        briefs, drafts = await tx.assessments_of(user)
+        referenced = drafts.get(referenced_id) if referenced_id is not None else None
+        if referenced_id is not None and referenced is None:
+            row = await tx.assessment(referenced_id)
+            referenced = row.interview if row else None
+        return engine.Snapshot(
+            conversation=conversation, questionnaire=self.questionnaire, drafts=drafts,
+            assessments=tuple(briefs), referenced=referenced, next_id=next_id, directions=self.directions,
+            may_view_all=self.may_view_all(user),
+        )
+
+    def may_view_all(self, user: str) -> bool:
+        return bool(self.config.roles_of(user) or self.config.directions_managed_by(user)
+                    or self.config.is_admin(user))
+
+    async def commit_outcome(self, tx: Tx, snapshot: engine.Snapshot, outcome: engine.Outcome, *,
+                             actor: str, now: dt.datetime) -> None:
+        stamp = utc_iso(now)
+        previous = dict(snapshot.drafts)
+        if snapshot.referenced is not None:
+            previous.setdefault(snapshot.referenced.id, snapshot.referenced)
+        for interview in outcome.interviews:
+            await self.save_interview(tx, interview, old=previous.get(interview.id), actor=actor, now=now)
+        await tx.save_conversation(outcome.conversation, stamp)
+        await tx.audit_many([(actor, e.action, e.assessment, e.detail) for e in outcome.audit], stamp)
+        replies = list(outcome.replies)
+        replies += await self.review.on_signals(tx, outcome.signals, actor=actor, now=now)
+        await self.enqueue(tx, replies, stamp, own=(actor, outcome.conversation.locale))
+
+    async def save_interview(self, tx: Tx, interview: Interview, *, old: Interview | None, actor: str,
+                             now: dt.datetime) -> None:
+        stamp = utc_iso(now)
+        current = self.questionnaire if interview.questionnaire_version == self.questionnaire.version else None
+        if current is None:
+            await tx.save_interview(interview, actor=actor, now=stamp, recommendation=None, old=old)
+            return
+        after = findings(current, interview.answers)
+        recommendation = str(recommend(after))
+        await tx.save_interview(interview, actor=actor, now=stamp, recommendation=recommendation, old=old)
+        if old is None or old.answers != interview.answers:
+            before = findings(current, old.answers) if old is not None else []
+            await tx.save_findings(interview.id, before, after, stamp)
+
+    # -- outgoing -----------------------------------------------------------------------
+    async def locale_for(self, tx: Tx, user: str) -> str:
+        return await tx.locale_of(user) or self.config.locale
+
+    async def enqueue(self, tx: Tx, replies: Iterable[Reply], stamp: str,
+                      own: tuple[str, str | None] | None = None) -> None:
+        """Render each reply in its recipient's language and put it in the outbox."""
+        locales: dict[str, str] = {}
+        if own is not None:
+            locales[own[0]] = own[1] or self.config.locale
+        messages = []
+        for reply in replies:
+            if reply.to not in locales:
+                locales[reply.to] = await self.locale_for(tx, reply.to)
+            messages.append((reply.to, render(reply, locales[reply.to]).to_json()))
+        await tx.enqueue(messages, stamp)
+
+    async def deliver(self, transport: str, send: Sender, *, limit: int = 100) -> int:
+        """Send what the outbox holds for a transport, oldest first; stop at the first failure.
+
+        A message is marked delivered only after `send` returns, so a crash in between sends
+        it again on restart (at least once); transports with idempotent sends (Matrix
+        transaction ids) turn that into exactly once.
+        """
+        sent = 0
+        while True:
+            rows = await self.db.undelivered(transport, limit)
+            if not rows:
+                return sent
+            for row in rows:
+                try:
+                    await send(row, Rendered.from_json(row.payload))
+                except Exception as exc:
+                    logger.warning("delivery of outbox %d to %s failed: %s", row.id, row.recipient, exc)
+                    await self.db.mark_failed(row.id, repr(exc))
+                    return sent
+                await self.db.mark_delivered(row.id, utc_iso(self.clock()))
+                sent += 1
+            if len(rows) < limit:
+                return sent

@@ -1,0 +1,267 @@
+"""Turns the engine's replies (catalogue keys and parameters) into words, per language.
+
+One catalogue per language in `bot/locales/`; the output is a `Rendered` message, the
+transport-neutral form the outbox stores and every adapter draws (Block Kit, Matrix HTML,
+terminal text).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from conversations.answers import Answer
+from conversations.model import Brief, Interview, Prompt, Reply
+from conversations.questionnaire import Choice, Level, LocalText, Question, QuestionType
+from conversations.rules import Summary
+
+LOCALES = ("fr", "en")
+LOCALE_DIR = Path(__file__).with_name("locales")
+DISPLAY_ZONE = ZoneInfo("Europe/Paris")
+LEVEL_MARK = {Level.OK: "✅", Level.TO_CHECK: "⚠️", Level.BLOCKER: "⛔"}
+
+
+@cache
+def catalogue(locale: str) -> dict[str, str]:
+    return tomllib.loads((LOCALE_DIR / f"{locale}.toml").read_text(encoding="utf-8"))
+
+
+class Translator:
+    """Looks keys up in one language's catalogue; LocalText values follow the same language."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale if locale in LOCALES else "fr"
+        self.strings = catalogue(self.locale)
+
+    def __call__(self, key: str, **params: Any) -> str:
+        template = self.strings.get(key)
+        if template is None:
+            raise KeyError(f"message '{key}' is missing from the '{self.locale}' catalogue")
+        return template.format(**{k: self.value(v) for k, v in params.items()})
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, LocalText):
+            return value.get(self.locale)
+        if isinstance(value, Level):
+            return self(f"level.{value}")
+        return value
+
+    def text(self, value: LocalText | str | None) -> str:
+        if value is None:
+            return ""
+        return value.get(self.locale) if isinstance(value, LocalText) else value
+
+    def date(self, iso: str | None) -> str:
+        """A stored UTC instant shown as a Paris date."""
+        if not iso:
+            return ""
+        moment = dt.datetime.fromisoformat(iso)
+        if moment.tzinfo is None:
+            return moment.date().isoformat()
+        local = moment.astimezone(DISPLAY_ZONE)
+        return local.strftime("%d/%m/%Y") if self.locale == "fr" else local.strftime("%Y-%m-%d")
+
+    def answer(self, question: Question, answer: Answer | None, choices: tuple[Choice, ...] | None = None) -> str:
+        if answer is None:
+            return ""
+        if answer.unknown:
+            return self("answer.unknown")
+        if answer.skipped:
+            return self("answer.skipped")
+        options = choices if choices is not None else question.choices
+        labels = {c.id: c.label.get(self.locale) for c in options}
+        if question.type is QuestionType.YESNO:
+            return self(f"answer.{answer.value}")
+        if question.type is QuestionType.CHOICE:
+            return labels.get(answer.value, str(answer.value))
+        if question.type is QuestionType.MULTI and isinstance(answer.value, list):
+            return ", ".join(labels.get(v, str(v)) for v in answer.value)
+        return str(answer.value)
+
+    def title_suffix(self, title: str | None) -> str:
+        return f" « {title} »" if self.locale == "fr" and title else (f' "{title}"' if title else "")
+
+
+@dataclass
+class Rendered:
+    """A message ready for any transport: plain text plus the structure buttons need."""
+
+    to: str
+    kind: str
+    text: str
+    assessment: int | None = None
+    heading: str | None = None      # criterion and progress, or a title
+    body: str = ""                  # the message proper
+    hint: str | None = None         # what the user can type
+    question: dict[str, Any] | None = None
+    actions: list[dict[str, str]] = field(default_factory=list)
+    sections: list[dict[str, Any]] = field(default_factory=list)  # summaries: one per criterion
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)  # every field is already JSON-ready: no deep copy needed
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Rendered:
+        return cls(**data)
+
+
+def _actions(t: Translator, names: tuple[str, ...], assessment: int | None) -> list[dict[str, str]]:
+    out = []
+    for name in names:
+        command = t(f"command.{name}")
+        if assessment is not None and name in ("status", "approve", "reservations", "request_changes",
+                                               "reject", "reevaluate", "history", "resume"):
+            command = f"{command} {assessment}"
+        out.append({"name": name, "label": t(f"action.{name}"), "command": command})
+    return out
+
+
+def _render_prompt(t: Translator, prompt: Prompt) -> tuple[str, str, str]:
+    question = prompt.question
+    params = {"criterion": prompt.criterion.number, "criteria_total": prompt.criteria_total,
+              "criterion_title": prompt.criterion.title, "number": prompt.number, "total": prompt.total}
+    heading = t("question.context" if prompt.criterion.number == 0 else "question.criterion", **params)
+    lines = [t.text(question.text)]
+    for index, choice in enumerate(prompt.choices, 1):
+        lines.append(f"  {index}. {t.text(choice.label)}")
+    if prompt.current is not None:
+        key = "question.previous" if prompt.from_previous else "question.current"
+        lines.append(t(key, answer=t.answer(question, prompt.current, prompt.choices)))
+    hints = [t(f"hint.{question.type}", min=question.min_length, max=question.max_length)]
+    if question.unknown_allowed and question.type is not QuestionType.YESNO:
+        hints.append(t("hint.unknown"))
+    if not question.required:
+        hints.append(t("hint.skip"))
+    hints.append(t("hint.commands"))
+    return heading, "\n".join(lines), " ".join(hints)
+
+
+def summary_sections(t: Translator, summary: Summary) -> list[dict[str, Any]]:
+    sections = []
+    for section in summary.criteria:
+        if section.number == 0 and not section.findings:
+            continue
+        incomplete = section.unanswered > 0 and section.level is Level.OK
+        sections.append({
+            "criterion": section.number, "title": t.text(section.title), "level": str(section.level),
+            "mark": "…" if incomplete else LEVEL_MARK[section.level],
+            "level_label": t("level.incomplete", count=section.unanswered) if incomplete
+            else t(f"level.{section.level}"),
+            "reasons": [t.text(f.reason) for f in section.findings],
+        })
+    return sections
+
+
+def summary_lines(t: Translator, sections: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for s in sections:
+        prefix = f"{s['criterion']}. " if s["criterion"] else ""
+        lines.append(f"{s['mark']} {prefix}{s['title']} : {s['level_label']}" if t.locale == "fr"
+                     else f"{s['mark']} {prefix}{s['title']}: {s['level_label']}")
+        lines.extend(f"    – {reason}" for reason in s["reasons"])
+    return lines
+
+
+def _render_summary(t: Translator, reply: Reply) -> tuple[str, str, str, list[dict[str, Any]]]:
+    p = reply.params
+    summary: Summary = p["summary"]
+    interview: Interview = p["interview"]
+    heading = t("summary.title", id=interview.id, title=t.title_suffix(interview.title),
+                answered=p["answered"], total=p["total"])
+    sections = summary_sections(t, summary)
+    lines = summary_lines(t, sections)
+    for question_id, justification in p.get("exceptions", {}).items():
+        lines.append(t("summary.exception", question=question_id, justification=justification))
+    lines.append(t("summary.recommendation", recommendation=t(f"recommendation.{summary.recommendation}")))
+    hint = t("summary.final_hint" if reply.key == "summary.final" else "summary.partial_hint")
+    return heading, "\n".join(lines), hint, sections
+
+
+def _render_blocker(t: Translator, p: Mapping[str, Any]) -> tuple[str, str, str]:
+    heading = t("blocker.title", criterion=p["criterion_number"], criterion_title=p["criterion_title"])
+    lines = [t.text(p["question_text"])]
+    lines.extend(f"  – {t.text(reason)}" for reason in p["reasons"])
+    if p.get("principle") is not None:
+        lines.append(t("blocker.principle", principle=p["principle"]))
+    return heading, "\n".join(lines), t("blocker.ways")
+
+
+def _render_list(t: Translator, p: Mapping[str, Any]) -> tuple[str, str]:
+    briefs: list[Brief] = p["assessments"]
+    if not briefs:
+        return "", t("list.empty")
+    lines = []
+    for brief in briefs:
+        line = t("list.item", id=brief.id, title=t.title_suffix(brief.title).strip() or t("untitled"),
+                 status=t(f"status.{brief.status}"), updated=t.date(brief.updated_at))
+        if brief.next_review_at:
+            line += t("list.next_review", date=t.date(brief.next_review_at))
+        lines.append(line)
+    return t("list.title"), "\n".join(lines)
+
+
+def _render_help(t: Translator, p: Mapping[str, Any]) -> str:
+    text = t("help.intro") + t("help.commands")
+    if p.get("question_help") is not None:
+        text += "\n" + t("help.question", help=p["question_help"])
+    return text
+
+
+def _render_status(t: Translator, p: Mapping[str, Any]) -> str:
+    text = t("status", id=p["id"], title=t.title_suffix(p["title"]).strip(), status=t(f"status.{p['status']}"))
+    if p.get("recommendation"):
+        text += " " + t("status.recommendation", recommendation=t(f"recommendation.{p['recommendation']}"))
+    return text
+
+
+# Extra renderers registered by the review side (bot.review), keyed by catalogue key prefix.
+CUSTOM_RENDERERS: dict[str, Callable[[Translator, Reply], Rendered]] = {}
+
+
+def render(reply: Reply, locale: str) -> Rendered:
+    """The words of one reply in one language."""
+    t = Translator(locale)
+    prefix = reply.key.split(".")[0]
+    if prefix in CUSTOM_RENDERERS:
+        return CUSTOM_RENDERERS[prefix](t, reply)
+    params = dict(reply.params)
+    heading: str | None = None
+    hint: str | None = None
+    sections: list[dict[str, Any]] = []
+    question = None
+    if reply.prompt is not None:
+        heading, body, hint = _render_prompt(t, reply.prompt)
+        q = reply.prompt.question
+        question = {"id": q.id, "criterion": q.criterion, "type": str(q.type),
+                    "number": reply.prompt.number, "total": reply.prompt.total, "required": q.required,
+                    "choices": [{"id": c.id, "label": t.text(c.label)} for c in reply.prompt.choices],
+                    "help": t.text(q.help)}
+    elif reply.key.startswith("summary."):
+        heading, body, hint, sections = _render_summary(t, reply)
+    elif reply.key == "blocker":
+        heading, body, hint = _render_blocker(t, params)
+    elif reply.key == "list":
+        heading, body = _render_list(t, params)
+    elif reply.key == "help":
+        body = _render_help(t, params)
+    elif reply.key == "status":
+        body = _render_status(t, params)
+    else:
+        for name in ("status",):
+            if name in params:
+                params[name] = t(f"status.{params[name]}")
+        if "recommendation" in params:
+            params["recommendation"] = t(f"recommendation.{params['recommendation']}")
+        if "title" in params:
+            params["title"] = t.title_suffix(params["title"]).strip()
+        body = t(reply.key, **params)
+    text = "\n".join(part for part in (heading, body, hint) if part)
+    return Rendered(to=reply.to, kind=str(reply.kind), text=text, assessment=reply.assessment, heading=heading,
+                    body=body, hint=hint, question=question, actions=_actions(t, reply.actions, reply.assessment),
+                    sections=sections)

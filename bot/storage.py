@@ -1,0 +1,478 @@
+"""Storage on SQLite through aiosqlite: the one source of truth.
+
+Numbered migrations applied at start; WAL; every write in a `BEGIN IMMEDIATE` transaction
+through `Database.transaction()`. Each user-visible step writes its state, answers,
+findings, audit records and outgoing replies (the outbox) in one such transaction.
+The audit trail is append-only and hash-chained.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from conversations.answers import Answer
+from conversations.model import Brief, Conversation, Interview, Mode, Status
+from conversations.rules import Finding
+
+logger = logging.getLogger(__name__)
+
+GENESIS_HASH = "0" * 64
+
+MIGRATIONS: list[str] = [
+    # 1: the interview
+    """
+    CREATE TABLE assessments (
+        id INTEGER PRIMARY KEY,
+        requester TEXT NOT NULL,
+        status TEXT NOT NULL,
+        questionnaire_version TEXT NOT NULL,
+        title TEXT,
+        direction TEXT,
+        state TEXT NOT NULL,
+        previous_id INTEGER REFERENCES assessments(id),
+        recommendation TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        submitted_at TEXT,
+        decided_at TEXT,
+        next_review_at TEXT
+    );
+    CREATE INDEX assessments_by_requester ON assessments(requester, id);
+    CREATE INDEX assessments_by_status ON assessments(status, updated_at);
+    CREATE TABLE answers (
+        id INTEGER PRIMARY KEY,
+        assessment_id INTEGER NOT NULL REFERENCES assessments(id),
+        question_id TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        answered_by TEXT NOT NULL,
+        answered_at TEXT NOT NULL
+    );
+    CREATE INDEX answers_by_assessment ON answers(assessment_id, question_id, id);
+    CREATE TABLE findings (
+        assessment_id INTEGER NOT NULL REFERENCES assessments(id),
+        question_id TEXT NOT NULL,
+        criterion INTEGER NOT NULL,
+        level TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        raised_at TEXT NOT NULL,
+        notified_at TEXT,
+        PRIMARY KEY (assessment_id, question_id, criterion, level, reason)
+    );
+    CREATE TABLE conversations (
+        user TEXT PRIMARY KEY,
+        mode TEXT NOT NULL,
+        active INTEGER,
+        target INTEGER,
+        locale TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        assessment_id INTEGER,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_assessment ON audit(assessment_id, id);
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        transport TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        delivered_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_undelivered ON outbox(transport, id) WHERE delivered_at IS NULL;
+    CREATE TABLE processed_events (
+        event_id TEXT PRIMARY KEY,
+        processed_at TEXT NOT NULL
+    );
+    """,
+]
+
+
+class StorageError(Exception):
+    """The database cannot be used as it is (too new, unreadable)."""
+
+
+def interview_to_state(interview: Interview) -> str:
+    return json.dumps({
+        "answers": {k: v.to_json() for k, v in interview.answers.items()},
+        "pending": interview.pending,
+        "revisiting": interview.revisiting,
+        "blocked_on": interview.blocked_on,
+        "exceptions": dict(interview.exceptions),
+        "previous": {k: v.to_json() for k, v in interview.previous.items()},
+    }, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class AssessmentRow:
+    """One row of `assessments`, with the interview it holds."""
+
+    interview: Interview
+    title: str | None
+    direction: str | None
+    recommendation: str | None
+    updated_at: str
+    submitted_at: str | None
+    decided_at: str | None
+    next_review_at: str | None
+
+    COLUMNS = ("id, requester, status, questionnaire_version, title, direction, state, previous_id, "
+               "recommendation, created_at, updated_at, submitted_at, decided_at, next_review_at")
+
+    @classmethod
+    def from_row(cls, row: Any) -> AssessmentRow:
+        state = json.loads(row["state"])
+        interview = Interview(
+            id=row["id"], requester=row["requester"], questionnaire_version=row["questionnaire_version"],
+            status=Status(row["status"]),
+            answers={k: Answer.from_json(v) for k, v in state["answers"].items()},
+            pending=state["pending"], revisiting=state["revisiting"], blocked_on=state["blocked_on"],
+            exceptions=state["exceptions"],
+            previous={k: Answer.from_json(v) for k, v in state["previous"].items()},
+            previous_id=row["previous_id"], created_at=row["created_at"],
+        )
+        return cls(interview, row["title"], row["direction"], row["recommendation"], row["updated_at"],
+                   row["submitted_at"], row["decided_at"], row["next_review_at"])
+
+    @property
+    def brief(self) -> Brief:
+        return Brief(self.interview.id, self.title, self.interview.status, self.updated_at, self.next_review_at)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    recipient: str
+    transport: str
+    payload: dict[str, Any]
+    attempts: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> OutboxRow:
+        return cls(row["id"], row["recipient"], row["transport"], json.loads(row["payload"]), row["attempts"])
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: str
+    actor: str
+    action: str
+    assessment_id: int | None
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def from_row(cls, row: Any) -> AuditRow:
+        return cls(row["id"], row["at"], row["actor"], row["action"], row["assessment_id"],
+                   json.loads(row["detail"]), row["prev_hash"], row["hash"])
+
+
+def audit_hash(prev_hash: str, at: str, actor: str, action: str, assessment_id: int | None, detail: str) -> str:
+    material = json.dumps([prev_hash, at, actor, action, assessment_id, detail], ensure_ascii=False)
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def transport_of(identity: str) -> str:
+    return identity.split(":", 1)[0]
+
+
+class Tx:
+    """The operations available inside one write transaction."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    # Each helper costs one hop to the database thread: a step makes about ten of them.
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        rows = await self.conn.execute_fetchall(sql, tuple(params))
+        return next(iter(rows), None)
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        return list(await self.conn.execute_fetchall(sql, tuple(params)))
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int | None:
+        cursor = await self.conn.execute(sql, tuple(params))
+        return cursor.lastrowid
+
+    async def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            await self.conn.executemany(sql, rows)
+
+    # -- events -------------------------------------------------------------------------
+    async def claim_event(self, event_id: str, now: str) -> bool:
+        """Record an incoming event id; False when it was already processed (a retry)."""
+        cursor = await self.conn.execute(
+            "INSERT INTO processed_events(event_id, processed_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (event_id, now))
+        return cursor.rowcount == 1
+
+    # -- conversations ------------------------------------------------------------------
+    async def conversation(self, user: str) -> tuple[Conversation, int]:
+        """The user's conversation, and the number the next new assessment would get."""
+        row = await self.fetchone(
+            "SELECT c.mode, c.active, c.target, c.locale, "
+            "(SELECT COALESCE(MAX(id), 0) + 1 FROM assessments) AS next_id "
+            "FROM (SELECT 1) LEFT JOIN conversations AS c ON c.user = ?", (user,))
+        if row["mode"] is None:
+            return Conversation(user), int(row["next_id"])
+        return (Conversation(user, Mode(row["mode"]), row["active"], row["target"], row["locale"]),
+                int(row["next_id"]))
+
+    async def save_conversation(self, conversation: Conversation, now: str) -> None:
+        await self.execute(
+            "INSERT INTO conversations(user, mode, active, target, locale, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(user) DO UPDATE SET mode = excluded.mode, active = excluded.active, "
+            "target = excluded.target, locale = excluded.locale, updated_at = excluded.updated_at",
+            (conversation.user, conversation.mode, conversation.active, conversation.target,
+             conversation.locale, now),
+        )
+
+    async def locale_of(self, user: str) -> str | None:
+        row = await self.fetchone("SELECT locale FROM conversations WHERE user = ?", (user,))
+        return row["locale"] if row else None
+
+    # -- assessments --------------------------------------------------------------------
+    async def assessment(self, assessment_id: int) -> AssessmentRow | None:
+        row = await self.fetchone(f"SELECT {AssessmentRow.COLUMNS} FROM assessments WHERE id = ?", (assessment_id,))
+        return AssessmentRow.from_row(row) if row else None
+
+    async def assessments_of(self, requester: str) -> tuple[list[Brief], dict[int, Interview]]:
+        """The requester's assessments, newest first, and the editable ones in full."""
+        rows = await self.fetchall(
+            f"SELECT {AssessmentRow.COLUMNS} FROM assessments WHERE requester = ? ORDER BY id DESC", (requester,))
+        briefs = [Brief(r["id"], r["title"], Status(r["status"]), r["updated_at"], r["next_review_at"]) for r in rows]
+        drafts = {r["id"]: AssessmentRow.from_row(r).interview for r in rows if Status(r["status"]).editable}
+        return briefs, drafts
+
+    async def save_interview(self, interview: Interview, *, actor: str, now: str,
+                             recommendation: str | None, old: Interview | None) -> None:
+        """Upsert the assessment row and append every changed answer to the answer history."""
+        await self.execute(
+            f"INSERT INTO assessments({AssessmentRow.COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET status = excluded.status, title = excluded.title, "
+            "direction = excluded.direction, state = excluded.state, recommendation = excluded.recommendation, "
+            "updated_at = excluded.updated_at, "
+            "submitted_at = CASE WHEN excluded.status = 'in_review' AND assessments.status != 'in_review' "
+            "THEN excluded.updated_at ELSE assessments.submitted_at END",
+            (interview.id, interview.requester, interview.status, interview.questionnaire_version,
+             interview.title, interview.direction, interview_to_state(interview), interview.previous_id,
+             recommendation, interview.created_at or now, now, None, None, None),
+        )
+        before = old.answers if old else {}
+        rows = [(interview.id, question_id, json.dumps(answer.to_json(), ensure_ascii=False), actor, now)
+                for question_id, answer in interview.answers.items() if before.get(question_id) != answer]
+        rows += [(interview.id, question_id, '{"cleared":true}', actor, now)
+                 for question_id in before if question_id not in interview.answers]
+        await self.executemany(
+            "INSERT INTO answers(assessment_id, question_id, answer, answered_by, answered_at) VALUES (?,?,?,?,?)",
+            rows)
+
+    async def set_review_dates(self, assessment_id: int, *, decided_at: str | None,
+                               next_review_at: str | None) -> None:
+        await self.execute("UPDATE assessments SET decided_at = ?, next_review_at = ? WHERE id = ?",
+                           (decided_at, next_review_at, assessment_id))
+
+    async def answer_history(self, assessment_id: int) -> list[Any]:
+        return await self.fetchall(
+            "SELECT question_id, answer, answered_by, answered_at FROM answers WHERE assessment_id = ? ORDER BY id",
+            (assessment_id,))
+
+    async def save_findings(self, assessment_id: int, before: list[Finding], after: list[Finding],
+                            now: str) -> list[Finding]:
+        """Store the change from the findings of the old answers to those of the new; return the new ones."""
+        def key(f: Finding) -> tuple[str, int, str, str]:
+            return (f.question_id, f.criterion, str(f.level), json.dumps([f.reason.fr, f.reason.en],
+                                                                         ensure_ascii=False))
+
+        old = {key(f) for f in before}
+        new = {key(f): f for f in after}
+        await self.executemany(
+            "DELETE FROM findings WHERE assessment_id = ? AND question_id = ? AND criterion = ? AND level = ? "
+            "AND reason = ?", [(assessment_id, *k) for k in old if k not in new])
+        added = [k for k in new if k not in old]
+        await self.executemany(
+            "INSERT INTO findings(assessment_id, question_id, criterion, level, reason, raised_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", [(assessment_id, *k, now) for k in added])
+        return [new[k] for k in added]
+
+    # -- audit --------------------------------------------------------------------------
+    async def audit(self, *, actor: str, action: str, assessment_id: int | None,
+                    detail: Mapping[str, Any], now: str) -> None:
+        await self.audit_many([(actor, action, assessment_id, detail)], now)
+
+    async def audit_many(self, entries: list[tuple[str, str, int | None, Mapping[str, Any]]], now: str) -> None:
+        """Append records to the chain; each one's hash covers the previous record's hash."""
+        rows = [(now, actor, action, assessment_id,
+                 json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str))
+                for actor, action, assessment_id, detail in entries]
+        await self.executemany(
+            "INSERT INTO audit(at, actor, action, assessment_id, detail, prev_hash, hash) "
+            "SELECT ?1, ?2, ?3, ?4, ?5, prev, boussole_audit_hash(prev, ?1, ?2, ?3, ?4, ?5) FROM "
+            f"(SELECT COALESCE((SELECT hash FROM audit ORDER BY id DESC LIMIT 1), '{GENESIS_HASH}') AS prev)",
+            rows)
+
+    async def audit_trail(self, assessment_id: int | None = None) -> list[AuditRow]:
+        if assessment_id is None:
+            rows = await self.fetchall("SELECT * FROM audit ORDER BY id")
+        else:
+            rows = await self.fetchall("SELECT * FROM audit WHERE assessment_id = ? ORDER BY id", (assessment_id,))
+        return [AuditRow.from_row(r) for r in rows]
+
+    # -- outbox -------------------------------------------------------------------------
+    async def enqueue(self, messages: list[tuple[str, Mapping[str, Any]]], now: str) -> None:
+        """Queue (recipient, payload) messages for delivery, in order."""
+        await self.executemany(
+            "INSERT INTO outbox(recipient, transport, payload, created_at) VALUES (?, ?, ?, ?)",
+            [(to, transport_of(to), json.dumps(payload, ensure_ascii=False), now) for to, payload in messages])
+
+
+class Database:
+    """One aiosqlite connection; writes serialised in-process by a lock, across processes by SQLite."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise StorageError("the database is not open: call open() first")
+        return self._conn
+
+    async def open(self) -> Database:
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        self._conn.row_factory = aiosqlite.Row
+        await self._conn.create_function("boussole_audit_hash", 6, audit_hash, deterministic=True)
+        await self._conn.execute("PRAGMA journal_mode = WAL")
+        await self._conn.execute("PRAGMA busy_timeout = 10000")
+        await self._conn.execute("PRAGMA foreign_keys = ON")
+        await self._conn.execute("PRAGMA synchronous = FULL")
+        try:
+            await self.migrate()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def __aenter__(self) -> Database:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def schema_version(self) -> int:
+        async with self.conn.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def migrate(self, target: int | None = None) -> int:
+        """Apply the numbered migrations not yet applied, each in its own transaction."""
+        target = len(MIGRATIONS) if target is None else target
+        current = await self.schema_version()
+        if current > len(MIGRATIONS):
+            raise StorageError(f"{self.path}: schema version {current} is newer than this Boussole "
+                               f"({len(MIGRATIONS)}): upgrade Boussole")
+        async with self._lock:
+            for number in range(current + 1, target + 1):
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    # Read again under the write lock: another process may have migrated meanwhile.
+                    if await self.schema_version() >= number:
+                        await self.conn.execute("ROLLBACK")
+                        continue
+                    for statement in _statements(MIGRATIONS[number - 1]):
+                        await self.conn.execute(statement)
+                    await self.conn.execute(f"PRAGMA user_version = {number}")
+                    await self.conn.execute("COMMIT")
+                except BaseException:
+                    await self.conn.execute("ROLLBACK")
+                    raise
+                logger.info("database %s migrated to schema version %d", self.path, number)
+        return await self.schema_version()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Tx(self.conn)
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[Tx]:
+        """Consistent reads, kept apart from a write transaction under way on this connection."""
+        async with self._lock:
+            await self.conn.execute("BEGIN")
+            try:
+                yield Tx(self.conn)
+            finally:
+                await self.conn.execute("COMMIT")
+
+    # Single statements below run in autocommit (atomic on their own); the lock keeps them
+    # out of a transaction another coroutine may have open on this connection.
+    async def undelivered(self, transport: str, limit: int = 100) -> list[OutboxRow]:
+        async with self._lock:
+            rows = await self.conn.execute_fetchall(
+                "SELECT id, recipient, transport, payload, attempts FROM outbox "
+                "WHERE transport = ? AND delivered_at IS NULL ORDER BY id LIMIT ?", (transport, limit))
+        return [OutboxRow.from_row(r) for r in rows]
+
+    async def mark_delivered(self, outbox_id: int, now: str) -> None:
+        async with self._lock:
+            await self.conn.execute("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
+                                    (now, outbox_id))
+
+    async def mark_failed(self, outbox_id: int, error: str) -> None:
+        async with self._lock:
+            await self.conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                                    (error[:500], outbox_id))
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements, keeping trigger bodies whole."""
+    out, buffer = [], ""
+    for line in script.splitlines():
+        buffer += line + "\n"
+        stripped = buffer.strip()
+        if stripped.endswith(";") and (not stripped.upper().startswith("CREATE TRIGGER") or stripped.endswith("END;")):
+            out.append(stripped)
+            buffer = ""
+    if buffer.strip():
+        out.append(buffer.strip())
+    return out

@@ -1,0 +1,598 @@
+"""The interview as a sans-I/O state machine.
+
+`handle(snapshot, event, now)` takes what the application loaded for one user, one
+incoming message and the current instant, and returns an `Outcome`: the new conversation
+and interview states, the replies to send, the audit entries and the signals (blocker
+raised, submitted…) for the review side. It reads no clock, no database, no network: the
+application commits the outcome in one transaction, then delivers the replies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from conversations.answers import Answer, Invalid, fold, parse_answer
+from conversations.commands import Command, parse_command
+from conversations.model import (
+    STATUS_TRANSITIONS,
+    AuditEntry,
+    BlockerRaised,
+    Brief,
+    Conversation,
+    ExceptionRequested,
+    Incoming,
+    Interview,
+    Mode,
+    Prompt,
+    Reply,
+    ReplyKind,
+    Signal,
+    Status,
+    Submitted,
+    Withdrawn,
+    utc_iso,
+)
+from conversations.questionnaire import Choice, Level, Question, Questionnaire, QuestionType
+from conversations.rules import applicable_questions, findings, is_applicable, question_findings, summarize
+
+JUSTIFICATION_MIN, JUSTIFICATION_MAX = 20, 2000
+LOCALES = ("fr", "en")
+# Commands the engine answers; the application routes the others (reviews, reports).
+ENGINE_COMMANDS = {"new", "resume", "back", "edit", "skip", "summary", "submit", "withdraw", "help",
+                   "why", "list", "status", "language", "fix", "exception", "confirm", "reevaluate"}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the application loads for one step of one user's conversation."""
+
+    conversation: Conversation
+    questionnaire: Questionnaire
+    drafts: Mapping[int, Interview] = field(default_factory=dict)  # the user's editable interviews
+    assessments: tuple[Brief, ...] = ()      # all the user's assessments, newest first
+    referenced: Interview | None = None      # the assessment a command names by number
+    next_id: int = 1                         # the number a new assessment gets
+    directions: tuple[Choice, ...] = ()      # choices for questions with choices_from = "directions"
+    may_view_all: bool = False               # reviewers, managers and admins may ask any status
+
+
+@dataclass(frozen=True)
+class Outcome:
+    conversation: Conversation
+    interviews: tuple[Interview, ...] = ()   # interviews created or changed by this step
+    replies: tuple[Reply, ...] = ()
+    audit: tuple[AuditEntry, ...] = ()
+    signals: tuple[Signal, ...] = ()
+
+
+class _Step:
+    """Accumulates one step's effects; the engine's functions append to it."""
+
+    def __init__(self, snapshot: Snapshot, event: Incoming, now: dt.datetime) -> None:
+        self.snap = snapshot
+        self.q = snapshot.questionnaire
+        self.user = event.user
+        self.now = now
+        self.conversation = snapshot.conversation
+        self.changed: dict[int, Interview] = {}
+        self.replies: list[Reply] = []
+        self.audit: list[AuditEntry] = []
+        self.signals: list[Signal] = []
+
+    # -- helpers -------------------------------------------------------------------------
+    def say(self, kind: ReplyKind, key: str, assessment: int | None = None,
+            actions: tuple[str, ...] = (), **params: object) -> None:
+        self.replies.append(Reply(self.user, kind, key, params, assessment, None, actions))
+
+    def record(self, action: str, assessment: int | None, **detail: object) -> None:
+        self.audit.append(AuditEntry(action, assessment, detail))
+
+    def save(self, interview: Interview) -> Interview:
+        self.changed[interview.id] = interview
+        return interview
+
+    def active(self) -> Interview | None:
+        active_id = self.conversation.active
+        if active_id is None:
+            return None
+        if active_id in self.changed:
+            return self.changed[active_id]
+        return self.snap.drafts.get(active_id)
+
+    def choices_for(self, question: Question) -> tuple[Choice, ...]:
+        if question.choices_from == "directions":
+            return self.snap.directions
+        return question.choices
+
+    def outcome(self) -> Outcome:
+        return Outcome(self.conversation, tuple(self.changed.values()), tuple(self.replies),
+                       tuple(self.audit), tuple(self.signals))
+
+    # -- interview navigation ------------------------------------------------------------
+    def prompt(self, interview: Interview, question: Question) -> Prompt:
+        applicable = applicable_questions(self.q, interview.answers)
+        number = next((i for i, q in enumerate(applicable, 1) if q.id == question.id), len(applicable))
+        current = interview.answers.get(question.id)
+        from_previous = False
+        if current is None and question.id in interview.previous:
+            current, from_previous = interview.previous[question.id], True
+        return Prompt(
+            question=question, choices=self.choices_for(question), number=number, total=len(applicable),
+            criterion=self.q.criterion(question.criterion), criteria_total=len(self.q.rated_criteria),
+            current=current, from_previous=from_previous,
+        )
+
+    def ask(self, interview: Interview) -> None:
+        """Show whatever the interview waits for: a blocker, the pending question, or the end."""
+        if interview.blocked_on is not None:
+            self.show_blocker(interview, interview.blocked_on)
+        elif interview.pending is not None:
+            question = self.q.question(interview.pending)
+            actions = ["why", "back", "summary", "withdraw"]
+            if not question.required:
+                actions.insert(1, "skip")
+            self.replies.append(Reply(self.user, ReplyKind.QUESTION, "question", {}, interview.id,
+                                      self.prompt(interview, question), tuple(actions)))
+        else:
+            self.show_summary(interview, final=True)
+
+    def show_summary(self, interview: Interview, *, final: bool) -> None:
+        summary = summarize(self.q, interview.answers)
+        answered = sum(1 for q in applicable_questions(self.q, interview.answers) if q.id in interview.answers)
+        total = len(applicable_questions(self.q, interview.answers))
+        actions: tuple[str, ...] = ("submit", "edit", "withdraw") if final else ("resume",)
+        self.say(ReplyKind.SUMMARY, "summary.final" if final else "summary.partial", interview.id, actions,
+                 summary=summary, interview=interview, answered=answered, total=total,
+                 exceptions=dict(interview.exceptions))
+
+    def show_blocker(self, interview: Interview, question_id: str) -> None:
+        question = self.q.question(question_id)
+        blockers = [f for f in question_findings(question, interview.answers.get(question_id))
+                    if f.level is Level.BLOCKER]
+        criterion = self.q.criterion(blockers[0].criterion if blockers else question.criterion)
+        self.say(ReplyKind.BLOCKER, "blocker", interview.id, ("fix", "withdraw", "exception"),
+                 criterion_number=criterion.number, criterion_title=criterion.title,
+                 principle=criterion.principle, reasons=[f.reason for f in blockers],
+                 question_text=question.text)
+
+    def next_pending(self, interview: Interview, after: str | None) -> tuple[str | None, bool]:
+        """The next question to ask and whether we are still walking through answered ones."""
+        applicable = applicable_questions(self.q, interview.answers)
+        if interview.revisiting and after is not None:
+            ids = [q.id for q in applicable]
+            if after in ids:
+                following = applicable[ids.index(after) + 1:] if ids.index(after) + 1 < len(ids) else []
+                if following:
+                    nxt = following[0]
+                    return nxt.id, nxt.id in interview.answers
+        first = next((q.id for q in applicable if q.id not in interview.answers), None)
+        return first, False
+
+    def unresolved_blockers(self, interview: Interview) -> list[str]:
+        seen: list[str] = []
+        for finding in findings(self.q, interview.answers):
+            if finding.level is not Level.BLOCKER:
+                continue
+            if finding.question_id not in interview.exceptions and finding.question_id not in seen:
+                seen.append(finding.question_id)
+        return seen
+
+    def open_interview(self, interview: Interview) -> None:
+        self.conversation = self.conversation.to(Mode.INTERVIEW, active=interview.id, target=None)
+        self.ask(interview)
+
+
+# -------------------------------------------------------------------------------- answers
+
+def _prune(questionnaire: Questionnaire, answers: dict[str, Answer]) -> dict[str, Answer]:
+    """Drop answers to questions whose conditions no longer hold (conditions look backwards)."""
+    kept: dict[str, Answer] = {}
+    for question in questionnaire.questions:
+        if question.id in answers and is_applicable(question, kept):
+            kept[question.id] = answers[question.id]
+    return kept
+
+
+def _answer(step: _Step, interview: Interview, text: str, *, confirm: bool = False) -> None:
+    assert interview.pending is not None
+    question = step.q.question(interview.pending)
+    choices = step.choices_for(question)
+    if confirm:
+        prompt = step.prompt(interview, question)
+        if prompt.current is None:
+            step.say(ReplyKind.ERROR, "error.nothing_to_confirm", interview.id)
+            step.ask(interview)
+            return
+        parsed: Answer | Invalid = prompt.current
+        if prompt.current.value is not None and question.type in (QuestionType.CHOICE, QuestionType.MULTI):
+            known = {c.id for c in prompt.choices}
+            values = prompt.current.value if isinstance(prompt.current.value, list) else [prompt.current.value]
+            if not all(v in known for v in values):
+                parsed = Invalid("invalid.previous_gone", {})
+    else:
+        parsed = parse_answer(question, text, choices)
+    if isinstance(parsed, Invalid):
+        step.say(ReplyKind.ERROR, parsed.key, interview.id, **parsed.params)
+        step.ask(interview)
+        return
+
+    old = interview.answers.get(question.id)
+    answers = _prune(step.q, {**interview.answers, question.id: parsed})
+    exceptions = {k: v for k, v in interview.exceptions.items() if k != question.id or old == parsed}
+    interview = replace(interview, answers=answers, exceptions=exceptions)
+    if old != parsed:
+        step.record("answer", interview.id, question=question.id, answer=parsed.to_json(),
+                    previous=old.to_json() if old else None)
+
+    raised = [f for f in question_findings(question, parsed) if f.level is Level.BLOCKER]
+    unresolved = step.unresolved_blockers(interview)
+    if raised and question.id in unresolved:
+        interview = step.save(replace(interview, blocked_on=question.id, pending=question.id, revisiting=False))
+        step.record("blocker_raised", interview.id, question=question.id,
+                    criteria=sorted({f.criterion for f in raised}))
+        step.signals.append(BlockerRaised(interview.id, question.id, raised[0].criterion))
+        step.show_blocker(interview, question.id)
+        return
+
+    for finding in question_findings(question, parsed):
+        if finding.level is Level.TO_CHECK:
+            step.say(ReplyKind.WARNING, "to_check_noted", interview.id, reason=finding.reason)
+    pending, revisiting = step.next_pending(interview, question.id)
+    blocked_on = unresolved[0] if unresolved else None
+    interview = step.save(replace(interview, pending=pending, revisiting=revisiting, blocked_on=blocked_on))
+    step.ask(interview)
+
+
+# -------------------------------------------------------------------------------- commands
+
+def _need_active(step: _Step) -> Interview | None:
+    interview = step.active()
+    if interview is None:
+        step.say(ReplyKind.INFO, "error.no_active", actions=("new", "resume", "list"))
+    return interview
+
+
+def _cmd_new(step: _Step, _: Command) -> None:
+    interview = Interview(id=step.snap.next_id, requester=step.user,
+                          questionnaire_version=step.q.version, created_at=utc_iso(step.now))
+    pending, _revisiting = step.next_pending(interview, None)
+    interview = step.save(replace(interview, pending=pending))
+    step.record("created", interview.id, questionnaire_version=step.q.version)
+    step.say(ReplyKind.INFO, "new.started", interview.id, id=interview.id,
+             total=len(applicable_questions(step.q, {})), criteria=len(step.q.rated_criteria))
+    step.open_interview(interview)
+
+
+def start_reevaluation(step: _Step, source: Interview) -> None:
+    interview = Interview(id=step.snap.next_id, requester=step.user, questionnaire_version=step.q.version,
+                          previous={k: v for k, v in source.answers.items() if step.q.has(k)},
+                          previous_id=source.id, created_at=utc_iso(step.now))
+    pending, _revisiting = step.next_pending(interview, None)
+    interview = step.save(replace(interview, pending=pending))
+    step.record("reevaluation_started", interview.id, renews=source.id, questionnaire_version=step.q.version)
+    step.say(ReplyKind.INFO, "reevaluation.started", interview.id, id=interview.id, source=source.id,
+             title=source.title or "")
+    step.open_interview(interview)
+
+
+def _cmd_reevaluate(step: _Step, command: Command) -> None:
+    source = step.snap.referenced
+    if source is None or source.requester != step.user:
+        step.say(ReplyKind.ERROR, "error.not_found", id=command.id_argument or command.argument)
+        return
+    if not source.status.approved:
+        step.say(ReplyKind.ERROR, "error.reevaluate_status", source.id, id=source.id, status=source.status)
+        return
+    start_reevaluation(step, source)
+
+
+def _cmd_resume(step: _Step, command: Command) -> None:
+    if command.id_argument is not None:
+        target = step.snap.referenced
+        if target is None or target.requester != step.user:
+            step.say(ReplyKind.ERROR, "error.not_found", id=command.id_argument)
+            return
+        if not target.status.editable:
+            step.say(ReplyKind.ERROR, "error.not_editable", target.id, id=target.id, status=target.status)
+            return
+    else:
+        target = step.active()
+        if target is None and step.snap.drafts:
+            target = step.snap.drafts[max(step.snap.drafts)]
+        if target is None:
+            step.say(ReplyKind.INFO, "resume.nothing", actions=("new", "list"))
+            return
+    step.say(ReplyKind.INFO, "resume.at", target.id, id=target.id, title=target.title or "")
+    step.open_interview(target)
+
+
+def _cmd_back(step: _Step, _: Command) -> None:
+    interview = _need_active(step)
+    if interview is None:
+        return
+    if interview.blocked_on is not None:
+        _cmd_fix(step, Command("fix"))
+        return
+    applicable = applicable_questions(step.q, interview.answers)
+    ids = [q.id for q in applicable]
+    position = ids.index(interview.pending) if interview.pending in ids else len(ids)
+    if position == 0:
+        step.say(ReplyKind.INFO, "back.first", interview.id)
+        step.ask(interview)
+        return
+    interview = step.save(replace(interview, pending=ids[position - 1], revisiting=True))
+    step.ask(interview)
+
+
+def _cmd_edit(step: _Step, command: Command) -> None:
+    interview = _need_active(step)
+    if interview is None:
+        return
+    applicable = applicable_questions(step.q, interview.answers)
+    target = None
+    arg = command.argument.strip().lstrip("#")
+    if arg.isdigit() and 1 <= int(arg) <= len(applicable):
+        target = applicable[int(arg) - 1]
+    elif step.q.has(arg) and any(q.id == arg for q in applicable):
+        target = step.q.question(arg)
+    if target is None:
+        step.say(ReplyKind.ERROR, "error.edit_number", interview.id, total=len(applicable))
+        step.ask(interview)
+        return
+    interview = step.save(replace(interview, pending=target.id, revisiting=False, blocked_on=None))
+    step.ask(interview)
+
+
+def _cmd_skip(step: _Step, _: Command) -> None:
+    interview = _need_active(step)
+    if interview is None or interview.pending is None:
+        if interview is not None:
+            step.ask(interview)
+        return
+    question = step.q.question(interview.pending)
+    if question.required:
+        step.say(ReplyKind.ERROR, "error.required", interview.id)
+        step.ask(interview)
+        return
+    answers = {**interview.answers, question.id: Answer(skipped=True)}
+    interview = replace(interview, answers=answers)
+    step.record("answer", interview.id, question=question.id, answer={"skipped": True}, previous=None)
+    pending, revisiting = step.next_pending(interview, question.id)
+    step.ask(step.save(replace(interview, pending=pending, revisiting=revisiting)))
+
+
+def _cmd_summary(step: _Step, _: Command) -> None:
+    interview = _need_active(step)
+    if interview is None:
+        return
+    complete = interview.pending is None and interview.blocked_on is None
+    step.show_summary(interview, final=complete)
+    if not complete:
+        step.ask(interview)
+
+
+def _cmd_submit(step: _Step, _: Command) -> None:
+    interview = _need_active(step)
+    if interview is None:
+        return
+    if step.unresolved_blockers(interview):
+        step.say(ReplyKind.ERROR, "error.submit_blocked", interview.id)
+        step.ask(interview)
+        return
+    remaining = [q for q in applicable_questions(step.q, interview.answers) if q.id not in interview.answers]
+    if remaining:
+        step.say(ReplyKind.ERROR, "error.submit_incomplete", interview.id, remaining=len(remaining))
+        step.ask(interview)
+        return
+    summary = summarize(step.q, interview.answers)
+    interview = step.save(replace(interview.with_status(Status.IN_REVIEW), pending=None, revisiting=False))
+    step.record("submitted", interview.id, recommendation=summary.recommendation,
+                exceptional=bool(interview.exceptions))
+    step.signals.append(Submitted(interview.id))
+    step.conversation = step.conversation.to(Mode.IDLE, active=None, target=None)
+    step.say(ReplyKind.INFO, "submitted", interview.id, id=interview.id, recommendation=summary.recommendation,
+             actions=("status", "list"))
+
+
+def _cmd_withdraw(step: _Step, command: Command) -> None:
+    if command.id_argument is not None:
+        target = step.snap.referenced
+        if target is None or target.requester != step.user:
+            step.say(ReplyKind.ERROR, "error.not_found", id=command.id_argument)
+            return
+    else:
+        target = _need_active(step)
+        if target is None:
+            return
+    if Status.WITHDRAWN not in STATUS_TRANSITIONS[target.status]:
+        step.say(ReplyKind.ERROR, "error.not_withdrawable", target.id, id=target.id, status=target.status)
+        return
+    step.conversation = step.conversation.to(Mode.CONFIRM_WITHDRAW, target=target.id)
+    step.say(ReplyKind.WARNING, "withdraw.confirm", target.id, ("yes", "no"), id=target.id,
+             title=target.title or "")
+
+
+def _confirm_withdraw(step: _Step, text: str) -> None:
+    folded = fold(text)
+    target_id = step.conversation.target
+    target = step.changed.get(target_id) if target_id is not None else None
+    if target is None and target_id is not None:
+        target = step.snap.drafts.get(target_id) or (
+            step.snap.referenced if step.snap.referenced and step.snap.referenced.id == target_id else None)
+    back_mode = Mode.INTERVIEW if step.conversation.active is not None else Mode.IDLE
+    if folded in ("oui", "o", "yes", "y") and target is not None:
+        withdrawn = step.save(replace(target.with_status(Status.WITHDRAWN), pending=None, blocked_on=None))
+        step.record("withdrawn", withdrawn.id)
+        step.signals.append(Withdrawn(withdrawn.id))
+        active = None if step.conversation.active == withdrawn.id else step.conversation.active
+        step.conversation = step.conversation.to(Mode.IDLE if active is None else Mode.INTERVIEW,
+                                                 active=active, target=None)
+        step.say(ReplyKind.INFO, "withdraw.done", withdrawn.id, ("new", "list"), id=withdrawn.id)
+        return
+    if folded in ("non", "n", "no") or target is None:
+        step.conversation = step.conversation.to(back_mode, target=None)
+        step.say(ReplyKind.INFO, "withdraw.kept", target_id)
+        interview = step.active()
+        if interview is not None:
+            step.ask(interview)
+        return
+    step.say(ReplyKind.ERROR, "invalid.yesno", target_id, ("yes", "no"))
+
+
+def _cmd_help(step: _Step, _: Command) -> None:
+    interview = step.active()
+    question = step.q.question(interview.pending) if interview and interview.pending else None
+    step.say(ReplyKind.INFO, "help", interview.id if interview else None,
+             question_help=question.help if question else None, mode=step.conversation.mode)
+
+
+def _cmd_why(step: _Step, _: Command) -> None:
+    interview = step.active()
+    if interview is None or interview.pending is None:
+        _cmd_help(step, Command("help"))
+        return
+    question = step.q.question(interview.pending)
+    step.say(ReplyKind.INFO, "why", interview.id, help=question.help)
+
+
+def _cmd_list(step: _Step, _: Command) -> None:
+    step.say(ReplyKind.INFO, "list", None, ("new", "resume"), assessments=list(step.snap.assessments))
+
+
+def _cmd_status(step: _Step, command: Command) -> None:
+    target = step.snap.referenced
+    if target is None or (target.requester != step.user and not step.snap.may_view_all):
+        step.say(ReplyKind.ERROR, "error.not_found", id=command.id_argument or command.argument)
+        return
+    summary = summarize(step.q, target.answers) if target.questionnaire_version == step.q.version else None
+    step.say(ReplyKind.INFO, "status", target.id, id=target.id, title=target.title or "", status=target.status,
+             recommendation=summary.recommendation if summary else None, requester=target.requester)
+
+
+def _cmd_language(step: _Step, command: Command) -> None:
+    choice = fold(command.argument)[:2]
+    if choice not in LOCALES:
+        step.say(ReplyKind.ERROR, "error.language")
+        return
+    step.conversation = replace(step.conversation, locale=choice)
+    step.say(ReplyKind.INFO, "language.set", language=choice)
+    interview = step.active()
+    if interview is not None:
+        step.ask(interview)
+
+
+def _cmd_fix(step: _Step, _: Command) -> None:
+    interview = _need_active(step)
+    if interview is None:
+        return
+    if interview.blocked_on is None:
+        step.ask(interview)
+        return
+    interview = step.save(replace(interview, pending=interview.blocked_on, blocked_on=None, revisiting=False))
+    step.ask(interview)
+
+
+def _cmd_exception(step: _Step, _: Command) -> None:
+    interview = _need_active(step)
+    if interview is None:
+        return
+    if interview.blocked_on is None:
+        step.say(ReplyKind.ERROR, "error.no_blocker", interview.id)
+        step.ask(interview)
+        return
+    step.conversation = step.conversation.to(Mode.JUSTIFYING)
+    step.say(ReplyKind.INFO, "exception.ask", interview.id, min=JUSTIFICATION_MIN, max=JUSTIFICATION_MAX)
+
+
+def _justify(step: _Step, text: str) -> None:
+    interview = step.active()
+    if interview is None or interview.blocked_on is None:
+        step.conversation = step.conversation.to(Mode.INTERVIEW if interview else Mode.IDLE)
+        if interview:
+            step.ask(interview)
+        return
+    text = text.strip()
+    if not JUSTIFICATION_MIN <= len(text) <= JUSTIFICATION_MAX:
+        step.say(ReplyKind.ERROR, "error.justification_length", interview.id, min=JUSTIFICATION_MIN,
+                 max=JUSTIFICATION_MAX, length=len(text))
+        return
+    question_id = interview.blocked_on
+    interview = replace(interview, exceptions={**interview.exceptions, question_id: text}, blocked_on=None)
+    unresolved = step.unresolved_blockers(interview)
+    pending, revisiting = step.next_pending(interview, question_id)
+    interview = step.save(replace(interview, pending=pending, revisiting=revisiting,
+                                  blocked_on=unresolved[0] if unresolved else None))
+    step.record("exception_requested", interview.id, question=question_id, justification=text)
+    step.signals.append(ExceptionRequested(interview.id, question_id, text))
+    step.conversation = step.conversation.to(Mode.INTERVIEW)
+    step.say(ReplyKind.INFO, "exception.recorded", interview.id)
+    step.ask(interview)
+
+
+def _cmd_confirm(step: _Step, _: Command) -> None:
+    interview = _need_active(step)
+    if interview is None:
+        return
+    if interview.pending is None or interview.blocked_on is not None:
+        step.ask(interview)
+        return
+    _answer(step, interview, "", confirm=True)
+
+
+HANDLERS = {
+    "new": _cmd_new, "resume": _cmd_resume, "back": _cmd_back, "edit": _cmd_edit, "skip": _cmd_skip,
+    "summary": _cmd_summary, "submit": _cmd_submit, "withdraw": _cmd_withdraw, "help": _cmd_help,
+    "why": _cmd_why, "list": _cmd_list, "status": _cmd_status, "language": _cmd_language, "fix": _cmd_fix,
+    "exception": _cmd_exception, "confirm": _cmd_confirm, "reevaluate": _cmd_reevaluate,
+}
+assert set(HANDLERS) == ENGINE_COMMANDS
+
+
+def read_command(text: str, pending: Question | None) -> Command | None:
+    """The command in `text`, unless it is better read as a free-text answer.
+
+    A description that starts with a command word ("Modifier les courriers…") is an
+    answer: with a text question pending, a command counts only when it is the bare word
+    or its argument has the expected form.
+    """
+    command = parse_command(text)
+    if command is None or pending is None or pending.type is not QuestionType.TEXT or not command.argument:
+        return command
+    if command.name == "language":
+        return command if fold(command.argument)[:2] in LOCALES and len(command.argument) <= 8 else None
+    return command if command.id_argument is not None and len(command.argument.split()) <= 1 else None
+
+
+def handle(snapshot: Snapshot, event: Incoming, now: dt.datetime) -> Outcome:
+    """One step of one user's conversation: (state, event, now) → (new state, replies)."""
+    step = _Step(snapshot, event, now)
+    interview = step.active()
+    mode = step.conversation.mode
+    pending = snapshot.questionnaire.question(interview.pending) if (
+        interview and interview.pending and interview.blocked_on is None) else None
+
+    if mode is Mode.CONFIRM_WITHDRAW:
+        _confirm_withdraw(step, event.text)
+        return step.outcome()
+    command = read_command(event.text, None if mode is Mode.JUSTIFYING else pending)
+    if mode is Mode.JUSTIFYING and (command is None or command.name not in ("fix", "withdraw", "help")):
+        _justify(step, event.text)
+        return step.outcome()
+    if mode is Mode.JUSTIFYING:
+        step.conversation = step.conversation.to(Mode.INTERVIEW)
+
+    if command is not None and command.name in HANDLERS:
+        HANDLERS[command.name](step, command)
+    elif command is not None:
+        step.say(ReplyKind.ERROR, "error.unknown_command")
+    elif interview is not None and interview.blocked_on is not None:
+        step.say(ReplyKind.ERROR, "error.blocked_choose", interview.id, ("fix", "withdraw", "exception"))
+    elif interview is not None and interview.pending is not None:
+        _answer(step, interview, event.text)
+    elif interview is not None:
+        step.say(ReplyKind.INFO, "complete.hint", interview.id, ("submit", "edit", "summary"))
+    else:
+        step.say(ReplyKind.INFO, "not_understood", None, ("new", "resume", "list", "help"))
+    return step.outcome()

@@ -1,0 +1,113 @@
+"""The application step: one transaction per event, retries recognised, restarts resumed."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from bot.app import Boussole
+from bot.storage import Database
+from conversations.model import Status
+from tests.helpers import CLEAN, Chat
+
+
+async def test_a_step_commits_state_answer_audit_and_outbox_together(app, db_path):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    await chat.say(CLEAN["ctx_name"])
+    with sqlite3.connect(db_path) as raw:
+        state = json.loads(raw.execute("SELECT state FROM assessments WHERE id = 1").fetchone()[0])
+        assert state["pending"] == "ctx_purpose"
+        assert raw.execute("SELECT question_id, answered_by FROM answers").fetchall() == [("ctx_name", "console:alice")]
+        actions = [r[0] for r in raw.execute("SELECT action FROM audit ORDER BY id")]
+        assert actions == ["created", "answer"]
+        assert raw.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0] == 0
+        assert raw.execute("SELECT title FROM assessments").fetchone()[0] == CLEAN["ctx_name"]
+
+
+async def test_a_retried_event_is_processed_once(app, db_path):
+    chat = Chat(app)
+    await chat.say("nouveau", event_id="slack:Ev42")
+    again = await chat.say("nouveau", event_id="slack:Ev42")
+    assert again == []
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("SELECT COUNT(*) FROM assessments").fetchone()[0] == 1
+
+
+async def test_answer_history_is_kept_never_overwritten(app, db_path):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    await chat.say("Premier nom")
+    await chat.say("retour")
+    await chat.say("Second nom")
+    with sqlite3.connect(db_path) as raw:
+        values = [json.loads(r[0])["value"] for r in raw.execute(
+            "SELECT answer FROM answers WHERE question_id = 'ctx_name' ORDER BY id")]
+    assert values == ["Premier nom", "Second nom"]
+
+
+async def test_restart_resumes_exactly_at_the_pending_question(config, questionnaire, db_path, clock):
+    async with Database(db_path) as db:
+        chat = Chat(Boussole(config=config, questionnaire=questionnaire, db=db, clock=clock))
+        await chat.say("nouveau")
+        await chat.answer_all(CLEAN, stop_at="c1_sensitive")
+    async with Database(db_path) as db:
+        chat = Chat(Boussole(config=config, questionnaire=questionnaire, db=db, clock=clock))
+        replies = await chat.say("reprendre")
+        assert replies[-1].question["id"] == "c1_sensitive"
+        await chat.answer_all(CLEAN)
+        await chat.say("soumettre")
+        async with db.reading() as tx:
+            row = await tx.assessment(1)
+        assert row.interview.status is Status.IN_REVIEW and row.submitted_at is not None
+
+
+async def test_findings_are_stored_and_follow_the_answers(app, db_path):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    await chat.answer_all({"c2_ciso": "non"}, stop_at="c3_problem")
+    with sqlite3.connect(db_path) as raw:
+        rows = raw.execute("SELECT question_id, level FROM findings").fetchall()
+    assert rows == [("c2_ciso", "to_check")]
+
+
+async def test_replies_are_rendered_in_the_users_language(app):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    replies = await chat.say("language en")
+    assert replies[0].text == "Language: English."
+    assert replies[-1].text.startswith("Project context · question 1/")
+
+
+async def test_undelivered_replies_survive_and_go_out_later(app, config, questionnaire, db_path, clock):
+    await app.handle(__import__("tests.helpers", fromlist=["event"]).event("console:alice", "nouveau"))
+    # nothing delivered yet: a crash here loses nothing, the outbox holds the replies
+    async with Database(db_path) as db2:
+        other = Boussole(config=config, questionnaire=questionnaire, db=db2, clock=clock)
+        seen = []
+
+        async def collect(row, rendered):
+            seen.append(rendered.kind)
+
+        assert await other.deliver("console", collect) == 2
+    assert seen == ["info", "question"]
+
+
+async def test_a_failed_delivery_stays_in_the_outbox_in_order(app):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    from tests.helpers import event
+    await app.handle(event("console:alice", "aide"))
+    await app.handle(event("console:alice", "pourquoi"))
+
+    async def broken(row, rendered):
+        raise ConnectionError("transport down")
+
+    assert await app.deliver("console", broken) == 0
+    kinds = []
+
+    async def ok(row, rendered):
+        kinds.append(rendered.text[:6])
+
+    assert await app.deliver("console", ok) == 2
+    assert kinds[0].startswith("Comman") and kinds[1].startswith("Pourqu")

@@ -1,0 +1,94 @@
+"""Migrations, the append-only hash-chained audit trail, the outbox and event ids."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bot import storage
+from bot.storage import GENESIS_HASH, Database, StorageError, audit_hash
+
+
+async def test_migrations_from_an_empty_file(db_path):
+    async with Database(db_path) as db:
+        assert await db.schema_version() == len(storage.MIGRATIONS)
+    with sqlite3.connect(db_path) as raw:
+        tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"assessments", "answers", "findings", "conversations", "audit", "outbox",
+                "processed_events"} <= tables
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+@pytest.mark.parametrize("start", range(1, len(storage.MIGRATIONS)))
+async def test_migrations_from_each_earlier_version(db_path, start):
+    async with Database(db_path) as db:
+        pass
+    with sqlite3.connect(db_path) as raw:  # build a file exactly as version `start` left it
+        raw.execute("PRAGMA user_version = 0")
+        for table in ("assessments", "answers", "findings", "conversations", "audit", "outbox",
+                      "processed_events", "reviews", "reminders_sent"):
+            raw.execute(f"DROP TABLE IF EXISTS {table}")
+        for number in range(1, start + 1):
+            raw.executescript(storage.MIGRATIONS[number - 1])
+        raw.execute(f"PRAGMA user_version = {start}")
+    async with Database(db_path) as db:
+        assert await db.schema_version() == len(storage.MIGRATIONS)
+
+
+async def test_migrating_twice_changes_nothing(db_path):
+    async with Database(db_path):
+        pass
+    async with Database(db_path) as db:
+        assert await db.migrate() == len(storage.MIGRATIONS)
+
+
+async def test_a_newer_database_is_refused(db_path):
+    with sqlite3.connect(db_path) as raw:
+        raw.execute("PRAGMA user_version = 999")
+    with pytest.raises(StorageError, match="newer than this Boussole"):
+        await Database(db_path).open()
+
+
+async def test_audit_is_hash_chained_and_append_only(db_path):
+    async with Database(db_path) as db:
+        async with db.transaction() as tx:
+            await tx.audit(actor="console:a", action="created", assessment_id=1, detail={"x": 1},
+                           now="2026-01-01T00:00:00+00:00")
+            await tx.audit(actor="console:a", action="answer", assessment_id=1, detail={"q": "é"},
+                           now="2026-01-01T00:00:01+00:00")
+        async with db.reading() as tx:
+            first, second = await tx.audit_trail(1)
+        assert first.prev_hash == GENESIS_HASH
+        assert second.prev_hash == first.hash
+        assert second.hash == audit_hash(first.hash, second.at, second.actor, second.action, 1, '{"q": "é"}')
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            async with db.transaction() as tx:
+                await tx.execute("UPDATE audit SET actor = 'console:mallory'")
+
+
+async def test_event_ids_are_claimed_once(db_path):
+    async with Database(db_path) as db, db.transaction() as tx:
+        assert await tx.claim_event("slack:Ev1", "t")
+        assert not await tx.claim_event("slack:Ev1", "t")
+
+
+async def test_a_failed_transaction_leaves_nothing(db_path):
+    async with Database(db_path) as db:
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as tx:
+                await tx.enqueue([("console:a", {"text": "x"})], "t")
+                raise RuntimeError("crash mid-step")
+        assert await db.undelivered("console") == []
+
+
+async def test_outbox_is_delivered_in_order_per_transport(db_path):
+    async with Database(db_path) as db:
+        async with db.transaction() as tx:
+            await tx.enqueue([("console:a", {"n": n}) for n in range(3)], "t")
+            await tx.enqueue([("slack:U1", {"n": 9})], "t")
+        rows = await db.undelivered("console")
+        assert [r.payload["n"] for r in rows] == [0, 1, 2]
+        await db.mark_delivered(rows[0].id, "t2")
+        assert [r.payload["n"] for r in await db.undelivered("console")] == [1, 2]
+        assert [r.payload["n"] for r in await db.undelivered("slack")] == [9]

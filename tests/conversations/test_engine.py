@@ -1,0 +1,361 @@
+"""The sans-I/O interview engine: whole interviews, edits, conditions, blockers, commands."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from conversations.engine import Outcome, Snapshot, handle
+from conversations.model import (
+    BlockerRaised,
+    Conversation,
+    ExceptionRequested,
+    IllegalTransition,
+    Incoming,
+    Interview,
+    Mode,
+    ReplyKind,
+    Status,
+    Submitted,
+    Withdrawn,
+)
+from conversations.questionnaire import Choice, LocalText
+from conversations.rules import Recommendation
+from tests.helpers import CLEAN
+
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+DIRECTIONS = (
+    Choice("numerique", LocalText("Numérique", "Digital")),
+    Choice("mobilites", LocalText("Mobilités", "Mobility")),
+)
+
+
+class Driver:
+    """Holds what storage would hold, so the pure engine can be driven step by step."""
+
+    def __init__(self, questionnaire, user: str = "console:alice") -> None:
+        self.q = questionnaire
+        self.user = user
+        self.conversation = Conversation(user)
+        self.interviews: dict[int, Interview] = {}
+        self.last: Outcome | None = None
+        self.n = 0
+
+    def say(self, text: str) -> Outcome:
+        self.n += 1
+        referenced = None
+        words = text.split()
+        if len(words) > 1 and words[-1].isdigit():
+            referenced = self.interviews.get(int(words[-1]))
+        snapshot = Snapshot(
+            conversation=self.conversation, questionnaire=self.q,
+            drafts={i: v for i, v in self.interviews.items() if v.status.editable},
+            referenced=referenced, next_id=max(self.interviews, default=0) + 1, directions=DIRECTIONS,
+        )
+        outcome = handle(snapshot, Incoming(f"e{self.n}", self.user, text), NOW)
+        self.conversation = outcome.conversation
+        for interview in outcome.interviews:
+            self.interviews[interview.id] = interview
+        self.last = outcome
+        return outcome
+
+    @property
+    def active(self) -> Interview:
+        assert self.conversation.active is not None
+        return self.interviews[self.conversation.active]
+
+    def pending(self) -> str | None:
+        if self.conversation.active is None:
+            return None
+        interview = self.active
+        return None if interview.blocked_on else interview.pending
+
+    def run(self, overrides: dict[str, str] | None = None, stop_at: str | None = None) -> None:
+        answers = {**CLEAN, **(overrides or {})}
+        for _ in range(80):
+            qid = self.pending()
+            if qid is None or qid == stop_at:
+                return
+            self.say(answers[qid])
+        raise AssertionError("interview did not end")
+
+
+@pytest.fixture
+def driver(questionnaire) -> Driver:
+    return Driver(questionnaire)
+
+
+def kinds(outcome: Outcome) -> list[str]:
+    return [r.kind for r in outcome.replies]
+
+
+def test_new_interview_asks_the_first_question_with_its_position(driver):
+    outcome = driver.say("nouveau")
+    assert kinds(outcome) == [ReplyKind.INFO, ReplyKind.QUESTION]
+    prompt = outcome.replies[1].prompt
+    assert prompt.question.id == "ctx_name" and prompt.number == 1 and prompt.total > 20
+    assert driver.conversation.mode is Mode.INTERVIEW
+    assert outcome.audit[0].action == "created"
+    assert driver.active.questionnaire_version == "2024.1"
+
+
+def test_whole_clean_interview_then_submit(driver):
+    driver.say("nouveau")
+    driver.run()
+    summary = driver.last.replies[-1]
+    assert summary.kind is ReplyKind.SUMMARY and summary.key == "summary.final"
+    assert summary.params["summary"].recommendation is Recommendation.FAVOURABLE
+    outcome = driver.say("soumettre")
+    assert outcome.signals == (Submitted(1),)
+    assert driver.interviews[1].status is Status.IN_REVIEW
+    assert driver.conversation.mode is Mode.IDLE and driver.conversation.active is None
+
+
+def test_progress_is_shown_on_every_question(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="c2_legal_basis")
+    outcome = driver.say("retour")
+    prompt = outcome.replies[-1].prompt
+    assert prompt.criterion.number == 1 and prompt.criteria_total == 7
+    assert prompt.number == 13
+
+
+def test_bad_answer_gets_a_message_and_the_same_question(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="c1_biometric")
+    outcome = driver.say("peut-être")
+    assert kinds(outcome) == [ReplyKind.ERROR, ReplyKind.QUESTION]
+    assert outcome.replies[0].key == "invalid.yesno"
+    assert outcome.replies[1].prompt.question.id == "c1_biometric"
+    assert "c1_biometric" not in driver.active.answers
+
+
+def test_too_long_free_text_is_refused_with_the_limit(driver):
+    driver.say("nouveau")
+    outcome = driver.say("x" * 500)
+    assert outcome.replies[0].key == "invalid.text_long" and outcome.replies[0].params["max"] == 120
+
+
+def test_blocker_is_flagged_at_once_with_three_ways_on(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="c1_biometric")
+    outcome = driver.say("oui")
+    blocker = outcome.replies[-1]
+    assert blocker.kind is ReplyKind.BLOCKER
+    assert blocker.params["criterion_number"] == 1
+    assert "biométrique" in blocker.params["reasons"][0].fr
+    assert blocker.actions == ("fix", "withdraw", "exception")
+    assert outcome.signals == (BlockerRaised(1, "c1_biometric", 1),)
+    assert [a.action for a in outcome.audit] == ["answer", "blocker_raised"]
+    # the interview waits: a plain answer is not taken
+    again = driver.say("non")
+    assert again.replies[0].key == "error.blocked_choose"
+
+
+def test_fixing_the_blocking_answer_carries_on(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="c1_biometric")
+    driver.say("oui")
+    fix = driver.say("corriger")
+    assert fix.replies[-1].prompt.question.id == "c1_biometric"
+    after = driver.say("non")
+    assert after.replies[-1].prompt.question.id == "c1_sensitive"
+    assert driver.active.blocked_on is None
+
+
+def test_exceptional_review_needs_a_justification(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="c1_biometric")
+    driver.say("oui")
+    driver.say("exception")
+    assert driver.conversation.mode is Mode.JUSTIFYING
+    short = driver.say("parce que")
+    assert short.replies[0].key == "error.justification_length"
+    outcome = driver.say("Authentification des agents sur un poste sensible, exigée par l'ANSSI.")
+    assert outcome.signals[0] == ExceptionRequested(1, "c1_biometric", "Authentification des agents sur un poste "
+                                                                        "sensible, exigée par l'ANSSI.")
+    assert driver.conversation.mode is Mode.INTERVIEW
+    assert outcome.replies[-1].prompt.question.id == "c1_sensitive"
+    driver.run()
+    assert driver.last.replies[-1].params["summary"].recommendation is Recommendation.BLOCKED
+    submitted = driver.say("soumettre")
+    assert driver.interviews[1].status is Status.IN_REVIEW
+    assert submitted.audit[0].detail["exceptional"] is True
+
+
+def test_submit_refused_while_a_blocker_is_unresolved(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="c6_individual_decision")
+    driver.say("3")
+    outcome = driver.say("soumettre")
+    assert outcome.replies[0].key == "error.submit_blocked"
+    assert driver.interviews[1].status is Status.DRAFT
+
+
+def test_submit_refused_while_incomplete(driver):
+    driver.say("nouveau")
+    driver.say(CLEAN["ctx_name"])
+    outcome = driver.say("soumettre")
+    assert outcome.replies[0].key == "error.submit_incomplete"
+    assert outcome.replies[0].params["remaining"] > 20
+
+
+def test_withdraw_asks_for_confirmation(driver):
+    driver.say("nouveau")
+    driver.say("annuler")
+    assert driver.conversation.mode is Mode.CONFIRM_WITHDRAW
+    kept = driver.say("non")
+    assert kept.replies[0].key == "withdraw.kept" and driver.conversation.mode is Mode.INTERVIEW
+    driver.say("annuler")
+    done = driver.say("oui")
+    assert done.signals == (Withdrawn(1),)
+    assert driver.interviews[1].status is Status.WITHDRAWN
+    assert driver.conversation.mode is Mode.IDLE
+
+
+def test_back_then_walk_forward_through_answered_questions(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="ctx_supplier")
+    back = driver.say("retour")
+    prompt = back.replies[-1].prompt
+    assert prompt.question.id == "ctx_ai_kind" and prompt.current is not None
+    driver.say("retour")
+    assert driver.active.pending == "ctx_direction"
+    keep = driver.say("ok")  # keep the current answer, move to the next answered one
+    assert keep.replies[-1].prompt.question.id == "ctx_ai_kind"
+    driver.say("1")          # change it
+    assert driver.active.answers["ctx_ai_kind"].value == ["generative_text"]
+    assert driver.active.pending == "ctx_supplier"
+
+
+def test_edit_re_asks_questions_whose_condition_changed(driver):
+    driver.say("nouveau")
+    driver.run()
+    assert "c2_dpia" not in driver.active.answers
+    position = next(i for i, q in enumerate(driver.q.questions, 1) if q.id == "ctx_data")
+    driver.say(f"modifier {position}")
+    outcome = driver.say("3")  # personal data now: the DPIA question applies
+    assert outcome.replies[-1].prompt.question.id == "c2_dpia"
+    driver.say("1")
+    assert driver.last.replies[-1].kind is ReplyKind.SUMMARY
+    # and back again: the DPIA answer no longer applies and is dropped
+    driver.say(f"modifier {position}")
+    driver.say("2")
+    assert "c2_dpia" not in driver.active.answers
+
+
+def test_edit_with_a_bad_number(driver):
+    driver.say("nouveau")
+    outcome = driver.say("modifier 99")
+    assert outcome.replies[0].key == "error.edit_number"
+
+
+def test_skip_only_optional_questions(driver):
+    driver.say("nouveau")
+    refused = driver.say("passer")
+    assert refused.replies[0].key == "error.required"
+    driver.run(stop_at="c3_indicator")
+    skipped = driver.say("passer")
+    assert driver.active.answers["c3_indicator"].skipped
+    assert skipped.replies[-1].prompt.question.id == "c4_effect"
+
+
+def test_free_text_that_starts_with_a_command_word_is_an_answer(driver):
+    driver.say("nouveau")
+    driver.say(CLEAN["ctx_name"])
+    driver.say("Modifier les courriers entrants pour les classer par thème")
+    assert driver.active.answers["ctx_purpose"].value.startswith("Modifier les courriers")
+
+
+def test_to_check_is_noted_as_a_warning(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="c2_ciso")
+    outcome = driver.say("non")
+    assert kinds(outcome) == [ReplyKind.WARNING, ReplyKind.QUESTION]
+    assert "RSSI" in outcome.replies[0].params["reason"].fr
+
+
+def test_resume_returns_to_the_pending_question(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="c1_bias")
+    driver.conversation = Conversation(driver.user)  # as if the user had gone idle elsewhere
+    outcome = driver.say("reprendre")
+    assert outcome.replies[-1].prompt.question.id == "c1_bias"
+
+
+def test_summary_mid_interview_then_the_question_again(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="c1_biometric")
+    outcome = driver.say("résumé")
+    assert outcome.replies[0].key == "summary.partial"
+    assert outcome.replies[1].prompt.question.id == "c1_biometric"
+
+
+def test_help_and_why(driver):
+    driver.say("nouveau")
+    assert driver.say("aide").replies[0].params["question_help"] is not None
+    assert driver.say("pourquoi").replies[0].key == "why"
+
+
+def test_language_switch(driver):
+    driver.say("nouveau")
+    outcome = driver.say("language en")
+    assert driver.conversation.locale == "en"
+    assert outcome.replies[-1].kind is ReplyKind.QUESTION
+
+
+def test_list_and_status_of_others_refused(driver, questionnaire):
+    driver.say("nouveau")
+    other = Driver(questionnaire, "console:bob")
+    other.interviews = driver.interviews
+    outcome = other.say("statut 1")
+    assert outcome.replies[0].key == "error.not_found"
+
+
+def test_not_understood_when_idle(driver):
+    assert driver.say("bonjour").replies[0].key == "not_understood"
+
+
+def test_reevaluation_prefills_previous_answers(driver):
+    driver.say("nouveau")
+    driver.run()
+    driver.say("soumettre")
+    driver.interviews[1] = driver.interviews[1].with_status(Status.APPROVED)
+    outcome = driver.say("réévaluer 1")
+    prompt = outcome.replies[-1].prompt
+    assert prompt.from_previous and prompt.current.value == CLEAN["ctx_name"]
+    assert driver.active.previous_id == 1
+    for _ in range(60):
+        if driver.pending() is None:
+            break
+        driver.say("ok")
+    assert driver.last.replies[-1].kind is ReplyKind.SUMMARY
+    assert driver.active.answers["ctx_name"].value == CLEAN["ctx_name"]
+
+
+def test_undeclared_transitions_are_errors():
+    with pytest.raises(IllegalTransition):
+        Conversation("console:x").to(Mode.JUSTIFYING)
+    interview = Interview(1, "console:x", "v")
+    with pytest.raises(IllegalTransition):
+        interview.with_status(Status.APPROVED)
+    withdrawn = dataclasses.replace(interview, status=Status.WITHDRAWN)
+    with pytest.raises(IllegalTransition):
+        withdrawn.with_status(Status.DRAFT)
+
+
+def test_the_engine_does_no_io(questionnaire, monkeypatch):
+    import builtins
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the engine must not do I/O")
+
+    driver = Driver(questionnaire)
+    monkeypatch.setattr(builtins, "open", refuse)
+    monkeypatch.setattr(socket, "socket", refuse)
+    driver.say("nouveau")
+    driver.run()
+    assert driver.last.replies[-1].kind is ReplyKind.SUMMARY

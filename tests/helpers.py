@@ -1,0 +1,90 @@
+"""Scripted interviews shared by the tests: answers by question id, whatever the order."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from bot.app import Boussole
+from bot.i18n import Rendered
+from conversations.model import Incoming
+
+# A use with nothing to flag: every criterion comes out "ok".
+CLEAN = {
+    "ctx_name": "Tri du courrier entrant",
+    "ctx_purpose": "Classer automatiquement les courriers reçus par thème pour les orienter vers le bon service.",
+    "ctx_direction": "1",
+    "ctx_ai_kind": "5",
+    "ctx_supplier": "Modèle de classification local, DSI",
+    "ctx_operator": "1",
+    "ctx_users": "1",
+    "ctx_hosting": "1",
+    "ctx_data": "2",
+    "c1_biometric": "non",
+    "c1_sensitive": "non",
+    "c1_profiling": "non",
+    "c1_bias": "1",
+    "c2_legal_basis": "1",
+    "c2_dpia": "1",
+    "c2_ciso": "oui",
+    "c2_prohibited": "1",
+    "c2_high_risk": "1",
+    "c3_problem": "Les courriers attendent plusieurs jours avant d'arriver au bon service.",
+    "c3_measure": "1",
+    "c3_indicator": "Délai moyen d'orientation : de 4 jours à 1 jour",
+    "c4_effect": "1",
+    "c4_monitoring": "1",
+    "c4_involvement": "oui",
+    "c5_model_size": "2",
+    "c5_frequency": "2",
+    "c5_lighter": "oui",
+    "c6_individual_decision": "1",
+    "c6_informed": "oui",
+    "c6_accountable": "Chef du service courrier",
+    "c6_explainable": "1",
+    "c6_register": "oui",
+    "c7_alternative": "oui",
+    "c7_why_better": "Des règles par mots-clés se trompaient une fois sur trois.",
+    "c7_benefit": "1",
+}
+
+_ids = itertools.count(1)
+
+
+def event(user: str, text: str, event_id: str | None = None) -> Incoming:
+    return Incoming(event_id or f"test-{next(_ids)}", user, text)
+
+
+class Chat:
+    """Talks to the application as one console user and collects what it delivers."""
+
+    def __init__(self, app: Boussole, user: str = "console:alice") -> None:
+        self.app = app
+        self.user = user
+        self.inbox: list[Rendered] = []
+
+    async def _collect(self, row: Any, rendered: Rendered) -> None:
+        self.inbox.append(rendered)
+
+    async def say(self, text: str, *, user: str | None = None, event_id: str | None = None) -> list[Rendered]:
+        await self.app.handle(event(user or self.user, text, event_id))
+        start = len(self.inbox)
+        await self.app.deliver("console", self._collect)
+        return self.inbox[start:]
+
+    def last_question(self) -> str | None:
+        for rendered in reversed(self.inbox):
+            if rendered.to == self.user and rendered.question is not None:
+                return rendered.question["id"]
+            if rendered.to == self.user and rendered.kind in ("summary", "blocker"):
+                return None
+        return None
+
+    async def answer_all(self, answers: dict[str, str], stop_at: str | None = None) -> list[Rendered]:
+        """Answer each question asked from `answers` until the interview ends (or `stop_at` is asked)."""
+        for _ in range(100):
+            qid = self.last_question()
+            if qid is None or qid == stop_at:
+                return self.inbox
+            await self.say(answers.get(qid, CLEAN[qid]))
+        raise AssertionError("the interview did not end in 100 answers")
