@@ -18,7 +18,8 @@ def describe(name: str, samples_s: Sequence[float]) -> dict[str, float]:
         "p99_ms": percentile(samples_s, 0.99) * 1000,
         "n": float(len(samples_s)),
     }
-    print(f"  {name:<44} median {figures['median_ms']:8.3f} ms   p99 {figures['p99_ms']:8.3f} ms   (n={len(samples_s)})")
+    print(f"  {name:<44} median {figures['median_ms']:8.3f} ms   p99 {figures['p99_ms']:8.3f} ms"
+          f"   (n={len(samples_s)})")
     return figures
 
 

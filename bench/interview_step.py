@@ -23,7 +23,6 @@ from conversations.model import Incoming
 from conversations.questionnaire import load_questionnaire
 from tests.helpers import CLEAN
 
-
 STATEMENTS_PER_STEP = 9  # what one answer costs Boussole in statements, BEGIN and COMMIT aside
 
 
@@ -57,7 +56,7 @@ class Runner:
         return time.perf_counter() - start
 
     async def drain(self) -> None:
-        async def note(row, rendered):  # noqa: ANN001 - a sender
+        async def note(row, rendered):
             if rendered.question is not None:
                 self.pending[row.recipient] = rendered.question["id"]
             elif rendered.kind in ("summary", "blocker"):

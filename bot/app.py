@@ -8,6 +8,7 @@ recognised. Adapters then call `deliver()` to send what the outbox holds for the
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -40,6 +41,7 @@ class Boussole:
         self.db = db
         self.clock = clock
         self.directions = tuple(Choice(name, LocalText(d.label, d.label)) for name, d in config.directions.items())
+        self._outbox_changed = asyncio.Event()
         # Imported here: the review side builds on this class (it needs the app's helpers).
         from bot.review import ReviewDesk
         self.review = ReviewDesk(self)
@@ -57,15 +59,18 @@ class Boussole:
             if command is not None and command.name in self.review.COMMANDS:
                 replies = await self.review.handle_command(tx, event.user, command, now)
                 await self.enqueue(tx, replies, stamp)
-                return True
-            snapshot = await self.snapshot(tx, event.user, command.id_argument if command else None)
-            outcome = engine.handle(snapshot, event, now)
-            await self.commit_outcome(tx, snapshot, outcome, actor=event.user, now=now)
+            else:
+                snapshot = await self.snapshot(tx, event.user, command.id_argument if command else None)
+                outcome = engine.handle(snapshot, event, now)
+                await self.commit_outcome(tx, snapshot, outcome, actor=event.user, now=now)
+        self.notify_outbox()
         return True
 
     async def snapshot(self, tx: Tx, user: str, referenced_id: int | None) -> engine.Snapshot:
         conversation, next_id = await tx.conversation(user)
         briefs, drafts = await tx.assessments_of(user)
+        if referenced_id is None:
+            referenced_id = conversation.target  # a pending confirmation is about this one
         referenced = drafts.get(referenced_id) if referenced_id is not None else None
         if referenced_id is not None and referenced is None:
             row = await tx.assessment(referenced_id)
@@ -124,6 +129,27 @@ class Boussole:
                 locales[reply.to] = await self.locale_for(tx, reply.to)
             messages.append((reply.to, render(reply, locales[reply.to]).to_json()))
         await tx.enqueue(messages, stamp)
+
+    def notify_outbox(self) -> None:
+        """Wake the delivery loops: something was queued by this process."""
+        self._outbox_changed.set()
+
+    async def wait_for_outbox(self, poll_seconds: float = 2.0) -> None:
+        """Return when this process queued something, or when another process committed to the database.
+
+        Another process (`boussole reminders`, `boussole digest`) is seen through SQLite's
+        data_version, a cheap pragma: the bot stays idle when nothing happens.
+        """
+        seen = await self.db.data_version()
+        while True:
+            try:
+                await asyncio.wait_for(self._outbox_changed.wait(), timeout=poll_seconds)
+            except TimeoutError:
+                if await self.db.data_version() != seen:
+                    return
+                continue
+            self._outbox_changed.clear()
+            return
 
     async def deliver(self, transport: str, send: Sender, *, limit: int = 100) -> int:
         """Send what the outbox holds for a transport, oldest first; stop at the first failure.

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.app import Boussole
 from bot.config import Config, ConfigError, load_config
@@ -36,7 +38,29 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database, then exit")
     common(migrate)
+
+    reminders = sub.add_parser("reminders", help="run the reminder sweep now (or as of --at), then exit")
+    common(reminders)
+    reminders.add_argument("--at", type=_instant, help="the sweep's instant, e.g. 2027-06-01T09:00 (Paris time "
+                                                       "unless an offset is given); default: now")
+    reminders.add_argument("--dry-run", action="store_true", help="say what would be sent; change nothing")
+
+    digest = sub.add_parser("digest", help="send the managers' and reviewers' digests, then exit")
+    common(digest)
+    digest.add_argument("--now", action="store_true", required=True, help="send them immediately")
+    digest.add_argument("--manager", help="only this recipient (an identity such as console:manager)")
+    digest.add_argument("--dry-run", action="store_true", help="say what would be sent; change nothing")
     return parser
+
+
+def _instant(text: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date-time such as 2027-06-01T09:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("Europe/Paris"))
+    return moment.astimezone(dt.UTC)
 
 
 def _setup(args: argparse.Namespace) -> tuple[Config, Boussole]:
@@ -51,9 +75,38 @@ def _setup(args: argparse.Namespace) -> tuple[Config, Boussole]:
 async def _console(args: argparse.Namespace) -> int:
     from adapters.console import ConsoleAdapter
     config, app = _setup(args)
+    from bot.scheduler import Scheduler
     async with app.db:
         adapter = ConsoleAdapter(app, user=args.user or config.console.user, json_mode=args.json)
-        await adapter.run()
+        scheduler = Scheduler(app)
+        if not args.json:  # scripted runs stay deterministic: reminders come from `boussole reminders`
+            await scheduler.start()
+        try:
+            await adapter.run()
+        finally:
+            scheduler.stop()
+    return 0
+
+
+async def _reminders(args: argparse.Namespace) -> int:
+    from bot.reminders import sweep
+    _config, app = _setup(args)
+    async with app.db:
+        notices = await sweep(app, args.at or app.clock(), dry_run=args.dry_run)
+    for notice in notices:
+        print(notice.line())
+    return 0
+
+
+async def _digest(args: argparse.Namespace) -> int:
+    from bot.digest import run_digests
+    _config, app = _setup(args)
+    async with app.db:
+        now = app.clock()
+        notices = await run_digests(app, now, slot=f"manual:{now.isoformat()}", only=args.manager,
+                                    dry_run=args.dry_run)
+    for notice in notices:
+        print(notice.line())
     return 0
 
 
@@ -71,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "console"
     if args.command is None:
         args = _parser().parse_args(["console", *(argv or [])])
-    runners = {"console": _console, "migrate": _migrate}
+    runners = {"console": _console, "migrate": _migrate, "reminders": _reminders, "digest": _digest}
     try:
         return asyncio.run(runners[command](args))
     except (ConfigError, QuestionnaireError, StorageError) as exc:

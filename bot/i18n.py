@@ -50,6 +50,8 @@ class Translator:
             return value.get(self.locale)
         if isinstance(value, Level):
             return self(f"level.{value}")
+        if isinstance(value, list | tuple):
+            return "; ".join(str(self.value(v)) for v in value)
         return value
 
     def text(self, value: LocalText | str | None) -> str:
@@ -220,16 +222,126 @@ def _render_status(t: Translator, p: Mapping[str, Any]) -> str:
     return text
 
 
-# Extra renderers registered by the review side (bot.review), keyed by catalogue key prefix.
+def who(identity: str) -> str:
+    """How a person is named in a message: a Slack mention, a Matrix id, a console name."""
+    transport, _, rest = identity.partition(":")
+    if transport == "slack":
+        return f"<@{rest}>"
+    return rest if transport in ("console", "matrix") else identity
+
+
+def _prepare(t: Translator, params: dict[str, Any]) -> dict[str, Any]:
+    """Turn the engine's and the review side's raw values into words of the catalogue."""
+    out = dict(params)
+    if "status" in out:
+        out["status"] = t(f"status.{out['status']}")
+    if "decision" in out:
+        out["decision"] = t(f"decision.{out['decision']}")
+    if "recommendation" in out and out["recommendation"] is not None:
+        out["recommendation"] = t(f"recommendation.{out['recommendation']}")
+    if "title" in out:
+        out["title"] = t.title_suffix(out["title"])
+    if "date" in out:
+        out["date"] = t.date(out["date"])
+    if "comment" in out:
+        out["comment"] = t("comment.suffix", comment=out["comment"]) if out["comment"] else ""
+    for key in ("requester", "reviewer", "by"):
+        if isinstance(out.get(key), str) and ":" in out[key]:
+            out[key] = who(out[key])
+    if "by" in out:
+        out["by_suffix"] = t("review.refused.by", by=out["by"]) if out["by"] else ""
+    return out
+
+
+def _render_review_request(t: Translator, reply: Reply) -> tuple[str, str, str, list[dict[str, Any]]]:
+    p = reply.params
+    interview: Interview = p["interview"]
+    summary: Summary = p["summary"]
+    questionnaire = p["questionnaire"]
+    heading = t("review.request.title", id=interview.id, title=t.title_suffix(interview.title))
+    direction = f" — {p['direction']}" if p["direction"] else ""
+    lines = [t("review.request.intro", requester=who(p["requester"]), direction=direction,
+               roles=", ".join(p["roles"]))]
+    purpose = interview.answers.get("ctx_purpose")
+    if purpose is not None and isinstance(purpose.value, str):
+        lines.append(t("review.request.purpose", purpose=purpose.value))
+    if p["round"] > 1:
+        lines.append(t("review.request.round", round=p["round"]))
+    if p.get("changes") is not None:
+        if p["changes"]:
+            changed = ", ".join(t.text(questionnaire.question(q).text)[:60] for q in p["changes"])
+            lines.append(t("review.request.changes", previous=interview.previous_id, changes=changed))
+        else:
+            lines.append(t("review.request.no_changes", previous=interview.previous_id))
+    sections = summary_sections(t, summary)
+    for section, criterion in zip(sections, [c for c in summary.criteria if c.number or c.findings], strict=True):
+        prefix = f"{section['criterion']}. " if section["criterion"] else ""
+        lines.append(f"{section['mark']} {prefix}{section['title']} — {section['level_label']}")
+        for finding in criterion.findings:
+            question = questionnaire.question(finding.question_id)
+            choices = p["directions"] if question.choices_from == "directions" else None
+            lines.append(f"    – {t.text(finding.reason)}")
+            lines.append(t("review.request.answer", question=t.text(question.text),
+                           answer=t.answer(question, interview.answers.get(question.id), choices)))
+    for question_id, justification in interview.exceptions.items():
+        lines.append(t("summary.exception", question=question_id, justification=justification))
+    lines.append(t("summary.recommendation", recommendation=t(f"recommendation.{summary.recommendation}")))
+    return heading, "\n".join(lines), t("review.request.hint", id=interview.id), sections
+
+
+def _render_pending(t: Translator, p: Mapping[str, Any]) -> tuple[str, str]:
+    if not p["reviewer"]:
+        return "", t("review.pending.not_reviewer")
+    if not p["items"]:
+        return "", t("review.pending.empty")
+    lines = [t("review.pending.item", **_prepare(t, item)) for item in p["items"]]
+    return t("review.pending.title"), "\n".join(lines)
+
+
+def _render_history(t: Translator, p: Mapping[str, Any]) -> tuple[str, str]:
+    lines = []
+    for entry in p["entries"]:
+        detail = entry["detail"]
+        shown = {k: v for k, v in detail.items() if k in ("question", "decision", "comment", "status", "reason",
+                                                            "roles", "justification")}
+        text = (" — " + ", ".join(f"{k}: {v}" for k, v in shown.items())) if shown else ""
+        when = dt.datetime.fromisoformat(entry["at"]).astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M")
+        lines.append(t("review.history.item", at=when, actor=who(entry["actor"]), action=entry["action"],
+                       detail=text))
+    return t("review.history.title", id=p["id"]), "\n".join(lines)
+
+
+DIGEST_SECTIONS = (("new", "new"), ("pending", "pending"), ("blockers", "blocker"), ("decisions", "decision"),
+                   ("soon", "soon"), ("overdue", "overdue"))
+
+
+def _render_digest(t: Translator, reply: Reply) -> tuple[str, str, list[dict[str, Any]]]:
+    p = reply.params
+    if reply.key == "digest.reviewer":
+        heading = t("digest.reviewer.title")
+    else:
+        heading = t("digest.manager.title", directions=", ".join(p["directions"]), since=t.date(p["since"]))
+    lines: list[str] = []
+    sections = []
+    for name, item_key in DIGEST_SECTIONS:
+        if name not in p:
+            continue
+        items = [t(f"digest.item.{item_key}", **_prepare(t, item)) for item in p[name]]
+        sections.append({"name": name, "title": t(f"digest.{name}"), "items": items})
+        lines.append(f"{t(f'digest.{name}')} ({len(items)})")
+        lines.extend(items or [t("digest.none")])
+    return heading, "\n".join(lines), sections
+
+
+# Renderers for messages that carry more than one catalogue string; others use their key.
 CUSTOM_RENDERERS: dict[str, Callable[[Translator, Reply], Rendered]] = {}
 
 
 def render(reply: Reply, locale: str) -> Rendered:
     """The words of one reply in one language."""
     t = Translator(locale)
-    prefix = reply.key.split(".")[0]
-    if prefix in CUSTOM_RENDERERS:
-        return CUSTOM_RENDERERS[prefix](t, reply)
+    if reply.key in CUSTOM_RENDERERS:
+        return CUSTOM_RENDERERS[reply.key](t, reply)
     params = dict(reply.params)
     heading: str | None = None
     hint: str | None = None
@@ -252,15 +364,16 @@ def render(reply: Reply, locale: str) -> Rendered:
         body = _render_help(t, params)
     elif reply.key == "status":
         body = _render_status(t, params)
+    elif reply.key == "review.request":
+        heading, body, hint, sections = _render_review_request(t, reply)
+    elif reply.key == "review.pending":
+        heading, body = _render_pending(t, params)
+    elif reply.key == "review.history":
+        heading, body = _render_history(t, params)
+    elif reply.key.startswith("digest."):
+        heading, body, sections = _render_digest(t, reply)
     else:
-        for name in ("status",):
-            if name in params:
-                params[name] = t(f"status.{params[name]}")
-        if "recommendation" in params:
-            params["recommendation"] = t(f"recommendation.{params['recommendation']}")
-        if "title" in params:
-            params["title"] = t.title_suffix(params["title"]).strip()
-        body = t(reply.key, **params)
+        body = t(reply.key, **_prepare(t, params))
     text = "\n".join(part for part in (heading, body, hint) if part)
     return Rendered(to=reply.to, kind=str(reply.kind), text=text, assessment=reply.assessment, heading=heading,
                     body=body, hint=hint, question=question, actions=_actions(t, reply.actions, reply.assessment),

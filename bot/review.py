@@ -1,26 +1,340 @@
-"""The review side: reviewers decide on submitted assessments (filled in by the review workflow)."""
+"""The review workflow: who must review, review requests, decisions, and their consequences.
+
+The bot recommends, reviewers decide. On submission each required role gets a request;
+a blocker or an exceptional-review request alerts the reviewers of its criterion at once.
+Only members of a required role may decide, never on their own request, only while the
+assessment is in review; every refused attempt is audited. One rejection rejects, one
+request for changes sends it back, and approval needs every required role.
+"""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
-from typing import TYPE_CHECKING
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from bot.storage import Tx
+from conversations.answers import Answer
 from conversations.commands import Command
-from conversations.model import Reply, Signal
+from conversations.model import (
+    BlockerRaised,
+    ExceptionRequested,
+    Interview,
+    Reply,
+    ReplyKind,
+    Signal,
+    Status,
+    Submitted,
+    Withdrawn,
+    utc_iso,
+)
+from conversations.questionnaire import Level, Match
+from conversations.rules import Finding, findings, matches, summarize
 
 if TYPE_CHECKING:
     from bot.app import Boussole
 
+logger = logging.getLogger(__name__)
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    RESERVATIONS = "reservations"
+    CHANGES = "request_changes"
+    REJECT = "reject"
+
+
+DECISION_COMMANDS = {d.value: d for d in Decision}
+NEEDS_COMMENT = {Decision.RESERVATIONS, Decision.CHANGES, Decision.REJECT}
+DECISION_ACTIONS = ("approve", "reservations", "request_changes", "reject")
+
+
+def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """The same day `months` later (the month's last day when it is shorter)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
 
 class ReviewDesk:
-    COMMANDS: frozenset[str] = frozenset()
+    """The review side of the application; works inside the caller's transaction."""
+
+    COMMANDS: frozenset[str] = frozenset({"pending_reviews", "history", *DECISION_COMMANDS})
 
     def __init__(self, app: Boussole) -> None:
         self.app = app
+        self.config = app.config
+        self.q = app.questionnaire
 
-    async def handle_command(self, tx: Tx, user: str, command: Command, now: dt.datetime) -> list[Reply]:
-        return []
+    # -- who reviews ----------------------------------------------------------------------
+    def required_roles(self, interview: Interview, found: list[Finding]) -> list[str]:
+        """Roles that must decide: always-on ones, those an answer calls for, those a finding concerns."""
+        flagged = {f.criterion for f in found if f.level is not Level.OK}
+        required = []
+        for name, role in self.config.roles.items():
+            by_answer = any(
+                matches(Match(any_of=tuple(values)), interview.answers.get(question_id))
+                for question_id, values in role.when_answers.items()
+            )
+            if role.always or by_answer or flagged & set(role.criteria):
+                required.append(name)
+        return required
 
+    def roles_for_criterion(self, criterion: int) -> list[str]:
+        named = [n for n, r in self.config.roles.items() if criterion in r.criteria]
+        return named or list(self.config.roles)
+
+    def members(self, roles: list[str], *, exclude: str | None = None) -> dict[str, list[str]]:
+        """Each member of the roles, with the labels of the roles they hold among them."""
+        out: dict[str, list[str]] = {}
+        for name in roles:
+            for member in self.config.roles[name].members:
+                if member != exclude:
+                    out.setdefault(member, []).append(self.config.roles[name].label)
+        return out
+
+    def direction_label(self, interview: Interview) -> str:
+        direction = self.config.directions.get(interview.direction or "")
+        return direction.label if direction else (interview.direction or "")
+
+    # -- signals from the interview -----------------------------------------------------------
     async def on_signals(self, tx: Tx, signals: tuple[Signal, ...], *, actor: str, now: dt.datetime) -> list[Reply]:
-        return []
+        replies: list[Reply] = []
+        for signal in signals:
+            row = await tx.assessment(signal.assessment)
+            if row is None:
+                continue
+            interview = row.interview
+            if isinstance(signal, BlockerRaised | ExceptionRequested):
+                replies += await self._alert(tx, interview, signal, now)
+            elif isinstance(signal, Submitted):
+                replies += await self._request_reviews(tx, interview, now)
+            elif isinstance(signal, Withdrawn):
+                replies += await self._close_reviews(tx, interview, "review.withdrawn_notice", {}, now)
+        return replies
+
+    async def _alert(self, tx: Tx, interview: Interview, signal: BlockerRaised | ExceptionRequested,
+                     now: dt.datetime) -> list[Reply]:
+        question = self.q.question(signal.question_id)
+        blockers = [f for f in findings(self.q, interview.answers)
+                    if f.question_id == signal.question_id and f.level is Level.BLOCKER]
+        criterion = blockers[0].criterion if blockers else question.criterion
+        recipients = self.members(self.roles_for_criterion(criterion), exclude=interview.requester)
+        params: dict[str, Any] = {
+            "id": interview.id, "title": interview.title or "", "requester": interview.requester,
+            "criterion": criterion, "criterion_title": self.q.criterion(criterion).title,
+            "reasons": [f.reason for f in blockers],
+        }
+        if isinstance(signal, ExceptionRequested):
+            key = "review.exception_alert"
+            params["justification"] = signal.justification
+        else:
+            key = "review.blocker_alert"
+            await tx.execute("UPDATE findings SET notified_at = ? WHERE assessment_id = ? AND question_id = ? "
+                             "AND level = 'blocker'", (utc_iso(now), interview.id, signal.question_id))
+        await tx.audit(actor="boussole", action="reviewers_alerted", assessment_id=interview.id,
+                       detail={"kind": key.split(".")[1], "question": signal.question_id,
+                               "recipients": sorted(recipients)}, now=utc_iso(now))
+        return [Reply(member, ReplyKind.BLOCKER, key, params, interview.id) for member in recipients]
+
+    async def _request_reviews(self, tx: Tx, interview: Interview, now: dt.datetime) -> list[Reply]:
+        stamp = utc_iso(now)
+        found = findings(self.q, interview.answers)
+        roles = self.required_roles(interview, found)
+        row = await tx.fetchone("SELECT review_round FROM assessments WHERE id = ?", (interview.id,))
+        round_ = int(row["review_round"]) + 1
+        await tx.execute("UPDATE assessments SET review_round = ? WHERE id = ?", (round_, interview.id))
+        recipients = self.members(roles, exclude=interview.requester)
+        if not recipients:
+            await tx.audit(actor="boussole", action="no_reviewer", assessment_id=interview.id,
+                           detail={"roles": roles}, now=stamp)
+            return [Reply(who, ReplyKind.WARNING, "review.no_reviewer", {"id": interview.id}, interview.id)
+                    for who in [interview.requester, *self.config.admins]]
+        await tx.executemany("INSERT INTO reviews(assessment_id, round, role, requested_at) VALUES (?, ?, ?, ?)",
+                             [(interview.id, round_, role, stamp) for role in roles])
+        await tx.audit(actor="boussole", action="review_requested", assessment_id=interview.id,
+                       detail={"round": round_, "roles": roles}, now=stamp)
+        changes = await self._changes_since_previous(tx, interview)
+        replies = []
+        for member, labels in recipients.items():
+            replies.append(Reply(member, ReplyKind.REVIEW_REQUEST, "review.request", {
+                "interview": interview, "summary": summarize(self.q, interview.answers), "questionnaire": self.q,
+                "requester": interview.requester, "direction": self.direction_label(interview),
+                "roles": labels, "round": round_, "changes": changes, "directions": self.app.directions,
+            }, interview.id, actions=DECISION_ACTIONS))
+        return replies
+
+    async def _changes_since_previous(self, tx: Tx, interview: Interview) -> list[str] | None:
+        if interview.previous_id is None:
+            return None
+        previous = await tx.assessment(interview.previous_id)
+        before: Mapping[str, Answer] = previous.interview.answers if previous else {}
+        return [q.id for q in self.q.questions
+                if (q.id in before or q.id in interview.answers) and before.get(q.id) != interview.answers.get(q.id)]
+
+    async def _close_reviews(self, tx: Tx, interview: Interview, key: str, params: dict[str, Any],
+                             now: dt.datetime, *, skip: str | None = None) -> list[Reply]:
+        """Tell the reviewers who still had to decide that their request no longer stands."""
+        rows = await tx.fetchall(
+            "SELECT r.role FROM reviews AS r JOIN assessments AS a ON a.id = r.assessment_id "
+            "WHERE r.assessment_id = ? AND r.round = a.review_round AND r.decision IS NULL", (interview.id,))
+        roles = [r["role"] for r in rows if r["role"] in self.config.roles]
+        await tx.execute("UPDATE reviews SET decision = 'closed', decided_at = ? WHERE assessment_id = ? "
+                         "AND decision IS NULL", (utc_iso(now), interview.id))
+        recipients = self.members(roles, exclude=interview.requester)
+        return [Reply(m, ReplyKind.INFO, key, {"id": interview.id, "title": interview.title or "", **params},
+                      interview.id) for m in recipients if m != skip]
+
+    # -- commands --------------------------------------------------------------------------
+    async def handle_command(self, tx: Tx, user: str, command: Command, now: dt.datetime) -> list[Reply]:
+        if command.name == "pending_reviews":
+            return await self._pending(tx, user, now)
+        if command.name == "history":
+            return await self._history(tx, user, command)
+        return await self._decide(tx, user, DECISION_COMMANDS[command.name], command, now)
+
+    async def _refuse(self, tx: Tx, user: str, assessment_id: int | None, reason: str, now: dt.datetime,
+                      **params: Any) -> list[Reply]:
+        await tx.audit(actor=user, action="decision_refused", assessment_id=assessment_id,
+                       detail={"reason": reason, **{k: v for k, v in params.items() if k != "status"}},
+                       now=utc_iso(now))
+        return [Reply(user, ReplyKind.ERROR, f"review.refused.{reason}", {"id": assessment_id, **params},
+                      assessment_id)]
+
+    async def _decide(self, tx: Tx, user: str, decision: Decision, command: Command,
+                      now: dt.datetime) -> list[Reply]:
+        assessment_id = command.id_argument
+        comment = command.rest
+        if assessment_id is None:
+            return [Reply(user, ReplyKind.ERROR, "review.refused.no_id", {"command": command.name})]
+        row = await tx.assessment(assessment_id)
+        if row is None:
+            return await self._refuse(tx, user, None, "not_found", now, wanted=assessment_id)
+        interview = row.interview
+        if interview.requester == user:
+            return await self._refuse(tx, user, assessment_id, "own_request", now)
+        if interview.status is not Status.IN_REVIEW:
+            last = await tx.fetchone("SELECT reviewer, decision FROM reviews WHERE assessment_id = ? "
+                                     "AND decision NOT IN ('closed') ORDER BY decided_at DESC LIMIT 1",
+                                     (assessment_id,))
+            return await self._refuse(tx, user, assessment_id, "not_in_review", now, status=interview.status,
+                                      by=last["reviewer"] if last else "")
+        rows = await tx.fetchall(
+            "SELECT r.role, r.decision, r.reviewer FROM reviews AS r JOIN assessments AS a ON a.id = r.assessment_id "
+            "WHERE r.assessment_id = ? AND r.round = a.review_round", (assessment_id,))
+        mine = [r for r in rows if r["role"] in self.config.roles and user in self.config.roles[r["role"]].members]
+        if not mine:
+            return await self._refuse(tx, user, assessment_id, "not_reviewer", now)
+        open_roles = [r["role"] for r in mine if r["decision"] is None]
+        if not open_roles:
+            done = mine[0]
+            return await self._refuse(tx, user, assessment_id, "already_decided", now, by=done["reviewer"],
+                                      decision=done["decision"])
+        if decision in NEEDS_COMMENT and not comment:
+            return await self._refuse(tx, user, assessment_id, "comment_needed", now, decision=decision)
+
+        stamp = utc_iso(now)
+        await tx.executemany(
+            "UPDATE reviews SET decision = ?, reviewer = ?, comment = ?, decided_at = ? "
+            "WHERE assessment_id = ? AND round = (SELECT review_round FROM assessments WHERE id = ?) AND role = ?",
+            [(decision.value, user, comment, stamp, assessment_id, assessment_id, role) for role in open_roles])
+        await tx.audit(actor=user, action="decision", assessment_id=assessment_id,
+                       detail={"decision": decision.value, "roles": open_roles, "comment": comment}, now=stamp)
+        role_labels = ", ".join(self.config.roles[r].label for r in open_roles)
+        common = {"id": assessment_id, "title": interview.title or "", "reviewer": user, "roles": role_labels,
+                  "decision": decision.value, "comment": comment}
+        replies = [Reply(user, ReplyKind.INFO, "review.recorded", common, assessment_id),
+                   Reply(interview.requester, ReplyKind.DECISION, "review.decision", common, assessment_id)]
+        decided = {r["role"]: r["decision"] for r in rows}
+        decided.update({role: decision.value for role in open_roles})
+        replies += await self._conclude(tx, interview, decided, decision, user, comment, now)
+        return replies
+
+    async def _conclude(self, tx: Tx, interview: Interview, decided: dict[str, str | None], decision: Decision,
+                        user: str, comment: str, now: dt.datetime) -> list[Reply]:
+        """Apply the outcome once the decisions so far settle it."""
+        stamp = utc_iso(now)
+        if decision is Decision.REJECT:
+            status = Status.REJECTED
+        elif decision is Decision.CHANGES:
+            status = Status.CHANGES_REQUESTED
+        elif all(d in (Decision.APPROVE, Decision.RESERVATIONS) for d in decided.values()):
+            with_reservations = any(d == Decision.RESERVATIONS for d in decided.values())
+            status = Status.APPROVED_WITH_RESERVATIONS if with_reservations else Status.APPROVED
+        else:
+            waiting = [self.config.roles[r].label for r, d in decided.items() if d is None and r in self.config.roles]
+            return [Reply(interview.requester, ReplyKind.INFO, "review.waiting",
+                          {"id": interview.id, "roles": ", ".join(waiting)}, interview.id)]
+
+        old = interview
+        updated = interview.with_status(status)
+        if status is Status.CHANGES_REQUESTED:
+            updated = replace(updated, pending=None, revisiting=False, blocked_on=None)
+        await self.app.save_interview(tx, updated, old=old, actor=user, now=now)
+        next_review = None
+        if status.approved:
+            months = (self.config.reminders.reservations_period_months if status is Status.APPROVED_WITH_RESERVATIONS
+                      else self.config.reminders.period_months)
+            next_review = utc_iso(add_months(now, months))
+            await self._archive_renewed(tx, updated, user, now)
+        await tx.set_review_dates(interview.id, decided_at=stamp, next_review_at=next_review)
+        await tx.audit(actor="boussole", action="outcome", assessment_id=interview.id,
+                       detail={"status": status.value, "next_review_at": next_review}, now=stamp)
+        params = {"id": interview.id, "title": interview.title or "", "comment": comment, "date": next_review,
+                  "status": status.value, "reviewer": user}
+        replies = [Reply(interview.requester, ReplyKind.DECISION, f"review.outcome.{status.value}", params,
+                         interview.id, actions=("resume",) if status is Status.CHANGES_REQUESTED else ())]
+        replies += await self._close_reviews(tx, updated, "review.closed", {"status": status.value, "reviewer": user},
+                                             now, skip=user)
+        return replies
+
+    async def _archive_renewed(self, tx: Tx, renewal: Interview, user: str, now: dt.datetime) -> None:
+        if renewal.previous_id is None:
+            return
+        previous = await tx.assessment(renewal.previous_id)
+        if previous is None or previous.interview.status not in (Status.APPROVED, Status.APPROVED_WITH_RESERVATIONS):
+            return
+        await self.app.save_interview(tx, previous.interview.with_status(Status.ARCHIVED), old=previous.interview,
+                                      actor=user, now=now)
+        await tx.set_review_dates(previous.interview.id, decided_at=previous.decided_at, next_review_at=None)
+        await tx.audit(actor="boussole", action="archived", assessment_id=previous.interview.id,
+                       detail={"renewed_by": renewal.id}, now=utc_iso(now))
+
+    async def _pending(self, tx: Tx, user: str, now: dt.datetime) -> list[Reply]:
+        roles = self.config.roles_of(user)
+        items = []
+        if roles:
+            marks = ",".join("?" * len(roles))
+            rows = await tx.fetchall(
+                "SELECT a.id, a.title, a.requester, r.role, r.requested_at FROM reviews AS r "
+                "JOIN assessments AS a ON a.id = r.assessment_id AND r.round = a.review_round "
+                f"WHERE r.decision IS NULL AND a.status = 'in_review' AND r.role IN ({marks}) AND a.requester != ? "
+                "ORDER BY r.requested_at, a.id", (*roles, user))
+            for row in rows:
+                waited = now - dt.datetime.fromisoformat(row["requested_at"])
+                items.append({"id": row["id"], "title": row["title"] or "", "requester": row["requester"],
+                              "role": self.config.roles[row["role"]].label, "days": waited.days})
+        return [Reply(user, ReplyKind.INFO, "review.pending", {"items": items, "reviewer": bool(roles)},
+                      actions=())]
+
+    async def may_see(self, tx: Tx, user: str, interview: Interview) -> bool:
+        if user == interview.requester or self.config.is_admin(user) or self.config.roles_of(user):
+            return True
+        return interview.direction in self.config.directions_managed_by(user)
+
+    async def _history(self, tx: Tx, user: str, command: Command) -> list[Reply]:
+        assessment_id = command.id_argument
+        row = await tx.assessment(assessment_id) if assessment_id is not None else None
+        if row is None or not await self.may_see(tx, user, row.interview):
+            await tx.audit(actor=user, action="access_refused", assessment_id=row.interview.id if row else None,
+                           detail={"what": "history", "wanted": assessment_id}, now=utc_iso(self.app.clock()))
+            return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": assessment_id or command.argument})]
+        trail = await tx.audit_trail(row.interview.id)
+        entries = [{"at": a.at, "actor": a.actor, "action": a.action, "detail": a.detail} for a in trail]
+        return [Reply(user, ReplyKind.INFO, "review.history", {"id": row.interview.id, "entries": entries},
+                      row.interview.id)]

@@ -107,6 +107,39 @@ MIGRATIONS: list[str] = [
         processed_at TEXT NOT NULL
     );
     """,
+    # 2: reviews
+    """
+    ALTER TABLE assessments ADD COLUMN review_round INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE reviews (
+        assessment_id INTEGER NOT NULL REFERENCES assessments(id),
+        round INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        decision TEXT,
+        reviewer TEXT,
+        comment TEXT,
+        decided_at TEXT,
+        PRIMARY KEY (assessment_id, round, role)
+    );
+    CREATE INDEX reviews_waiting ON reviews(requested_at) WHERE decision IS NULL;
+    """,
+    # 3: reminders and digests: what was sent, so nothing is sent twice
+    """
+    CREATE INDEX assessments_by_next_review ON assessments(next_review_at) WHERE next_review_at IS NOT NULL;
+    CREATE INDEX assessments_drafts ON assessments(updated_at) WHERE status IN ('draft', 'changes_requested');
+    CREATE INDEX assessments_by_created ON assessments(created_at);
+    CREATE INDEX findings_by_raised ON findings(raised_at) WHERE level = 'blocker';
+    CREATE INDEX audit_by_action ON audit(action, at);
+    CREATE INDEX assessments_by_previous ON assessments(previous_id) WHERE previous_id IS NOT NULL;
+    CREATE INDEX assessments_by_direction ON assessments(direction, created_at);
+    CREATE TABLE notices_sent (
+        key TEXT PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        assessment_id INTEGER,
+        sent_at TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -296,6 +329,17 @@ class Tx:
         await self.execute("UPDATE assessments SET decided_at = ?, next_review_at = ? WHERE id = ?",
                            (decided_at, next_review_at, assessment_id))
 
+    async def claim_notice(self, key: str, *, recipient: str, kind: str, assessment_id: int | None,
+                           now: str) -> bool:
+        """Record that a reminder or digest was queued; False when the same key was already sent."""
+        cursor = await self.conn.execute(
+            "INSERT INTO notices_sent(key, recipient, kind, assessment_id, sent_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING", (key, recipient, kind, assessment_id, now))
+        return cursor.rowcount == 1
+
+    async def notice_sent(self, key: str) -> bool:
+        return await self.fetchone("SELECT 1 FROM notices_sent WHERE key = ?", (key,)) is not None
+
     async def answer_history(self, assessment_id: int) -> list[Any]:
         return await self.fetchall(
             "SELECT question_id, answer, answered_by, answered_at FROM answers WHERE assessment_id = ? ORDER BY id",
@@ -446,6 +490,12 @@ class Database:
 
     # Single statements below run in autocommit (atomic on their own); the lock keeps them
     # out of a transaction another coroutine may have open on this connection.
+    async def data_version(self) -> int:
+        """Changes whenever another connection (another process) commits to the database."""
+        async with self._lock:
+            rows = await self.conn.execute_fetchall("PRAGMA data_version")
+        return int(next(iter(rows))[0])
+
     async def undelivered(self, transport: str, limit: int = 100) -> list[OutboxRow]:
         async with self._lock:
             rows = await self.conn.execute_fetchall(

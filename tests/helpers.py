@@ -88,3 +88,17 @@ class Chat:
                 return self.inbox
             await self.say(answers.get(qid, CLEAN[qid]))
         raise AssertionError("the interview did not end in 100 answers")
+
+
+async def submitted(chat: Chat, overrides: dict[str, str] | None = None) -> int:
+    """Run a whole interview as `chat.user` and submit it; return the assessment number."""
+    replies = await chat.say("nouveau")
+    assessment = replies[0].assessment
+    await chat.answer_all(overrides or {})
+    await chat.say("soumettre")
+    assert assessment is not None
+    return assessment
+
+
+def to(replies: list[Rendered], user: str, kind: str | None = None) -> list[Rendered]:
+    return [r for r in replies if r.to == user and (kind is None or r.kind == kind)]

@@ -70,10 +70,11 @@ def test_a_replayed_event_id_is_ignored(tmp_path):
 def test_blocker_and_choices_in_json(tmp_path):
     script = script_for_clean_interview()
     out = run_console(tmp_path / "b.db", ["nouveau", *script[:9], "oui"])
-    blocker = out[-1]
-    assert blocker["kind"] == "blocker"
-    assert "Critère 1/7" in blocker["text"] or "critère 1/7" in blocker["text"]
-    assert "exception" in blocker["text"]
+    blocker = next(o for o in out if o["kind"] == "blocker" and o["to"] == "agent")
+    assert "critère 1/7" in blocker["text"]
+    assert "« exception »" in blocker["text"]
+    alert = next(o for o in out if o["kind"] == "blocker" and o["to"] == "dpo")
+    assert "Point bloquant sur l'évaluation n°1" in alert["text"] and "biométrique" in alert["text"]
 
 
 def test_eof_delivers_everything_then_exits(tmp_path):

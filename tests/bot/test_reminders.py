@@ -1,0 +1,127 @@
+"""Time-travel tests of the reminder sweep: offsets, escalation, downtime, concurrency, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+
+from bot.app import Boussole
+from bot.reminders import sweep
+from bot.storage import Database
+from tests.helpers import Chat, submitted
+
+ALICE, NR, MANAGER = "console:alice", "console:nr", "console:manager"
+
+
+async def approved_use(app) -> tuple[int, dt.datetime]:
+    chat = Chat(app)
+    n = await submitted(chat)
+    await chat.say(f"valider {n}", user=NR)
+    async with app.db.reading() as tx:
+        row = await tx.assessment(n)
+    return n, dt.datetime.fromisoformat(row.next_review_at)
+
+
+def kinds(notices) -> list[tuple[str, str, int | None]]:
+    return [(n.recipient, n.kind, n.assessment) for n in notices]
+
+
+async def test_reminders_before_on_the_day_then_escalation_weekly(app):
+    n, due = await approved_use(app)
+    assert await sweep(app, due - dt.timedelta(days=31)) == []
+    assert kinds(await sweep(app, due - dt.timedelta(days=30))) == [(ALICE, "reevaluation_soon", n)]
+    assert await sweep(app, due - dt.timedelta(days=29)) == []          # sent once
+    assert kinds(await sweep(app, due - dt.timedelta(days=7))) == [(ALICE, "reevaluation_soon", n)]
+    assert kinds(await sweep(app, due)) == [(ALICE, "reevaluation_due", n)]
+    assert await sweep(app, due + dt.timedelta(days=13)) == []
+    assert kinds(await sweep(app, due + dt.timedelta(days=14))) == [(MANAGER, "escalation", n)]
+    assert await sweep(app, due + dt.timedelta(days=20)) == []
+    assert kinds(await sweep(app, due + dt.timedelta(days=21))) == [(MANAGER, "escalation", n)]
+
+
+async def test_reminder_text_and_the_reevaluate_action(app):
+    n, due = await approved_use(app)
+    notices = await sweep(app, due - dt.timedelta(days=7))
+    chat = Chat(app)
+    await app.deliver("console", chat._collect)
+    reminder = next(r for r in chat.inbox if r.kind == "reminder")
+    assert "doit être réévalué le 02/03/2027 (dans 7 jour(s))" in reminder.text
+    assert reminder.actions[0]["command"] == f"réévaluer {n}"
+    assert len(notices) == 1
+
+
+async def test_downtime_sends_only_the_latest_missed_reminder_once(app):
+    n, due = await approved_use(app)
+    # The bot was down from a month before the date until the day after: one message, not three.
+    notices = await sweep(app, due + dt.timedelta(days=1))
+    assert kinds(notices) == [(ALICE, "reevaluation_due", n)]
+    assert await sweep(app, due + dt.timedelta(days=1, minutes=1)) == []
+
+
+async def test_restart_with_missed_sweeps(app, config, questionnaire, db_path, clock):
+    n, due = await approved_use(app)
+    await sweep(app, due - dt.timedelta(days=30))
+    await app.db.close()
+    async with Database(db_path) as db:  # a new process, weeks later
+        restarted = Boussole(config=config, questionnaire=questionnaire, db=db, clock=clock)
+        notices = await sweep(restarted, due - dt.timedelta(days=2))
+        assert kinds(notices) == [(ALICE, "reevaluation_soon", n)]  # the 7-day one, once
+        assert await sweep(restarted, due - dt.timedelta(days=1)) == []
+    await app.db.open()
+
+
+async def test_two_sweeps_at_once_never_double_send(app, config, questionnaire, db_path, clock):
+    n, due = await approved_use(app)
+    async with Database(db_path) as other_db:
+        other = Boussole(config=config, questionnaire=questionnaire, db=other_db, clock=clock)
+        first, second = await asyncio.gather(sweep(app, due), sweep(other, due))
+    assert sorted(kinds(first + second)) == [(ALICE, "reevaluation_due", n)]
+
+
+async def test_dry_run_changes_nothing(app):
+    _n, due = await approved_use(app)
+    dry = await sweep(app, due, dry_run=True)
+    assert len(dry) == 1
+    assert len(await sweep(app, due)) == 1
+
+
+async def test_a_renewal_in_review_stops_the_reminders(app):
+    n, due = await approved_use(app)
+    chat = Chat(app)
+    await chat.say(f"réévaluer {n}")
+    for _ in range(60):
+        if chat.last_question() is None:
+            break
+        await chat.say("ok")
+    await chat.say("soumettre")
+    assert [k for k in kinds(await sweep(app, due + dt.timedelta(days=30))) if k[2] == n] == []
+
+
+async def test_idle_drafts_are_nudged_once_per_idle_spell(app, clock):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    assert await sweep(app, clock.now + dt.timedelta(days=6)) == []
+    assert kinds(await sweep(app, clock.now + dt.timedelta(days=7))) == [(ALICE, "draft_idle", 1)]
+    assert await sweep(app, clock.now + dt.timedelta(days=12)) == []
+
+
+async def test_waiting_reviews_nudge_their_reviewers(app, clock):
+    chat = Chat(app)
+    n = await submitted(chat)
+    assert await sweep(app, clock.now + dt.timedelta(days=4)) == []
+    assert kinds(await sweep(app, clock.now + dt.timedelta(days=5))) == [(NR, "review_waiting", n)]
+    assert await sweep(app, clock.now + dt.timedelta(days=6)) == []
+    assert kinds(await sweep(app, clock.now + dt.timedelta(days=10))) == [(NR, "review_waiting", n)]
+
+
+async def test_new_questionnaire_version_brings_the_reevaluation_forward(app, config, questionnaire, db_path, clock):
+    n, _due = await approved_use(app)
+    newer = dataclasses.replace(questionnaire, version="2025.1", _index={})
+    upgraded = Boussole(config=config, questionnaire=newer, db=app.db, clock=clock)
+    notices = await sweep(upgraded, clock.now)
+    assert kinds(notices) == [(ALICE, "new_questionnaire", n)]
+    async with app.db.reading() as tx:
+        row = await tx.assessment(n)
+    assert dt.datetime.fromisoformat(row.next_review_at) == clock.now + dt.timedelta(days=90)
+    assert await sweep(upgraded, clock.now + dt.timedelta(days=1)) == []

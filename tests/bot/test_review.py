@@ -1,0 +1,208 @@
+"""Review workflow scenarios: approve, reservations, changes then resubmit, reject, alerts, refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+from bot.review import add_months
+from conversations.model import Status
+from tests.helpers import Chat, submitted, to
+
+ALICE, DPO, RSSI, JURISTE, NR, BOB = (f"console:{n}" for n in ("alice", "dpo", "rssi", "juriste", "nr", "bob"))
+
+
+async def status_of(app, assessment: int) -> Status:
+    async with app.db.reading() as tx:
+        row = await tx.assessment(assessment)
+    return row.interview.status
+
+
+def audit_actions(db_path, assessment: int | None = None) -> list[tuple[str, str]]:
+    with sqlite3.connect(db_path) as raw:
+        if assessment is None:
+            return raw.execute("SELECT actor, action FROM audit ORDER BY id").fetchall()
+        return raw.execute("SELECT actor, action FROM audit WHERE assessment_id = ? ORDER BY id",
+                           (assessment,)).fetchall()
+
+
+async def test_submission_sends_requests_to_the_required_roles_only(app):
+    chat = Chat(app)
+    n = await submitted(chat)
+    requests = [r for r in chat.inbox if r.kind == "review_request"]
+    assert [r.to for r in requests] == [NR]  # a clean use: only the always-required role
+    request = requests[0]
+    assert "Demande de validation — évaluation n°1 « Tri du courrier entrant »" in request.text
+    assert "Demandée par alice — Direction du numérique" in request.text
+    assert "valider 1" in request.hint
+    assert [a["name"] for a in request.actions] == ["approve", "reservations", "request_changes", "reject"]
+    assert await status_of(app, n) is Status.IN_REVIEW
+
+
+async def test_findings_call_more_roles_and_show_the_answers_behind_them(app):
+    chat = Chat(app)
+    await submitted(chat, {"c2_ciso": "non", "ctx_data": "3"})
+    requests = {r.to: r for r in chat.inbox if r.kind == "review_request"}
+    assert set(requests) == {DPO, RSSI, JURISTE, NR}
+    text = requests[DPO].text
+    assert "RSSI non consulté" in text
+    assert "réponse à « Le RSSI a-t-il été consulté sur la sécurité de l'outil ? » : non" in text
+
+
+async def test_approve_sets_the_next_review_date(app, clock):
+    chat = Chat(app)
+    n = await submitted(chat)
+    replies = await chat.say(f"valider {n} RAS", user=NR)
+    assert to(replies, NR, "info")[0].text.startswith("Décision enregistrée : validé")
+    outcome = to(replies, ALICE, "decision")
+    assert "nr (Numérique responsable) : validé pour votre évaluation n°1" in outcome[0].text
+    assert "est validée. Prochaine réévaluation le 02/03/2027" in outcome[1].text
+    async with app.db.reading() as tx:
+        row = await tx.assessment(n)
+    assert row.interview.status is Status.APPROVED
+    assert row.next_review_at == add_months(clock.now, 12).isoformat(timespec="seconds")
+
+
+async def test_reservations_need_a_comment_and_shorten_the_period(app, clock, db_path):
+    chat = Chat(app)
+    n = await submitted(chat)
+    refused = await chat.say(f"réserves {n}", user=NR)
+    assert refused[0].kind == "error" and "commentaire est obligatoire" in refused[0].text
+    assert (NR, "decision_refused") in audit_actions(db_path, n)
+    await chat.say(f"réserves {n} suivi trimestriel des erreurs", user=NR)
+    async with app.db.reading() as tx:
+        row = await tx.assessment(n)
+    assert row.interview.status is Status.APPROVED_WITH_RESERVATIONS
+    assert row.next_review_at.startswith("2026-09-02")
+
+
+async def test_every_required_role_must_approve(app):
+    chat = Chat(app)
+    n = await submitted(chat, {"c2_ciso": "non"})
+    waiting = await chat.say(f"valider {n}", user=RSSI)
+    assert "en attente de la décision de" in to(waiting, ALICE)[-1].text
+    for reviewer in (JURISTE, DPO):
+        await chat.say(f"valider {n}", user=reviewer)
+    assert await status_of(app, n) is Status.IN_REVIEW
+    final = await chat.say(f"valider {n}", user=NR)
+    assert await status_of(app, n) is Status.APPROVED
+    assert any("est validée" in r.text for r in to(final, ALICE))
+
+
+async def test_changes_requested_then_resubmitted(app):
+    chat = Chat(app)
+    n = await submitted(chat)
+    replies = await chat.say(f"modifications {n} précisez l'indicateur de gain", user=NR)
+    told = to(replies, ALICE, "decision")[-1]
+    assert "Des modifications sont demandées" in told.text and "précisez l'indicateur" in told.text
+    assert await status_of(app, n) is Status.CHANGES_REQUESTED
+    resumed = await chat.say(f"reprendre {n}")
+    assert resumed[-1].kind == "summary"  # answers kept
+    asked = await chat.say("modifier c3_indicator")
+    assert asked[-1].question["id"] == "c3_indicator"
+    await chat.say("Délai moyen d'orientation : de 4 jours à 4 heures")
+    replies = await chat.say("soumettre")
+    request = to(replies, NR, "review_request")[0]
+    assert "Nouvelle soumission (tour 2)" in request.text
+    await chat.say(f"valider {n}", user=NR)
+    assert await status_of(app, n) is Status.APPROVED
+
+
+async def test_reject_then_late_decisions_are_refused(app, db_path):
+    chat = Chat(app)
+    n = await submitted(chat, {"c2_ciso": "non"})
+    replies = await chat.say(f"refuser {n} hébergement non conforme", user=JURISTE)
+    assert "est refusée — « hébergement non conforme »" in to(replies, ALICE)[-1].text
+    closed = to(replies, DPO)
+    assert closed and "votre demande de validation est close" in closed[0].text
+    late = await chat.say(f"valider {n}", user=DPO)
+    assert late[0].kind == "error"
+    assert "n'est plus en validation : elle est refusé (décision de juriste)" in late[0].text
+    assert (DPO, "decision_refused") in audit_actions(db_path, n)
+
+
+async def test_nobody_decides_on_their_own_request_or_without_a_role(app, db_path):
+    chat = Chat(app, user=NR)  # a reviewer who asks for their own tool
+    n = await submitted(chat)
+    own = await chat.say(f"valider {n}", user=NR)
+    assert "propre demande" in own[0].text
+    outsider = await chat.say(f"valider {n}", user=BOB)
+    assert "pas relecteur" in outsider[0].text
+    not_required = await chat.say(f"valider {n}", user=RSSI)
+    assert "pas relecteur" in not_required[0].text
+    assert await status_of(app, n) is Status.IN_REVIEW
+    refused = [a for a in audit_actions(db_path, n) if a[1] == "decision_refused"]
+    assert refused == [(NR, "decision_refused"), (BOB, "decision_refused"), (RSSI, "decision_refused")]
+    missing = await chat.say("valider 99", user=DPO)
+    assert "pas d'évaluation n°99" in missing[0].text
+    assert (DPO, "decision_refused") in audit_actions(db_path)
+
+
+async def test_a_blocker_alerts_the_criterion_reviewers_at_once(app, db_path):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    await chat.answer_all({}, stop_at="c1_biometric")
+    replies = await chat.say("oui")
+    alerts = [r for r in replies if r.kind == "blocker" and r.to != ALICE]
+    assert {r.to for r in alerts} == {DPO}  # criterion 1 is the DPO's
+    assert "Point bloquant sur l'évaluation n°1" in alerts[0].text
+    assert "Identification biométrique" in alerts[0].text
+    with sqlite3.connect(db_path) as raw:
+        notified = raw.execute("SELECT notified_at FROM findings WHERE level = 'blocker'").fetchone()[0]
+    assert notified is not None
+    await chat.say("exception")
+    replies = await chat.say("Contrôle d'accès d'un local sensible, obligation réglementaire de sûreté.")
+    exception = [r for r in replies if r.to == DPO]
+    assert "Examen exceptionnel demandé" in exception[0].text and "obligation réglementaire" in exception[0].text
+
+
+async def test_withdrawing_during_review_tells_the_reviewers(app):
+    chat = Chat(app)
+    n = await submitted(chat)
+    await chat.say(f"annuler {n}")
+    replies = await chat.say("oui")
+    assert "retirée par le demandeur" in to(replies, NR)[0].text
+    assert await status_of(app, n) is Status.WITHDRAWN
+
+
+async def test_pending_list_and_history(app):
+    chat = Chat(app)
+    n = await submitted(chat)
+    pending = await chat.say("à valider", user=NR)
+    assert "n°1 « Tri du courrier entrant » — demandée par alice" in pending[0].text
+    assert "Aucune validation" in (await chat.say("à valider", user=DPO))[0].text
+    history = await chat.say(f"historique {n}")
+    assert "created" in history[0].text and "submitted" in history[0].text
+    refused = await chat.say(f"historique {n}", user=BOB)
+    assert refused[0].kind == "error"
+
+
+async def test_reevaluation_runs_under_the_current_version_and_archives_the_old_use(app):
+    chat = Chat(app)
+    n = await submitted(chat)
+    await chat.say(f"valider {n}", user=NR)
+    replies = await chat.say(f"réévaluer {n}")
+    assert "Réponse lors de la dernière évaluation : Tri du courrier entrant" in replies[-1].text
+    for _ in range(60):
+        if chat.last_question() is None:
+            break
+        await chat.say("ok")
+    replies = await chat.say("soumettre")
+    request = to(replies, NR, "review_request")[0]
+    assert "Réévaluation de l'usage n°1 : aucune réponse modifiée" in request.text
+    await chat.say("valider 2", user=NR)
+    assert await status_of(app, 1) is Status.ARCHIVED
+    assert await status_of(app, 2) is Status.APPROVED
+
+
+async def test_english_reviewer_gets_english(app):
+    chat = Chat(app)
+    await chat.say("language en", user=NR)
+    await submitted(chat)
+    request = next(r for r in chat.inbox if r.kind == "review_request")
+    assert request.text.startswith("📋 Review request — assessment no. 1")
+
+
+def test_add_months_clamps_short_months():
+    assert add_months(dt.datetime(2026, 1, 31, tzinfo=dt.UTC), 1).date() == dt.date(2026, 2, 28)
+    assert add_months(dt.datetime(2026, 11, 15, tzinfo=dt.UTC), 14).date() == dt.date(2028, 1, 15)
