@@ -13,7 +13,6 @@ import contextlib
 import json
 import sys
 import uuid
-from collections.abc import Callable
 from typing import Any, TextIO
 
 from bot.app import Boussole
@@ -116,7 +115,7 @@ class ConsoleAdapter:
             self._notice({"error": "/as NAME : NAME en lettres, chiffres, . _ -"})
         return True
 
-    async def run(self, on_idle: Callable[[], Any] | None = None) -> None:
+    async def run(self) -> None:
         """Read lines until EOF, processing each and delivering what it produced."""
         if self.interactive:
             with contextlib.suppress(ImportError):
@@ -124,6 +123,22 @@ class ConsoleAdapter:
             self._notice({"info": "Boussole — tapez « nouveau » pour commencer, « aide » pour les commandes, "
                                   "/as NOM pour changer d'identité, Ctrl-D pour quitter."})
         await self.flush()
+        background = asyncio.create_task(self._deliver_in_background())
+        try:
+            await self._read_loop()
+        finally:
+            background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await background
+        await self.flush()
+
+    async def _deliver_in_background(self) -> None:
+        """Show what the scheduler (or another process) queued, without waiting for a keystroke."""
+        while True:
+            await self.app.wait_for_outbox()
+            await self.flush()
+
+    async def _read_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             prompt = f"{self.user.removeprefix(PREFIX)}> "
@@ -141,4 +156,3 @@ class ConsoleAdapter:
             if event is not None:
                 await self.app.handle(event)
             await self.flush()
-        await self.flush()

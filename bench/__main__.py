@@ -4,7 +4,7 @@ import asyncio
 import importlib
 import sys
 
-BENCHMARKS = ["bench.interview_step"]
+BENCHMARKS = ["bench.interview_step", "bench.sweep_digest"]
 
 for name in sys.argv[1:] or BENCHMARKS:
     module = importlib.import_module(name if name.startswith("bench.") else f"bench.{name}")

@@ -42,6 +42,7 @@ class Boussole:
         self.clock = clock
         self.directions = tuple(Choice(name, LocalText(d.label, d.label)) for name, d in config.directions.items())
         self._outbox_changed = asyncio.Event()
+        self._delivering: dict[str, asyncio.Lock] = {}
         # Imported here: the review side builds on this class (it needs the app's helpers).
         from bot.review import ReviewDesk
         self.review = ReviewDesk(self)
@@ -158,6 +159,11 @@ class Boussole:
         it again on restart (at least once); transports with idempotent sends (Matrix
         transaction ids) turn that into exactly once.
         """
+        lock = self._delivering.setdefault(transport, asyncio.Lock())
+        async with lock:  # two delivery loops of one transport would send a row twice
+            return await self._deliver(transport, send, limit)
+
+    async def _deliver(self, transport: str, send: Sender, limit: int) -> int:
         sent = 0
         while True:
             rows = await self.db.undelivered(transport, limit)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 SOON_DAYS = 30
 MAX_PERIOD_DAYS = 31
+SECTION_LINES = 25  # a digest is read by a person: beyond this, a count
 
 
 def _marks(values: list[str]) -> str:
@@ -62,7 +63,7 @@ async def manager_digest(app: Boussole, batch: Batch, manager: str, directions: 
     def age(iso: str) -> int:
         return (now - dt.datetime.fromisoformat(iso)).days
 
-    return {
+    content = {
         "directions": [app.config.directions[name].label for name in directions],
         "since": since,
         "new": [{"id": r["id"], "title": r["title"] or "", "requester": r["requester"], "status": r["status"]}
@@ -76,6 +77,17 @@ async def manager_digest(app: Boussole, batch: Batch, manager: str, directions: 
         "overdue": [{"id": r["id"], "title": r["title"] or "", "date": r["next_review_at"],
                      "days": age(r["next_review_at"])} for r in overdue],
     }
+    return _capped(content)
+
+
+def _capped(content: dict[str, Any]) -> dict[str, Any]:
+    """Keep the first lines of each section and the number left out."""
+    for name in ("new", "pending", "blockers", "decisions", "soon", "overdue"):
+        items = content.get(name)
+        if items is not None and len(items) > SECTION_LINES:
+            content[f"{name}_more"] = len(items) - SECTION_LINES
+            content[name] = items[:SECTION_LINES]
+    return content
 
 
 async def reviewer_digest(app: Boussole, batch: Batch, reviewer: str) -> dict[str, Any]:
@@ -85,8 +97,9 @@ async def reviewer_digest(app: Boussole, batch: Batch, reviewer: str) -> dict[st
         "JOIN assessments AS a ON a.id = r.assessment_id AND r.round = a.review_round "
         f"WHERE r.decision IS NULL AND a.status = 'in_review' AND r.role IN ({_marks(roles)}) AND a.requester != ? "
         "ORDER BY r.requested_at", (*roles, reviewer))
-    return {"pending": [{"id": r["id"], "title": r["title"] or "", "role": app.config.roles[r["role"]].label,
-                         "days": (batch.now - dt.datetime.fromisoformat(r["requested_at"])).days} for r in rows]}
+    return _capped({"pending": [{"id": r["id"], "title": r["title"] or "", "role": app.config.roles[r["role"]].label,
+                                 "days": (batch.now - dt.datetime.fromisoformat(r["requested_at"])).days}
+                                for r in rows]})
 
 
 def _empty(content: dict[str, Any]) -> bool:
@@ -111,7 +124,7 @@ async def run_digests(app: Boussole, now: dt.datetime, *, slot: str, only: str |
             content = await manager_digest(app, batch, manager, directions)
             if skip_empty and _empty(content):
                 continue
-            await batch.add(f"digest:{slot}", manager, "digest", None, "digest.manager", content,
+            batch.add(f"digest:{slot}", manager, "digest", None, "digest.manager", content,
                             reply_kind=ReplyKind.DIGEST)
         for reviewer in reviewers:
             if only is not None and reviewer != only:
@@ -119,8 +132,9 @@ async def run_digests(app: Boussole, now: dt.datetime, *, slot: str, only: str |
             content = await reviewer_digest(app, batch, reviewer)
             if skip_empty and not content["pending"]:
                 continue
-            await batch.add(f"reviewer-digest:{slot}", reviewer, "reviewer_digest", None, "digest.reviewer",
+            batch.add(f"reviewer-digest:{slot}", reviewer, "reviewer_digest", None, "digest.reviewer",
                             content, reply_kind=ReplyKind.DIGEST)
+        await batch.settle()
         if not dry_run and batch.notices:
             await app.enqueue(tx, [n.reply for n in batch.notices], batch.stamp)
     if batch.notices and not dry_run:

@@ -327,8 +327,11 @@ def _render_digest(t: Translator, reply: Reply) -> tuple[str, str, list[dict[str
         if name not in p:
             continue
         items = [t(f"digest.item.{item_key}", **_prepare(t, item)) for item in p[name]]
+        more = p.get(f"{name}_more", 0)
+        if more:
+            items.append(t("digest.more", count=more))
         sections.append({"name": name, "title": t(f"digest.{name}"), "items": items})
-        lines.append(f"{t(f'digest.{name}')} ({len(items)})")
+        lines.append(f"{t(f'digest.{name}')} ({len(p[name]) + more})")
         lines.extend(items or [t("digest.none")])
     return heading, "\n".join(lines), sections
 

@@ -40,28 +40,46 @@ class Notice:
 
 
 class Batch:
-    """Collects the notices of one run and claims their keys, unless dry."""
+    """Collects the candidate notices of one run, then keeps and claims those not sent before.
+
+    Candidates are checked against `notices_sent` in bulk, so a sweep that finds nothing
+    new costs a few queries, not one per item still due.
+    """
+
+    CHUNK = 500
 
     def __init__(self, tx: Tx, now: dt.datetime, *, dry_run: bool) -> None:
         self.tx = tx
         self.now = now
         self.stamp = utc_iso(now)
         self.dry_run = dry_run
+        self.candidates: dict[str, Notice] = {}
         self.notices: list[Notice] = []
 
-    async def add(self, key: str, recipient: str, kind: str, assessment: int | None, reply_key: str,
-                  params: dict[str, Any], reply_kind: ReplyKind = ReplyKind.REMINDER,
-                  actions: tuple[str, ...] = ()) -> bool:
+    def add(self, key: str, recipient: str, kind: str, assessment: int | None, reply_key: str,
+            params: dict[str, Any], reply_kind: ReplyKind = ReplyKind.REMINDER,
+            actions: tuple[str, ...] = ()) -> None:
         full_key = f"{key}>{recipient}"
-        if self.dry_run:
-            if await self.tx.notice_sent(full_key):
-                return False
-        elif not await self.tx.claim_notice(full_key, recipient=recipient, kind=kind, assessment_id=assessment,
-                                            now=self.stamp):
-            return False
         reply = Reply(recipient, reply_kind, reply_key, params, assessment, actions=actions)
-        self.notices.append(Notice(full_key, recipient, kind, assessment, reply))
-        return True
+        self.candidates.setdefault(full_key, Notice(full_key, recipient, kind, assessment, reply))
+
+    async def settle(self) -> list[Notice]:
+        """Drop the candidates already sent; claim the others (unless dry). Returns the new ones."""
+        keys = list(self.candidates)
+        sent: set[str] = set()
+        for start in range(0, len(keys), self.CHUNK):
+            chunk = keys[start:start + self.CHUNK]
+            rows = await self.tx.fetchall(
+                f"SELECT key FROM notices_sent WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+            sent.update(r["key"] for r in rows)
+        fresh = [n for k, n in self.candidates.items() if k not in sent]
+        if not self.dry_run:
+            await self.tx.executemany(
+                "INSERT INTO notices_sent(key, recipient, kind, assessment_id, sent_at) VALUES (?, ?, ?, ?, ?)",
+                [(n.key, n.recipient, n.kind, n.assessment, self.stamp) for n in fresh])
+        self.candidates = {}
+        self.notices.extend(fresh)
+        return fresh
 
 
 def _at(iso: str) -> dt.datetime:
@@ -86,7 +104,7 @@ async def _reevaluations(app: Boussole, batch: Batch) -> None:
         if passed:
             label = passed[-1][1]
             days = max(0, (due.date() - batch.now.date()).days)
-            await batch.add(f"reeval:{row['id']}:{row['next_review_at']}:{label}", row["requester"],
+            batch.add(f"reeval:{row['id']}:{row['next_review_at']}:{label}", row["requester"],
                             "reevaluation_due" if label == "due" else "reevaluation_soon", row["id"],
                             "reminder.due" if label == "due" else "reminder.before", {**params, "days": days},
                             actions=("reevaluate",))
@@ -97,7 +115,7 @@ async def _reevaluations(app: Boussole, batch: Batch) -> None:
             managers = (direction.managers if direction and direction.managers else app.config.admins)
             late = (batch.now - due).days
             for manager in managers:
-                await batch.add(f"escalate:{row['id']}:{row['next_review_at']}:{week}", manager, "escalation",
+                batch.add(f"escalate:{row['id']}:{row['next_review_at']}:{week}", manager, "escalation",
                                 row["id"], "reminder.overdue", {
                                     **params, "days": late, "requester": row["requester"],
                                     "direction": direction.label if direction else (row["direction"] or "-")})
@@ -105,12 +123,15 @@ async def _reevaluations(app: Boussole, batch: Batch) -> None:
 
 async def _idle_drafts(app: Boussole, batch: Batch) -> None:
     limit = batch.now - dt.timedelta(days=app.config.reminders.draft_idle_days)
+    # The already-sent test is in SQL (the key is computable there): a steady sweep reads nothing.
     rows = await batch.tx.fetchall(
-        "SELECT id, requester, title, updated_at FROM assessments "
-        "WHERE status IN ('draft', 'changes_requested') AND updated_at <= ?", (utc_iso(limit),))
+        "SELECT a.id, a.requester, a.title, a.updated_at FROM assessments AS a "
+        "WHERE a.status IN ('draft', 'changes_requested') AND a.updated_at <= ? AND NOT EXISTS "
+        "(SELECT 1 FROM notices_sent WHERE key = 'idle:' || a.id || ':' || a.updated_at || '>' || a.requester)",
+        (utc_iso(limit),))
     for row in rows:
         days = (batch.now - _at(row["updated_at"])).days
-        await batch.add(f"idle:{row['id']}:{row['updated_at']}", row["requester"], "draft_idle", row["id"],
+        batch.add(f"idle:{row['id']}:{row['updated_at']}", row["requester"], "draft_idle", row["id"],
                         "reminder.idle", {"id": row["id"], "title": row["title"] or "", "days": days},
                         actions=("resume",))
 
@@ -118,10 +139,15 @@ async def _idle_drafts(app: Boussole, batch: Batch) -> None:
 async def _waiting_reviews(app: Boussole, batch: Batch) -> None:
     every = app.config.reminders.review_pending_days
     limit = batch.now - dt.timedelta(days=every)
+    # Every member's nudge for one period is claimed together: one key in the range tells them all.
     rows = await batch.tx.fetchall(
-        "SELECT a.id, a.title, a.requester, r.round, r.role, r.requested_at FROM reviews AS r "
+        "SELECT * FROM (SELECT a.id, a.title, a.requester, r.round, r.role, r.requested_at, "
+        "'review:' || a.id || ':' || r.round || ':' || r.role || ':' || "
+        "CAST((julianday(?1) - julianday(r.requested_at)) / ?2 AS INTEGER) AS prefix FROM reviews AS r "
         "JOIN assessments AS a ON a.id = r.assessment_id AND r.round = a.review_round "
-        "WHERE r.decision IS NULL AND a.status = 'in_review' AND r.requested_at <= ?", (utc_iso(limit),))
+        "WHERE r.decision IS NULL AND a.status = 'in_review' AND r.requested_at <= ?3) AS w "
+        "WHERE NOT EXISTS (SELECT 1 FROM notices_sent WHERE key > w.prefix || '>' AND key < w.prefix || '?')",
+        (batch.stamp, every, utc_iso(limit)))
     for row in rows:
         role = app.config.roles.get(row["role"])
         if role is None:
@@ -131,7 +157,7 @@ async def _waiting_reviews(app: Boussole, batch: Batch) -> None:
         for member in role.members:
             if member == row["requester"]:
                 continue
-            await batch.add(f"review:{row['id']}:{row['round']}:{row['role']}:{period}", member, "review_waiting",
+            batch.add(f"review:{row['id']}:{row['round']}:{row['role']}:{period}", member, "review_waiting",
                             row["id"], "reminder.review", {"id": row["id"], "title": row["title"] or "",
                                                            "days": days, "role": role.label},
                             actions=("approve", "reservations", "request_changes", "reject"))
@@ -147,15 +173,17 @@ async def _new_version(app: Boussole, batch: Batch) -> None:
     rows = await batch.tx.fetchall(
         "SELECT id, requester, title, next_review_at FROM assessments "
         "WHERE status IN (?, ?) AND questionnaire_version != ?", (*APPROVED, version))
+    new_dates = {}
     for row in rows:
-        new_date = min(row["next_review_at"] or deadline, deadline)
-        queued = await batch.add(f"version:{row['id']}:{version}", row["requester"], "new_questionnaire",
-                                 row["id"], "reminder.new_version",
-                                 {"id": row["id"], "title": row["title"] or "", "version": version, "date": new_date},
-                                 actions=("reevaluate",))
-        if queued and not batch.dry_run:
-            await batch.tx.execute("UPDATE assessments SET next_review_at = ? WHERE id = ?", (new_date, row["id"]))
+        new_dates[row["id"]] = min(row["next_review_at"] or deadline, deadline)
+        batch.add(f"version:{row['id']}:{version}", row["requester"], "new_questionnaire", row["id"],
+                  "reminder.new_version", {"id": row["id"], "title": row["title"] or "", "version": version,
+                                           "date": new_dates[row["id"]]}, actions=("reevaluate",))
+    fresh = await batch.settle()
     if not batch.dry_run:
+        await batch.tx.executemany("UPDATE assessments SET next_review_at = ? WHERE id = ?",
+                                   [(new_dates[n.assessment], n.assessment) for n in fresh
+                                    if n.assessment is not None])
         await batch.tx.claim_notice(f"{marker}>boussole", recipient="boussole", kind="version_applied",
                                     assessment_id=None, now=batch.stamp)
 
@@ -169,6 +197,7 @@ async def sweep(app: Boussole, now: dt.datetime, *, dry_run: bool = False) -> li
         await _reevaluations(app, batch)
         await _idle_drafts(app, batch)
         await _waiting_reviews(app, batch)
+        await batch.settle()
         if not dry_run and batch.notices:
             await app.enqueue(tx, [n.reply for n in batch.notices], batch.stamp)
             await tx.audit(actor="boussole", action="reminders_sent", assessment_id=None,

@@ -132,6 +132,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX audit_by_action ON audit(action, at);
     CREATE INDEX assessments_by_previous ON assessments(previous_id) WHERE previous_id IS NOT NULL;
     CREATE INDEX assessments_by_direction ON assessments(direction, created_at);
+    CREATE INDEX assessments_by_decision ON assessments(decided_at) WHERE decided_at IS NOT NULL;
     CREATE TABLE notices_sent (
         key TEXT PRIMARY KEY,
         recipient TEXT NOT NULL,

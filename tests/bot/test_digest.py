@@ -89,3 +89,16 @@ async def test_scheduler_start_catches_up_a_recent_missed_slot_once(app, clock):
 async def _sent_digests(app):
     async with app.db.reading() as tx:
         return await tx.fetchall("SELECT key FROM notices_sent WHERE kind IN ('digest', 'reviewer_digest')")
+
+
+def test_long_sections_are_capped_with_a_count():
+    from bot.digest import SECTION_LINES, _capped
+    from bot.i18n import render
+    from conversations.model import Reply, ReplyKind
+    content = _capped({"directions": ["Numérique"], "since": "2026-03-01T00:00:00+00:00", "new": [],
+                       "pending": [], "blockers": [], "decisions": [], "soon": [],
+                       "overdue": [{"id": i, "title": f"U{i}", "date": "2026-01-01T00:00:00+00:00", "days": 9}
+                                   for i in range(SECTION_LINES + 7)]})
+    text = render(Reply("console:m", ReplyKind.DIGEST, "digest.manager", content), "fr").text
+    assert f"Réévaluations en retard ({SECTION_LINES + 7})" in text
+    assert "… et 7 autre(s)" in text and text.count("jour(s) de retard") == SECTION_LINES
