@@ -24,6 +24,10 @@ from conversations.rules import findings, recommend
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+
+
+class Undeliverable(Exception):
+    """Raised by a sender for a message its transport refuses for good (unknown user, bad payload)."""
 Sender = Callable[[OutboxRow, Rendered], Awaitable[None]]
 
 
@@ -172,6 +176,10 @@ class Boussole:
             for row in rows:
                 try:
                     await send(row, Rendered.from_json(row.payload))
+                except Undeliverable as exc:
+                    logger.error("outbox %d to %s set aside: %s", row.id, row.recipient, exc)
+                    await self.db.mark_dead(row.id, str(exc), utc_iso(self.clock()))
+                    continue
                 except Exception as exc:
                     logger.warning("delivery of outbox %d to %s failed: %s", row.id, row.recipient, exc)
                     await self.db.mark_failed(row.id, repr(exc))

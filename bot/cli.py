@@ -9,9 +9,12 @@ import argparse
 import asyncio
 import datetime as dt
 import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.app import Boussole
@@ -35,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     common(console)
     console.add_argument("--as", dest="user", help="who you are at start (console:NAME; default from config)")
     console.add_argument("--json", action="store_true", help="JSON line protocol for scripts and tests")
+
+    run = sub.add_parser("run", help="start every transport enabled in the config, with the scheduler")
+    common(run)
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database, then exit")
     common(migrate)
@@ -88,6 +94,39 @@ async def _console(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _run(args: argparse.Namespace) -> int:
+    """Run until SIGTERM or SIGINT; then stop taking events, finish the steps under way, and exit."""
+    from bot.scheduler import Scheduler
+    config, app = _setup(args)
+    adapters: list[Any] = []
+    if config.slack.enabled:
+        from adapters.slack.adapter import SlackAdapter
+        adapters.append(SlackAdapter(app, config.slack, config.slack.secrets(os.environ)))
+    if not adapters:
+        raise ConfigError("no transport is enabled: set `enabled = true` under [slack] (or [matrix]) in the "
+                          "config file, or talk to the bot in the terminal with `boussole console`")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with app.db:
+        scheduler = Scheduler(app)
+        for adapter in adapters:
+            await adapter.start()
+        await scheduler.start()
+        names = ", ".join(type(a).__name__ for a in adapters)
+        print(f"boussole: running ({names}); database {app.db.path}", file=sys.stderr, flush=True)
+        for adapter in adapters:
+            if getattr(adapter, "port", None):
+                print(f"boussole: listening on port {adapter.port}", file=sys.stderr, flush=True)
+        await stop.wait()
+        print("boussole: stopping", file=sys.stderr, flush=True)
+        scheduler.stop()
+        for adapter in adapters:
+            await adapter.stop()
+    return 0
+
+
 async def _reminders(args: argparse.Namespace) -> int:
     from bot.reminders import sweep
     _config, app = _setup(args)
@@ -124,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "console"
     if args.command is None:
         args = _parser().parse_args(["console", *(argv or [])])
-    runners = {"console": _console, "migrate": _migrate, "reminders": _reminders, "digest": _digest}
+    runners = {"console": _console, "run": _run, "migrate": _migrate, "reminders": _reminders, "digest": _digest}
     try:
         return asyncio.run(runners[command](args))
     except (ConfigError, QuestionnaireError, StorageError) as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -95,6 +96,28 @@ class DigestConfig(Section):
         return value
 
 
+class SlackConfig(Section):
+    """Tokens come only from SLACK_BOT_TOKEN, SLACK_APP_TOKEN (socket mode), SLACK_SIGNING_SECRET (http)."""
+
+    enabled: bool = False
+    mode: Literal["socket", "http"] = "socket"
+    port: int = Field(3000, ge=0, le=65535)
+    host: str = "0.0.0.0"
+    path: str = Field("/slack/events", pattern=r"^/[\w\-/]*$")
+    api_url: str = Field("https://slack.com/api/", pattern=r"^https?://")
+    reviewers_channel: str | None = Field(None, pattern=r"^[CG][A-Z0-9]+$")
+    messages_per_second: float = Field(1.0, gt=0, le=1000)
+
+    def secrets(self, environ: Mapping[str, str]) -> dict[str, str]:
+        """The tokens this mode needs, from the environment; ConfigError naming what is missing."""
+        needed = ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if self.mode == "socket" else "SLACK_SIGNING_SECRET"]
+        missing = [name for name in needed if not environ.get(name)]
+        if missing:
+            raise ConfigError(f"[slack] is enabled in {self.mode} mode: set the environment variable(s) "
+                              f"{', '.join(missing)} (secrets are never read from the config file)")
+        return {name: environ[name] for name in needed}
+
+
 class ConsoleConfig(Section):
     user: str = Field("agent", pattern=r"^[\w.\-]+$")
 
@@ -109,6 +132,7 @@ class Config(Section):
     reminders: RemindersConfig = RemindersConfig()
     digest: DigestConfig = DigestConfig()
     console: ConsoleConfig = ConsoleConfig()
+    slack: SlackConfig = SlackConfig()
 
     @model_validator(mode="after")
     def _role_names(self) -> Config:

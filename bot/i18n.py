@@ -98,6 +98,7 @@ class Rendered:
     kind: str
     text: str
     assessment: int | None = None
+    key: str = ""                   # the catalogue key: tells an adapter which message this is
     heading: str | None = None      # criterion and progress, or a title
     body: str = ""                  # the message proper
     hint: str | None = None         # what the user can type
@@ -356,7 +357,8 @@ def render(reply: Reply, locale: str) -> Rendered:
         question = {"id": q.id, "criterion": q.criterion, "type": str(q.type),
                     "number": reply.prompt.number, "total": reply.prompt.total, "required": q.required,
                     "choices": [{"id": c.id, "label": t.text(c.label)} for c in reply.prompt.choices],
-                    "help": t.text(q.help)}
+                    "help": t.text(q.help), "unknown": q.unknown_allowed,
+                    "current": reply.prompt.current is not None}
     elif reply.key.startswith("summary."):
         heading, body, hint, sections = _render_summary(t, reply)
     elif reply.key == "blocker":
@@ -378,6 +380,7 @@ def render(reply: Reply, locale: str) -> Rendered:
     else:
         body = t(reply.key, **_prepare(t, params))
     text = "\n".join(part for part in (heading, body, hint) if part)
-    return Rendered(to=reply.to, kind=str(reply.kind), text=text, assessment=reply.assessment, heading=heading,
+    return Rendered(to=reply.to, kind=str(reply.kind), text=text, assessment=reply.assessment, key=reply.key,
+                    heading=heading,
                     body=body, hint=hint, question=question, actions=_actions(t, reply.actions, reply.assessment),
                     sections=sections)

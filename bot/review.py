@@ -250,6 +250,8 @@ class ReviewDesk:
                   "decision": decision.value, "comment": comment}
         replies = [Reply(user, ReplyKind.INFO, "review.recorded", common, assessment_id),
                    Reply(interview.requester, ReplyKind.DECISION, "review.decision", common, assessment_id)]
+        replies += [Reply(member, ReplyKind.INFO, "review.role_decided", common, assessment_id)
+                    for member in self.members(open_roles, exclude=interview.requester) if member != user]
         decided = {r["role"]: r["decision"] for r in rows}
         decided.update({role: decision.value for role in open_roles})
         replies += await self._conclude(tx, interview, decided, decision, user, comment, now)

@@ -141,6 +141,26 @@ MIGRATIONS: list[str] = [
         sent_at TEXT NOT NULL
     );
     """,
+    # 4: messages as posted on a transport, to update them in place and resume split messages
+    """
+    CREATE TABLE transport_messages (
+        outbox_id INTEGER NOT NULL,
+        part INTEGER NOT NULL,
+        transport TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        assessment_id INTEGER,
+        key TEXT NOT NULL,
+        question_id TEXT,
+        payload TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        closed_at TEXT,
+        PRIMARY KEY (outbox_id, part)
+    );
+    CREATE INDEX transport_messages_by_assessment ON transport_messages(assessment_id, key, recipient);
+    CREATE INDEX transport_messages_by_message ON transport_messages(transport, channel, message_id);
+    """,
 ]
 
 
@@ -508,6 +528,17 @@ class Database:
         async with self._lock:
             await self.conn.execute("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
                                     (now, outbox_id))
+
+    async def mark_dead(self, outbox_id: int, error: str, now: str) -> None:
+        """A message the transport will never accept: set aside (kept, with why) so the queue moves on."""
+        async with self._lock:
+            await self.conn.execute("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = ? "
+                                    "WHERE id = ?", (now, f"undeliverable: {error[:480]}", outbox_id))
+
+    async def execute_now(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        """One statement on its own (autocommit), kept out of any open transaction of this connection."""
+        async with self._lock:
+            return list(await self.conn.execute_fetchall(sql, tuple(params)))
 
     async def mark_failed(self, outbox_id: int, error: str) -> None:
         async with self._lock:

@@ -573,6 +573,9 @@ def handle(snapshot: Snapshot, event: Incoming, now: dt.datetime) -> Outcome:
     pending = snapshot.questionnaire.question(interview.pending) if (
         interview and interview.pending and interview.blocked_on is None) else None
 
+    if event.question is not None and (pending is None or pending.id != event.question):
+        step.say(ReplyKind.INFO, "error.stale_answer", interview.id if interview else None)
+        return step.outcome()
     if mode is Mode.CONFIRM_WITHDRAW:
         _confirm_withdraw(step, event.text)
         return step.outcome()

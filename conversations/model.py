@@ -143,6 +143,7 @@ class Incoming:
     id: str            # the transport's event id: a retried delivery carries the same one
     user: str          # transport identity: console:alice, slack:U123, matrix:@a:server
     text: str
+    question: str | None = None   # the question a button or reaction answered; stale ones are refused
 
 
 class ReplyKind(StrEnum):

@@ -359,3 +359,25 @@ def test_the_engine_does_no_io(questionnaire, monkeypatch):
     driver.say("nouveau")
     driver.run()
     assert driver.last.replies[-1].kind is ReplyKind.SUMMARY
+
+
+def test_a_stale_button_answer_is_refused(driver):
+    driver.say("nouveau")
+    driver.say(CLEAN["ctx_name"])
+    outcome = handle_event(driver, Incoming("late", driver.user, "Autre nom", question="ctx_name"))
+    assert outcome.replies[0].key == "error.stale_answer"
+    assert driver.active.answers["ctx_name"].value == CLEAN["ctx_name"]
+    fresh = handle_event(driver, Incoming("ok", driver.user, "Un outil qui classe les courriers",
+                                          question="ctx_purpose"))
+    assert fresh.replies[-1].prompt.question.id == "ctx_direction"
+
+
+def handle_event(driver, event):
+    snapshot = Snapshot(conversation=driver.conversation, questionnaire=driver.q,
+                        drafts={i: v for i, v in driver.interviews.items() if v.status.editable},
+                        next_id=max(driver.interviews, default=0) + 1, directions=DIRECTIONS)
+    outcome = handle(snapshot, event, NOW)
+    driver.conversation = outcome.conversation
+    for interview in outcome.interviews:
+        driver.interviews[interview.id] = interview
+    return outcome

@@ -1,0 +1,1 @@
+"""The Slack adapter: slack-bolt (async) in Socket Mode or HTTP mode."""

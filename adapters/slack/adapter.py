@@ -1,0 +1,304 @@
+"""The Slack adapter: slack-bolt (async) in HTTP or Socket Mode, and the Slack side of the outbox.
+
+Every Slack request is acknowledged at once (Slack's 3-second limit) and processed after
+the ack. Delivery paces messages per channel, waits on 429 for Retry-After, retries 5xx and
+connection errors with backoff, and leaves what it cannot send in the outbox, in order.
+No business rule here: the adapter translates payloads and draws replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import SlackMessage, answered, build, escape
+from adapters.slack.translate import Click, Modal, Translated, translate
+from bot.app import Boussole, Undeliverable
+from bot.config import SlackConfig
+from bot.i18n import Rendered, Translator
+from bot.storage import OutboxRow
+from conversations.model import utc_iso
+
+logger = logging.getLogger(__name__)
+
+# Messages that settle a review request: the request is then redrawn without its buttons.
+SETTLING_KEYS = {"review.recorded", "review.closed", "review.role_decided", "review.withdrawn_notice"}
+RETRIES = 5
+
+
+class Pacer:
+    """At most `rate` messages per second per channel, with a small burst allowance."""
+
+    def __init__(self, rate: float, burst: int = 3) -> None:
+        self.interval = 1.0 / rate
+        self.burst = burst
+        self.next_free: dict[str, float] = {}
+
+    async def wait(self, channel: str) -> None:
+        now = time.monotonic()
+        slot = max(self.next_free.get(channel, now - self.burst * self.interval), now - self.burst * self.interval)
+        self.next_free[channel] = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class SlackAdapter:
+    def __init__(self, app: Boussole, config: SlackConfig, secrets: Mapping[str, str], *,
+                 retry_delay: float = 0.5) -> None:
+        self.app = app
+        self.retry_delay = retry_delay
+        self.config = config
+        self.secrets = dict(secrets)
+        self.client = AsyncWebClient(token=secrets["SLACK_BOT_TOKEN"], base_url=config.api_url)
+        self.bolt = AsyncApp(client=self.client, signing_secret=secrets.get("SLACK_SIGNING_SECRET", ""),
+                             process_before_response=False, request_verification_enabled=config.mode == "http")
+        self.bolt.command(re.compile(r"^/boussole"))(self._on_command)
+        self.bolt.event("message")(self._on_event)
+        self.bolt.action(re.compile(r".*"))(self._on_action)
+        self.bolt.view(re.compile(r"^boussole:"))(self._on_view)
+        self.pacer = Pacer(config.messages_per_second)
+        self.dm_channels: dict[str, str] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.runner: web.AppRunner | None = None
+        self.socket_handler: Any = None
+        self.delivery: asyncio.Task[None] | None = None
+        self.port: int | None = None
+        self.stopping = asyncio.Event()
+
+    # -- incoming -----------------------------------------------------------------------
+    def _spawn(self, translated: Translated) -> None:
+        task = asyncio.create_task(self._process(translated))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _process(self, translated: Translated) -> None:
+        try:
+            for event in translated.events:
+                await self.app.handle(event)
+            if translated.click is not None:
+                await self._settle_click(translated.click)
+        except Exception:
+            logger.exception("processing a Slack request failed")
+
+    async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        in_dm = str(body.get("channel_id", "")).startswith("D")
+        await ack() if in_dm else await ack(text=Translator(self.app.config.locale)("slack.ack"))
+        self._spawn(translate("command", body))
+
+    async def _on_event(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        self._spawn(translate("event_callback", body))
+
+    async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        translated = translate("block_actions", body)
+        if translated.modal is not None:
+            await self._open_modal(translated.modal)
+        elif translated.events:
+            self._spawn(translated)
+
+    async def _on_view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        self._spawn(translate("view_submission", body))
+
+    async def _locale(self, user: str) -> str:
+        rows = await self.app.db.execute_now("SELECT locale FROM conversations WHERE user = ?", (user,))
+        return (rows[0]["locale"] if rows else None) or self.app.config.locale
+
+    async def _open_modal(self, modal: Modal) -> None:
+        t = Translator(await self._locale(modal.user))
+        label = t("slack.modal.justification") if modal.action == "exception" else (
+            t("slack.modal.comment_optional") if modal.action == "approve" else t("slack.modal.comment"))
+        view = {
+            "type": "modal", "callback_id": f"boussole:{modal.action}",
+            "private_metadata": json.dumps({"action": modal.action, "command": modal.command,
+                                            "assessment": modal.assessment}),
+            "title": {"type": "plain_text", "text": t("slack.modal.title")},
+            "submit": {"type": "plain_text", "text": t("slack.modal.submit")},
+            "close": {"type": "plain_text", "text": t("slack.modal.cancel")},
+            "blocks": [{"type": "input", "block_id": "text", "optional": modal.action == "approve",
+                        "label": {"type": "plain_text", "text": label},
+                        "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
+                                    "max_length": 2000}}],
+        }
+        try:
+            await self._call("views.open", trigger_id=modal.trigger_id, view=view)
+        except Exception:
+            logger.exception("could not open the modal")
+
+    async def _settle_click(self, click: Click) -> None:
+        """The clicked question loses its buttons and shows the answer given: an old button cannot answer twice."""
+        if not click.blocks:
+            return
+        t = Translator(self.app.config.locale)
+        blocks = answered(click.blocks, t("slack.answered", answer=click.note))
+        try:
+            await self._call("chat.update", channel=click.channel, ts=click.ts, blocks=blocks,
+                             text=t("slack.answered", answer=click.note))
+        except Exception:
+            logger.warning("could not update the clicked message %s", click.ts)
+
+    # -- HTTP and Socket Mode -------------------------------------------------------------
+    async def _http(self, request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await self.bolt.async_dispatch(await to_bolt_request(request)))
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def start(self) -> None:
+        if self.config.mode == "http":
+            web_app = web.Application()
+            web_app.router.add_post(self.config.path, self._http)
+            web_app.router.add_get("/healthz", self._healthz)
+            self.runner = web.AppRunner(web_app, access_log=None)
+            await self.runner.setup()
+            site = web.TCPSite(self.runner, self.config.host, self.config.port)
+            await site.start()
+            server = site._server
+            sockets = getattr(server, "sockets", None) or []
+            self.port = sockets[0].getsockname()[1] if sockets else self.config.port
+            logger.info("Slack HTTP mode listening on %s:%s%s", self.config.host, self.port, self.config.path)
+        else:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+            self.socket_handler = AsyncSocketModeHandler(self.bolt, self.secrets["SLACK_APP_TOKEN"])
+            await self.socket_handler.connect_async()
+            logger.info("Slack Socket Mode connected")
+        self.delivery = asyncio.create_task(self._delivery_loop())
+
+    async def stop(self) -> None:
+        """Stop taking requests, let in-flight steps finish, then stop delivering."""
+        self.stopping.set()
+        if self.runner is not None:
+            await self.runner.cleanup()
+        if self.socket_handler is not None:
+            await self.socket_handler.close_async()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.delivery is not None:
+            self.delivery.cancel()
+            await asyncio.gather(self.delivery, return_exceptions=True)
+
+    # -- outgoing -------------------------------------------------------------------------
+    async def _delivery_loop(self) -> None:
+        backoff = self.retry_delay * 2
+        while not self.stopping.is_set():
+            await self.app.deliver("slack", self._send)
+            if await self.app.db.undelivered("slack", 1):
+                await asyncio.sleep(backoff)  # Slack is unreachable: try again later, in order
+                backoff = min(backoff * 2, 60.0)
+                continue
+            backoff = self.retry_delay * 2
+            await self.app.wait_for_outbox()
+
+    async def _call(self, method: str, **payload: Any) -> dict[str, Any]:
+        """A Web API call that waits out 429s and retries 5xx and network errors with backoff."""
+        delay = self.retry_delay
+        for attempt in range(RETRIES + 1):
+            try:
+                response = await self.client.api_call(method, json=payload)
+                return dict(response.data) if isinstance(response.data, dict) else {}
+            except SlackApiError as exc:
+                status = exc.response.status_code
+                if status == 429:
+                    retry_after = float(exc.response.headers.get("Retry-After", exc.response.headers.get(
+                        "retry-after", 1)))
+                    logger.info("Slack asks to slow down: waiting %.0f s", retry_after)
+                    await asyncio.sleep(min(retry_after, 120.0))
+                    continue
+                if status >= 500 and attempt < RETRIES:
+                    await asyncio.sleep(delay)
+                    delay *= 2
+                    continue
+                if status >= 500:
+                    raise
+                raise Undeliverable(f"{method}: {exc.response.get('error', status)}") from exc
+            except (aiohttp.ClientError, TimeoutError, OSError):
+                if attempt == RETRIES:
+                    raise
+                await asyncio.sleep(delay)
+                delay *= 2
+        raise ConnectionError(f"{method}: Slack kept refusing")
+
+    async def _dm(self, user_id: str) -> str:
+        if user_id not in self.dm_channels:
+            response = await self._call("conversations.open", users=user_id)
+            self.dm_channels[user_id] = response["channel"]["id"]
+        return self.dm_channels[user_id]
+
+    def labels(self, locale: str) -> dict[str, str]:
+        t = Translator(locale)
+        return {k: t(f"slack.{k}") for k in ("yes", "no", "unknown", "confirm")}
+
+    async def _send(self, row: OutboxRow, rendered: Rendered) -> None:
+        user_id = row.recipient.removeprefix("slack:")
+        locale = await self._locale(row.recipient)
+        channel = await self._dm(user_id)
+        if rendered.kind == "review_request" and self.config.reviewers_channel:
+            channel = self.config.reviewers_channel
+            if await self._already_in_channel(rendered):
+                return
+        posted = {r["part"] for r in await self.app.db.execute_now(
+            "SELECT part FROM transport_messages WHERE outbox_id = ?", (row.id,))}
+        for part, message in enumerate(build(rendered, self.labels(locale))):
+            if part in posted:
+                continue  # a split message interrupted earlier: resume at the part not yet posted
+            await self.pacer.wait(channel)
+            if rendered.kind == "error":
+                await self._call("chat.postEphemeral", channel=channel, user=user_id, text=message.text,
+                                 blocks=message.blocks)
+                ts = f"ephemeral:{row.id}:{part}"
+            else:
+                response = await self._call("chat.postMessage", channel=channel, text=message.text,
+                                            blocks=message.blocks)
+                ts = str(response.get("ts", ""))
+            await self._remember(row, part, channel, ts, rendered, message)
+        if rendered.key in SETTLING_KEYS and rendered.assessment is not None:
+            await self._settle_requests(row.recipient, rendered)
+
+    async def _already_in_channel(self, rendered: Rendered) -> bool:
+        """With a reviewers' channel, one request per assessment and round is posted there, not one per member."""
+        rows = await self.app.db.execute_now(
+            "SELECT payload FROM transport_messages WHERE transport = 'slack' AND channel = ? AND assessment_id = ? "
+            "AND key = 'review.request' AND closed_at IS NULL", (self.config.reviewers_channel, rendered.assessment))
+        return any(json.loads(r["payload"]).get("heading") == rendered.heading for r in rows)
+
+    async def _remember(self, row: OutboxRow, part: int, channel: str, ts: str, rendered: Rendered,
+                        message: SlackMessage) -> None:
+        await self.app.db.execute_now(
+            "INSERT INTO transport_messages(outbox_id, part, transport, channel, message_id, recipient, assessment_id, "
+            "key, question_id, payload, sent_at) VALUES (?, ?, 'slack', ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (row.id, part, channel, ts, row.recipient, rendered.assessment, rendered.key,
+             rendered.question["id"] if rendered.question else None,
+             json.dumps({"blocks": message.blocks, "heading": rendered.heading}, ensure_ascii=False),
+             utc_iso(self.app.clock())))
+
+    async def _settle_requests(self, recipient: str, rendered: Rendered) -> None:
+        """Redraw this reviewer's (or the channel's) request: who decided what, when; no buttons left."""
+        channel_clause = "(recipient = ? OR channel = ?)"
+        rows = await self.app.db.execute_now(
+            f"SELECT outbox_id, part, channel, message_id, payload FROM transport_messages WHERE transport = 'slack' "
+            f"AND assessment_id = ? AND key = 'review.request' AND closed_at IS NULL AND {channel_clause}",
+            (rendered.assessment, recipient, self.config.reviewers_channel or ""))
+        t = Translator(self.app.config.locale)
+        when = time.strftime("%Y-%m-%d %H:%M")
+        for r in rows:
+            blocks = answered(json.loads(r["payload"])["blocks"], f"{t('slack.decided', text=rendered.body)} ({when})")
+            await self.pacer.wait(r["channel"])
+            await self._call("chat.update", channel=r["channel"], ts=r["message_id"], blocks=blocks,
+                             text=escape(rendered.body)[:300])
+            await self.app.db.execute_now(
+                "UPDATE transport_messages SET closed_at = ? WHERE outbox_id = ? AND part = ?",
+                (utc_iso(self.app.clock()), r["outbox_id"], r["part"]))

@@ -1,0 +1,166 @@
+"""Rendered replies → Slack Block Kit messages, within Block Kit's limits by construction.
+
+At most 50 blocks per message, section text at most 3,000 characters, header 150, button
+text 75: a long text is split at line boundaries across sections and, past 50 blocks,
+across messages; nothing is cut silently (a button whose label is shortened repeats a
+numbered choice written in full in the text above it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.i18n import Rendered
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_HEADER = 150
+MAX_BUTTON = 75
+MAX_ACTIONS = 25
+MAX_CHECKBOXES = 10
+MAX_FALLBACK = 300
+
+# Buttons that open a modal instead of sending their command at once.
+MODAL_ACTIONS = {"exception", "approve", "reservations", "request_changes", "reject"}
+HEADER_KINDS = {"blocker", "review_request", "summary", "digest"}
+NOT_BUTTONS = {"edit"}  # needs a number: typed as "modifier 5"
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    text: str                    # notification and accessibility fallback
+    blocks: list[dict[str, Any]]
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, escaped; user mentions produced by Boussole kept."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"&lt;@([A-Z0-9]+)&gt;", r"<@\1>", escaped)
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def split_text(text: str, limit: int = MAX_SECTION) -> list[str]:
+    """Chunks of at most `limit` characters, cut at line ends when possible, never dropped."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # one line longer than a section: cut it hard, keep every character
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not chunks:
+        chunks.append(current)
+    return chunks
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": shorten(text, MAX_SECTION)}]}
+
+
+def button(label: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": shorten(label, MAX_BUTTON),
+                                                          "emoji": True}, "action_id": action_id, "value": value}
+    if style:
+        element["style"] = style
+    return element
+
+
+def _question_blocks(rendered: Rendered, labels: dict[str, str]) -> list[dict[str, Any]]:
+    question = rendered.question
+    assert question is not None
+    block_id = f"q|{rendered.assessment}|{question['id']}"
+    qtype = question["type"]
+    elements: list[dict[str, Any]] = []
+    if qtype == "yesno":
+        elements = [button(labels["yes"], "answer:yes", "oui", "primary"), button(labels["no"], "answer:no", "non"),
+                    button(labels["unknown"], "answer:unknown", "?")]
+    elif qtype == "choice":
+        elements = [button(f"{i}. {c['label']}", f"answer:{i}", str(i)) for i, c in enumerate(question["choices"], 1)]
+    blocks: list[dict[str, Any]] = []
+    if qtype == "multi":
+        options = [{"text": {"type": "plain_text", "text": shorten(f"{i}. {c['label']}", MAX_BUTTON)},
+                    "value": str(i)} for i, c in enumerate(question["choices"], 1)]
+        for start in range(0, len(options), MAX_CHECKBOXES):
+            blocks.append({"type": "actions", "block_id": f"{block_id}|pick{start}",
+                           "elements": [{"type": "checkboxes", "action_id": f"pick{start}",
+                                         "options": options[start:start + MAX_CHECKBOXES]}]})
+        elements = [button(labels["confirm"], "multi_confirm", block_id, "primary")]
+    if "?" not in [e.get("value") for e in elements] and qtype in ("choice", "multi") and question.get("unknown"):
+        elements.append(button(labels["unknown"], "answer:unknown", "?"))
+    for start in range(0, len(elements), MAX_ACTIONS):
+        blocks.append({"type": "actions", "block_id": f"{block_id}|{start}", "elements": elements[start:start + 25]})
+    return blocks
+
+
+def _action_buttons(rendered: Rendered) -> list[dict[str, Any]]:
+    elements = []
+    for action in rendered.actions:
+        name = action["name"]
+        if name in NOT_BUTTONS:
+            continue
+        if name in MODAL_ACTIONS:
+            payload = json.dumps({"action": name, "command": action["command"], "assessment": rendered.assessment})
+            style = "danger" if name == "reject" else ("primary" if name == "approve" else None)
+            elements.append(button(action["label"], f"modal:{name}", payload, style))
+        else:
+            style = "primary" if name in ("submit", "reevaluate", "fix") else None
+            elements.append(button(action["label"], f"command:{name}", action["command"], style))
+    return elements
+
+
+def build(rendered: Rendered, labels: dict[str, str]) -> list[SlackMessage]:
+    """The Slack messages for one rendered reply (usually one; more when it is long)."""
+    blocks: list[dict[str, Any]] = []
+    if rendered.heading:
+        if rendered.kind in HEADER_KINDS:
+            for chunk in split_text(rendered.heading, MAX_HEADER):
+                blocks.append({"type": "header", "text": {"type": "plain_text", "text": chunk, "emoji": True}})
+        else:
+            blocks.append(context(escape(rendered.heading)))
+    for n, chunk in enumerate(split_text(escape(rendered.body or ""))):
+        if chunk.strip():
+            blocks.append(section(chunk))
+            if rendered.question is not None:  # which question this message asks, for clients and tests
+                blocks[-1]["block_id"] = f"q|{rendered.assessment}|{rendered.question['id']}|body{n}"
+    tail: list[dict[str, Any]] = []
+    if rendered.question is not None:
+        tail.extend(_question_blocks(rendered, labels))
+    if rendered.hint:
+        tail.append(context(escape(rendered.hint)))
+    action_elements = _action_buttons(rendered)
+    for start in range(0, len(action_elements), MAX_ACTIONS):
+        tail.append({"type": "actions", "block_id": f"actions|{rendered.assessment}|{start}",
+                     "elements": action_elements[start:start + MAX_ACTIONS]})
+
+    fallback = shorten(rendered.text.replace("\n", " "), MAX_FALLBACK)
+    room = MAX_BLOCKS - len(tail)
+    messages: list[SlackMessage] = []
+    while len(blocks) > room:
+        messages.append(SlackMessage(fallback, blocks[:MAX_BLOCKS]))
+        blocks = blocks[MAX_BLOCKS:]
+    messages.append(SlackMessage(fallback, blocks + tail))
+    return messages
+
+
+def answered(message_blocks: list[dict[str, Any]], note: str) -> list[dict[str, Any]]:
+    """The same message with its buttons replaced by a note of what was done."""
+    kept = [b for b in message_blocks if b.get("type") != "actions"]
+    return [*kept, context(escape(note))][:MAX_BLOCKS]
