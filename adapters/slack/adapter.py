@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -39,19 +39,23 @@ RETRIES = 5
 
 
 class Pacer:
-    """At most `rate` messages per second per channel, with a small burst allowance."""
+    """At most `rate` messages per second per channel, after a burst of `burst`."""
 
-    def __init__(self, rate: float, burst: int = 3) -> None:
+    def __init__(self, rate: float, burst: int = 3, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.interval = 1.0 / rate
         self.burst = burst
+        self.clock = clock
+        self.sleep = sleep
         self.next_free: dict[str, float] = {}
 
     async def wait(self, channel: str) -> None:
-        now = time.monotonic()
-        slot = max(self.next_free.get(channel, now - self.burst * self.interval), now - self.burst * self.interval)
+        now = self.clock()
+        earliest = now - (self.burst - 1) * self.interval  # unused credit is capped at one burst
+        slot = max(self.next_free.get(channel, earliest), earliest)
         self.next_free[channel] = slot + self.interval
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self.sleep(slot - now)
 
 
 class SlackAdapter:

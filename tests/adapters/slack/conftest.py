@@ -26,7 +26,8 @@ def slack_config(api_url: str, **slack: object) -> Config:
                                                 criteria=[3, 4, 5, 7], always=True),
         },
         directions={"numerique": DirectionConfig(label="Direction du numérique", managers=["slack:UMGR"])},
-        slack=SlackConfig(enabled=True, mode="http", port=0, host="127.0.0.1", api_url=api_url, **slack),
+        slack=SlackConfig(**{"enabled": True, "mode": "http", "port": 0, "host": "127.0.0.1", "api_url": api_url,
+                             **slack}),
     )
 
 

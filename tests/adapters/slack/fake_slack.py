@@ -25,10 +25,13 @@ class FakeSlackAPI:
         self.ts = itertools.count(1)
         self.runner: web.AppRunner | None = None
         self.url = ""
+        self.sockets: list[web.WebSocketResponse] = []
+        self.acks: list[dict[str, Any]] = []
 
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/api/{method}", self._handle)
+        app.router.add_get("/socket", self._socket)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -40,6 +43,21 @@ class FakeSlackAPI:
     async def stop(self) -> None:
         if self.runner is not None:
             await self.runner.cleanup()
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, then record the acknowledgements the app sends back."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}})
+        async for message in ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                self.acks.append(json.loads(message.data))
+        return ws
+
+    async def push(self, envelope: dict[str, Any]) -> None:
+        await self.wait_for(lambda: self.sockets)
+        await self.sockets[-1].send_json(envelope)
 
     def fail(self, method: str, status: int, times: int = 1, headers: dict[str, str] | None = None) -> None:
         self.failures.setdefault(method, []).extend([(status, headers or {})] * times)
@@ -61,6 +79,8 @@ class FakeSlackAPI:
         return web.json_response(answer)
 
     def _answer(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.url.replace("http://", "ws://").replace("/api/", "/socket")}
         if method == "auth.test":
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "user": "boussole"}
         if method == "conversations.open":

@@ -1,0 +1,101 @@
+"""Payload translation against recorded JSON, Block Kit limits, and the per-channel pace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from adapters.slack.adapter import Pacer
+from adapters.slack.blocks import MAX_BLOCKS, MAX_BUTTON, MAX_SECTION, build, split_text
+from adapters.slack.translate import translate
+from bot.i18n import Rendered
+
+PAYLOADS = Path(__file__).with_name("payloads")
+LABELS = {"yes": "Oui", "no": "Non", "unknown": "Je ne sais pas", "confirm": "Valider la sélection"}
+
+
+def load(name: str) -> dict:
+    return json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
+
+
+def test_slash_command():
+    (event,) = translate("command", load("slash_command.json")).events
+    assert (event.user, event.text) == ("slack:UALICE", "statut 12")
+    assert event.id == "slack:command:13345224609.738474920.8088930838d88f008e0"
+
+
+def test_direct_message_and_the_bots_own_messages():
+    (event,) = translate("event_callback", load("message_im.json")).events
+    assert (event.id, event.user, event.text) == ("slack:event:Ev08MFMKH6", "slack:UALICE",
+                                                  "Un outil qui résume les courriers")
+    assert translate("event_callback", load("message_from_bot.json")).events == []
+
+
+def test_answer_button_names_its_question_and_message():
+    translated = translate("block_actions", load("block_actions_answer.json"))
+    (event,) = translated.events
+    assert event.question == "c1_biometric" and event.text == "non"
+    assert event.id == "slack:answer:DUALICE:1700000000.000042"  # a second click on this message collapses
+    assert translated.click is not None and translated.click.note == "Non"
+
+
+def test_exception_modal_sends_the_command_then_the_justification():
+    first, second = translate("view_submission", load("view_submission_exception.json")).events
+    assert (first.text, second.text) == ("exception", "Obligation réglementaire de sûreté du site.")
+    assert first.id != second.id
+
+
+def test_a_long_summary_is_split_never_cut():
+    body = "\n".join(f"⚠️ Point {i} : " + "détail " * 60 for i in range(400))  # ~60 sections
+    rendered = Rendered(to="slack:U1", kind="summary", text=body, heading="Synthèse", body=body,
+                        actions=[{"name": "submit", "label": "Soumettre " * 20, "command": "soumettre"}])
+    messages = build(rendered, LABELS)
+    assert len(messages) > 1
+    texts = []
+    for message in messages:
+        assert len(message.blocks) <= MAX_BLOCKS
+        for block in message.blocks:
+            if block["type"] == "section":
+                assert len(block["text"]["text"]) <= MAX_SECTION
+                texts.append(block["text"]["text"])
+            for element in block.get("elements", []):
+                if element.get("type") == "button":
+                    assert len(element["text"]["text"]) <= MAX_BUTTON
+    assert "\n".join(texts) == body  # every character, in order
+    assert any(b["type"] == "actions" for b in messages[-1].blocks)
+
+
+def test_a_line_longer_than_a_section_is_kept_whole_across_sections():
+    chunks = split_text("x" * 7000)
+    assert [len(c) for c in chunks] == [3000, 3000, 1000]
+
+
+def test_mentions_survive_escaping():
+    rendered = Rendered(to="slack:U1", kind="info", text="", body="<@UNR> a validé : 3 < 5 & ok")
+    (message,) = build(rendered, LABELS)
+    assert message.blocks[0]["text"]["text"] == "<@UNR> a validé : 3 &lt; 5 &amp; ok"
+
+
+async def test_pace_is_per_channel_after_a_burst():
+    now = [100.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    pacer = Pacer(1.0, burst=3, clock=lambda: now[0], sleep=sleep)
+    for _ in range(6):
+        await pacer.wait("D1")
+    assert slept == [1.0, 1.0, 1.0]       # three at once, then one a second
+    await pacer.wait("D2")                 # another channel does not wait
+    assert slept == [1.0, 1.0, 1.0]
+
+
+def test_the_manifest_asks_for_the_smallest_set_of_scopes():
+    import yaml
+    manifest = yaml.safe_load((Path(__file__).parents[3] / "adapters/slack/manifest.yaml").read_text("utf-8"))
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands", "im:history", "im:write"]
+    assert manifest["features"]["slash_commands"][0]["command"] == "/boussole"
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["message.im"]
+    assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["settings"]["socket_mode_enabled"]
