@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.i18n import Rendered, render
 from bot.storage import Database, OutboxRow, Tx
 from conversations import engine
-from conversations.model import Incoming, Interview, Reply, utc_iso
+from conversations.model import Incoming, Interview, Reply, ReplyKind, utc_iso
 from conversations.questionnaire import Choice, LocalText, Questionnaire
 from conversations.rules import findings, recommend
 
@@ -28,6 +28,11 @@ Clock = Callable[[], dt.datetime]
 
 class Undeliverable(Exception):
     """Raised by a sender for a message its transport refuses for good (unknown user, bad payload)."""
+
+
+class NotYet(Exception):
+    """Raised by a sender when this recipient cannot receive yet (an invitation not accepted):
+    their messages wait, in order, while others' go out."""
 Sender = Callable[[OutboxRow, Rendered], Awaitable[None]]
 
 
@@ -68,6 +73,19 @@ class Boussole:
                 snapshot = await self.snapshot(tx, event.user, command.id_argument if command else None)
                 outcome = engine.handle(snapshot, event, now)
                 await self.commit_outcome(tx, snapshot, outcome, actor=event.user, now=now)
+        self.notify_outbox()
+        return True
+
+    async def refuse(self, event: Incoming, reason: str) -> bool:
+        """Someone the transport does not let act: audited, told so, and nothing else changes."""
+        now = self.clock()
+        stamp = utc_iso(now)
+        async with self.db.transaction() as tx:
+            if not await tx.claim_event(event.id, stamp):
+                return False
+            await tx.audit(actor=event.user, action="access_refused", assessment_id=None,
+                           detail={"reason": reason, "text": event.text[:200]}, now=stamp)
+            await self.enqueue(tx, [Reply(event.user, ReplyKind.ERROR, "error.not_allowed", {})], stamp)
         self.notify_outbox()
         return True
 
@@ -169,13 +187,20 @@ class Boussole:
 
     async def _deliver(self, transport: str, send: Sender, limit: int) -> int:
         sent = 0
+        waiting: set[str] = set()  # recipients who cannot receive yet: keep their order, skip them
         while True:
-            rows = await self.db.undelivered(transport, limit)
+            rows = [r for r in await self.db.undelivered(transport, limit) if r.recipient not in waiting]
             if not rows:
                 return sent
             for row in rows:
+                if row.recipient in waiting:
+                    continue
                 try:
                     await send(row, Rendered.from_json(row.payload))
+                except NotYet as exc:
+                    logger.info("outbox %d to %s waits: %s", row.id, row.recipient, exc)
+                    waiting.add(row.recipient)
+                    continue
                 except Undeliverable as exc:
                     logger.error("outbox %d to %s set aside: %s", row.id, row.recipient, exc)
                     await self.db.mark_dead(row.id, str(exc), utc_iso(self.clock()))
@@ -186,5 +211,5 @@ class Boussole:
                     return sent
                 await self.db.mark_delivered(row.id, utc_iso(self.clock()))
                 sent += 1
-            if len(rows) < limit:
+            if len(rows) < limit or not sent:
                 return sent

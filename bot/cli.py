@@ -102,6 +102,9 @@ async def _run(args: argparse.Namespace) -> int:
     if config.slack.enabled:
         from adapters.slack.adapter import SlackAdapter
         adapters.append(SlackAdapter(app, config.slack, config.slack.secrets(os.environ)))
+    if config.matrix.enabled:
+        from adapters.matrix.adapter import MatrixAdapter
+        adapters.append(MatrixAdapter(app, config.matrix, config.matrix.secrets(os.environ)))
     if not adapters:
         raise ConfigError("no transport is enabled: set `enabled = true` under [slack] (or [matrix]) in the "
                           "config file, or talk to the bot in the terminal with `boussole console`")

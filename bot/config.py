@@ -118,6 +118,43 @@ class SlackConfig(Section):
         return {name: environ[name] for name in needed}
 
 
+class MatrixConfig(Section):
+    """The secret comes only from MATRIX_ACCESS_TOKEN or MATRIX_PASSWORD."""
+
+    enabled: bool = False
+    homeserver: str = Field("http://127.0.0.1:8008", pattern=r"^https?://")
+    user_id: str = Field("@boussole:localhost", pattern=r"^@[^:\s]+:\S+$")
+    device_id: str = Field("BOUSSOLE", pattern=r"^[A-Za-z0-9_\-]+$")
+    store_path: Path = Path("var/matrix-store")
+    allowed_users: list[str] = []
+    allowed_servers: list[str] = []
+    reviewers_room: str | None = Field(None, pattern=r"^!\S+:\S+$")
+    encryption: bool = True
+    # Clients increasingly refuse unverified devices; the bot's own choice for others' devices:
+    # true sends to every device of the room's members (verified or not); false sends only to verified ones.
+    send_to_unverified_devices: bool = True
+
+    @property
+    def server_name(self) -> str:
+        return self.user_id.split(":", 1)[1]
+
+    def allows(self, sender: str) -> bool:
+        """Allowed users, then allowed servers; with neither set, the bot's own server only."""
+        if sender in self.allowed_users:
+            return True
+        server = sender.split(":", 1)[1] if ":" in sender else ""
+        if self.allowed_servers:
+            return server in self.allowed_servers
+        return not self.allowed_users and server == self.server_name
+
+    def secrets(self, environ: Mapping[str, str]) -> dict[str, str]:
+        found = {k: environ[k] for k in ("MATRIX_ACCESS_TOKEN", "MATRIX_PASSWORD") if environ.get(k)}
+        if not found:
+            raise ConfigError("[matrix] is enabled: set MATRIX_ACCESS_TOKEN or MATRIX_PASSWORD in the environment "
+                              "(secrets are never read from the config file)")
+        return found
+
+
 class ConsoleConfig(Section):
     user: str = Field("agent", pattern=r"^[\w.\-]+$")
 
@@ -133,6 +170,7 @@ class Config(Section):
     digest: DigestConfig = DigestConfig()
     console: ConsoleConfig = ConsoleConfig()
     slack: SlackConfig = SlackConfig()
+    matrix: MatrixConfig = MatrixConfig()
 
     @model_validator(mode="after")
     def _role_names(self) -> Config:
@@ -204,6 +242,9 @@ def load_config(path: Path | str | None) -> Config:
         raise ConfigError("\n".join(lines)) from None
     if not config.questionnaire.is_absolute():
         config = config.model_copy(update={"questionnaire": (path.parent / config.questionnaire).resolve()})
+    if not config.matrix.store_path.is_absolute():
+        matrix = config.matrix.model_copy(update={"store_path": (path.parent / config.matrix.store_path).resolve()})
+        config = config.model_copy(update={"matrix": matrix})
     if not config.storage.path.is_absolute():
         storage = config.storage.model_copy(update={"path": (path.parent / config.storage.path).resolve()})
         config = config.model_copy(update={"storage": storage})

@@ -161,6 +161,20 @@ MIGRATIONS: list[str] = [
     CREATE INDEX transport_messages_by_assessment ON transport_messages(assessment_id, key, recipient);
     CREATE INDEX transport_messages_by_message ON transport_messages(transport, channel, message_id);
     """,
+    # 5: transport state that must move in step with what was processed (Matrix sync token, rooms)
+    """
+    CREATE TABLE transport_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE matrix_rooms (
+        room_id TEXT PRIMARY KEY,
+        user TEXT,
+        direct INTEGER NOT NULL DEFAULT 0,
+        joined_at INTEGER NOT NULL
+    );
+    CREATE INDEX matrix_rooms_by_user ON matrix_rooms(user) WHERE direct = 1;
+    """,
 ]
 
 

@@ -1,0 +1,370 @@
+"""The Matrix adapter: matrix-nio, end-to-end encryption included, driven by its own sync loop.
+
+The sync token is stored in the database only after every event of that sync has been
+processed and committed (nio would store it before the callbacks run); a `limited`
+timeline is back-filled. Each event id is processed once. Replies leave through the
+outbox with a transaction id derived from the outbox row, so a resend after a crash is
+deduplicated by the homeserver. No business rule here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    InviteMemberEvent,
+    JoinError,
+    KeyVerificationCancel,
+    KeyVerificationKey,
+    KeyVerificationMac,
+    KeyVerificationStart,
+    LoginError,
+    MegolmEvent,
+    ReactionEvent,
+    RoomCreateError,
+    RoomMessagesError,
+    RoomMessageText,
+    RoomSendError,
+    SyncError,
+    SyncResponse,
+)
+from nio.api import MessageDirection
+
+from adapters.matrix.formatting import REACTION_ANSWERS, contents, emoji_key
+from bot.app import Boussole, NotYet, Undeliverable
+from bot.config import MatrixConfig
+from bot.i18n import Rendered
+from bot.storage import OutboxRow
+from conversations.model import Incoming, utc_iso
+
+logger = logging.getLogger(__name__)
+PREFIXES = ("!boussole", "/boussole")
+TOKEN_KEY = "matrix.next_batch"
+BACKFILL_PAGES = 20
+
+
+class MatrixAdapter:
+    def __init__(self, app: Boussole, config: MatrixConfig, secrets: Mapping[str, str], *,
+                 retry_delay: float = 1.0, sync_timeout_ms: int = 30_000) -> None:
+        self.app = app
+        self.config = config
+        self.secrets = dict(secrets)
+        self.retry_delay = retry_delay
+        self.sync_timeout_ms = sync_timeout_ms
+        config.store_path.mkdir(parents=True, exist_ok=True)
+        self.client = AsyncClient(
+            config.homeserver, config.user_id, device_id=config.device_id, store_path=str(config.store_path),
+            config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=config.encryption,
+                                     max_limit_exceeded=0, max_timeouts=2, request_timeout=60),
+        )
+        self.client.add_to_device_callback(self._on_verification, (KeyVerificationStart, KeyVerificationKey,
+                                                                   KeyVerificationMac, KeyVerificationCancel))
+        self.tasks: list[asyncio.Task[None]] = []
+        self.stopping = asyncio.Event()
+        self.synced = asyncio.Event()  # set after each sync: rooms created for delivery are then known
+
+    # -- start and stop -------------------------------------------------------------------
+    async def start(self) -> None:
+        if "MATRIX_ACCESS_TOKEN" in self.secrets:
+            self.client.restore_login(self.config.user_id, self.config.device_id, self.secrets["MATRIX_ACCESS_TOKEN"])
+        else:
+            response = await self.client.login(self.secrets["MATRIX_PASSWORD"], device_name="Boussole")
+            if isinstance(response, LoginError):
+                raise ConnectionError(f"Matrix login as {self.config.user_id} failed: {response.message}")
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        self.tasks = [asyncio.create_task(self._sync_loop()), asyncio.create_task(self._delivery_loop())]
+        logger.info("Matrix: connected as %s (device %s)", self.config.user_id, self.client.device_id)
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.client.close()
+
+    # -- the sync loop ----------------------------------------------------------------------
+    async def _state(self, key: str) -> str | None:
+        rows = await self.app.db.execute_now("SELECT value FROM transport_state WHERE key = ?", (key,))
+        return rows[0]["value"] if rows else None
+
+    async def _set_state(self, key: str, value: str) -> None:
+        await self.app.db.execute_now(
+            "INSERT INTO transport_state(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value))
+
+    async def _sync_loop(self) -> None:
+        token = await self._state(TOKEN_KEY)
+        delay = self.retry_delay
+        while not self.stopping.is_set():
+            try:
+                response = await self.client.sync(timeout=self.sync_timeout_ms if token else 0, since=token,
+                                                  full_state=token is None, set_presence="offline")
+            except Exception as exc:  # the homeserver went away: carry on when it returns
+                logger.warning("Matrix sync failed (%s); retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+                continue
+            if isinstance(response, SyncError):
+                logger.warning("Matrix sync error %s; retrying in %.0f s", response.message, delay)
+                await asyncio.sleep(getattr(response, "retry_after_ms", 0) / 1000 or delay)
+                delay = min(delay * 2, 60.0)
+                continue
+            delay = self.retry_delay
+            await self._crypto_housekeeping()  # know the members' devices before any reply is encrypted
+            await self._process(response, first=token is None)
+            token = response.next_batch
+            await self._set_state(TOKEN_KEY, token)  # only now: every event of this sync is committed
+            self.synced.set()
+            self.app.notify_outbox()
+
+    async def _crypto_housekeeping(self) -> None:
+        if not self.config.encryption:
+            return
+        client = self.client
+        try:
+            if client.should_upload_keys:
+                await client.keys_upload()
+            if client.should_query_keys:
+                await client.keys_query()
+            if client.should_claim_keys:
+                await client.keys_claim(client.get_users_for_key_claiming())
+            await client.send_to_device_messages()
+        except Exception as exc:
+            logger.warning("Matrix key maintenance failed: %s", exc)
+
+    async def _process(self, response: SyncResponse, *, first: bool) -> None:
+        for room_id, info in response.rooms.invite.items():
+            await self._on_invite(room_id, info.invite_state)
+        for room_id, info in response.rooms.join.items():
+            events = list(info.timeline.events)
+            if first:
+                await self._remember_room(room_id)
+                continue  # the very first sync shows history from before the bot ran: not for it
+            if info.timeline.limited and info.timeline.prev_batch:
+                events = await self._backfill(room_id, info.timeline.prev_batch) + events
+            done: set[str] = set()
+            for event in events:
+                if getattr(event, "event_id", None) not in done:
+                    done.add(event.event_id)
+                    await self._on_event(room_id, event)
+
+    async def _backfill(self, room_id: str, start: str) -> list[Any]:
+        """The events a limited timeline left out, back to the first one already handled (or the join)."""
+        joined_at, _direct = await self._room_info(room_id)
+        older: list[Any] = []
+        token = start
+        for _ in range(BACKFILL_PAGES):
+            page = await self.client.room_messages(room_id, start=token, direction=MessageDirection.back, limit=50)
+            if isinstance(page, RoomMessagesError) or not page.chunk:
+                break
+            seen = False
+            for event in page.chunk:
+                if getattr(event, "server_timestamp", 0) < joined_at or await self._handled(event.event_id):
+                    seen = True
+                    break
+                older.append(event)
+            if seen or not page.end:
+                break
+            token = page.end
+        return list(reversed(older))
+
+    async def _handled(self, event_id: str) -> bool:
+        rows = await self.app.db.execute_now("SELECT 1 FROM processed_events WHERE event_id = ?",
+                                             (f"matrix:{event_id}",))
+        return bool(rows)
+
+    # -- rooms ------------------------------------------------------------------------------
+    async def _on_invite(self, room_id: str, invite_state: list[Any]) -> None:
+        inviter = next((e.sender for e in invite_state if isinstance(e, InviteMemberEvent)
+                        and e.state_key == self.config.user_id), None)
+        if inviter is None or not self.config.allows(inviter):
+            logger.info("Matrix: invite to %s by %s declined (not allowed)", room_id, inviter)
+            await self.client.room_leave(room_id)
+            return
+        deciding = _now_ms()  # what comes after this instant is for the bot; what came before is not
+        response = await self.client.join(room_id)
+        if isinstance(response, JoinError):
+            logger.warning("Matrix: could not join %s: %s", room_id, response.message)
+            return
+        await self.app.db.execute_now(
+            "INSERT INTO matrix_rooms(room_id, user, direct, joined_at) VALUES (?, ?, 0, ?) "
+            "ON CONFLICT(room_id) DO UPDATE SET joined_at = excluded.joined_at", (room_id, inviter, deciding))
+
+    async def _remember_room(self, room_id: str) -> None:
+        await self.app.db.execute_now(
+            "INSERT INTO matrix_rooms(room_id, user, direct, joined_at) VALUES (?, NULL, 0, ?) "
+            "ON CONFLICT(room_id) DO NOTHING", (room_id, _now_ms()))
+
+    async def _room_info(self, room_id: str) -> tuple[int, bool]:
+        rows = await self.app.db.execute_now("SELECT joined_at, direct FROM matrix_rooms WHERE room_id = ?",
+                                             (room_id,))
+        if not rows:
+            await self._remember_room(room_id)
+            return _now_ms(), False
+        return int(rows[0]["joined_at"]), bool(rows[0]["direct"])
+
+    def _is_two_person(self, room_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        return room is not None and room.member_count == 2
+
+    async def _mark_direct(self, room_id: str, user: str) -> None:
+        await self.app.db.execute_now("UPDATE matrix_rooms SET direct = 1, user = ? WHERE room_id = ?", (user, room_id))
+
+    # -- events -----------------------------------------------------------------------------
+    async def _on_event(self, room_id: str, event: Any) -> None:
+        sender = getattr(event, "sender", "")
+        if sender == self.config.user_id or not hasattr(event, "event_id"):
+            return
+        if not isinstance(event, RoomMessageText | ReactionEvent | MegolmEvent):
+            return
+        joined_at, _direct = await self._room_info(room_id)
+        if event.server_timestamp < joined_at:
+            logger.info("Matrix: %s in %s is from before the bot joined: ignored", event.event_id, room_id)
+            return
+        if isinstance(event, MegolmEvent):
+            logger.warning("Matrix: cannot decrypt %s in %s (missing keys)", event.event_id, room_id)
+            return
+        user = f"matrix:{sender}"
+        two_person = self._is_two_person(room_id)
+        incoming = await self._translate(room_id, event, user, two_person)
+        if incoming is None:
+            return
+        if not self.config.allows(sender):
+            await self.app.refuse(incoming, "matrix: user or server not allowed")
+            return
+        if two_person:
+            await self._mark_direct(room_id, user)
+        await self.app.handle(incoming)
+
+    async def _translate(self, room_id: str, event: Any, user: str, direct: bool) -> Incoming | None:
+        event_id = f"matrix:{event.event_id}"
+        if isinstance(event, ReactionEvent):
+            rows = await self.app.db.execute_now(
+                "SELECT question_id, key, assessment_id FROM transport_messages WHERE transport = 'matrix' "
+                "AND channel = ? AND message_id = ?", (room_id, event.reacts_to))
+            if not rows:
+                return None
+            row = rows[0]
+            answer = REACTION_ANSWERS.get(emoji_key(event.key))
+            if row["key"] == "review.request" and answer == "oui":
+                return Incoming(event_id, user, f"valider {row['assessment_id']}")
+            if row["question_id"] is None or answer is None:
+                return None
+            return Incoming(event_id, user, answer, question=row["question_id"])
+        text = event.body.strip()
+        lowered = text.lower()
+        for prefix in PREFIXES:
+            if lowered.startswith(prefix):
+                return Incoming(event_id, user, text[len(prefix):].strip() or "aide")
+        return Incoming(event_id, user, text) if direct else None  # in shared rooms, only commands
+
+    # -- verification (emoji SAS) ---------------------------------------------------------------
+    async def _on_verification(self, event: Any) -> None:
+        """An allowed user verifies the bot's device: accept, show the emojis, confirm, finish."""
+        client = self.client
+        try:
+            if isinstance(event, KeyVerificationStart):
+                if not self.config.allows(event.sender) or "emoji" not in event.short_authentication_string:
+                    await client.cancel_key_verification(event.transaction_id, reject=True)
+                    return
+                await client.accept_key_verification(event.transaction_id)
+                sas = client.key_verifications[event.transaction_id]
+                await client.to_device(sas.share_key())
+            elif isinstance(event, KeyVerificationKey):
+                sas = client.key_verifications.get(event.transaction_id)
+                if sas is None:
+                    return
+                emojis = " ".join(f"{emoji} ({name})" for emoji, name in sas.get_emoji())
+                logger.warning("Matrix device verification with %s: emojis %s", event.sender, emojis)
+                await client.confirm_short_auth_string(event.transaction_id)
+            elif isinstance(event, KeyVerificationMac):
+                sas = client.key_verifications.get(event.transaction_id)
+                if sas is not None and sas.verified:
+                    logger.warning("Matrix: device of %s verified", event.sender)
+        except Exception:
+            logger.exception("Matrix verification step failed")
+
+    # -- outgoing ---------------------------------------------------------------------------------
+    async def _delivery_loop(self) -> None:
+        backoff = self.retry_delay
+        while not self.stopping.is_set():
+            sent = await self.app.deliver("matrix", self._send)
+            if sent == 0 and await self.app.db.undelivered("matrix", 1):
+                await asyncio.sleep(backoff)  # rate-limited or homeserver away: try again, in order
+                backoff = min(backoff * 2, 60.0)
+                continue
+            backoff = self.retry_delay
+            await self.app.wait_for_outbox()
+
+    async def _dm_room(self, user: str) -> str:
+        mxid = user.removeprefix("matrix:")
+        rows = await self.app.db.execute_now(
+            "SELECT room_id FROM matrix_rooms WHERE user = ? AND direct = 1 ORDER BY joined_at DESC LIMIT 1", (user,))
+        for row in rows:
+            if row["room_id"] in self.client.rooms:
+                return str(row["room_id"])
+        initial_state = [{"type": "m.room.encryption", "state_key": "",
+                          "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if self.config.encryption else []
+        response = await self.client.room_create(is_direct=True, invite=[mxid], initial_state=initial_state,
+                                                 preset=None)
+        if isinstance(response, RoomCreateError):
+            raise ConnectionError(f"could not open a direct room with {mxid}: {response.message}")
+        await self.app.db.execute_now(
+            "INSERT INTO matrix_rooms(room_id, user, direct, joined_at) VALUES (?, ?, 1, ?) "
+            "ON CONFLICT(room_id) DO UPDATE SET user = excluded.user, direct = 1",
+            (response.room_id, user, _now_ms()))
+        return str(response.room_id)
+
+    async def _send(self, row: OutboxRow, rendered: Rendered) -> None:
+        if rendered.kind == "review_request" and self.config.reviewers_room:
+            room_id = self.config.reviewers_room
+        else:
+            room_id = await self._dm_room(row.recipient)
+        room = self.client.rooms.get(room_id)
+        if room is None:
+            raise NotYet(f"room {room_id} not synced yet")
+        mxid = row.recipient.removeprefix("matrix:")
+        if room.encrypted and room_id != self.config.reviewers_room and mxid not in room.users:
+            raise NotYet(f"{mxid} has not joined {room_id}")
+        if room.encrypted and mxid in room.invited_users:
+            raise NotYet(f"{mxid} has not accepted the invitation to {room_id} yet: keys go to members")
+        posted = {r["part"] for r in await self.app.db.execute_now(
+            "SELECT part FROM transport_messages WHERE outbox_id = ?", (row.id,))}
+        if room.encrypted:
+            await self._crypto_housekeeping()
+        for part, content in enumerate(contents(rendered)):
+            if part in posted:
+                continue
+            # A stable transaction id: if we crash after sending and send again, the homeserver dedupes.
+            response = await self.client.room_send(room_id, "m.room.message", content,
+                                                   tx_id=f"boussole.{row.id}.{part}",
+                                                   ignore_unverified_devices=self.config.send_to_unverified_devices)
+            if isinstance(response, RoomSendError | ErrorResponse):
+                retry_after = getattr(response, "retry_after_ms", None)
+                if response.status_code == "M_LIMIT_EXCEEDED" or retry_after:
+                    await asyncio.sleep((retry_after or 1000) / 1000)
+                    raise ConnectionError("rate limited by the homeserver")
+                if response.status_code in ("M_FORBIDDEN", "M_UNKNOWN_TOKEN"):
+                    raise Undeliverable(f"{response.status_code}: {response.message}")
+                raise ConnectionError(f"{response.status_code}: {response.message}")
+            await self.app.db.execute_now(
+                "INSERT INTO transport_messages(outbox_id, part, transport, channel, message_id, recipient, "
+                "assessment_id, key, question_id, payload, sent_at) VALUES (?, ?, 'matrix', ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (row.id, part, room_id, response.event_id, row.recipient, rendered.assessment, rendered.key,
+                 rendered.question["id"] if rendered.question else None, json.dumps({"kind": rendered.kind}),
+                 utc_iso(self.app.clock())))
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
