@@ -105,10 +105,11 @@ class MatrixAdapter:
     async def _sync_loop(self) -> None:
         token = await self._state(TOKEN_KEY)
         delay = self.retry_delay
+        full_state = True  # after a start nio knows no room (members, encryption): get their state once
         while not self.stopping.is_set():
             try:
-                response = await self.client.sync(timeout=self.sync_timeout_ms if token else 0, since=token,
-                                                  full_state=token is None, set_presence="offline")
+                response = await self.client.sync(timeout=0 if full_state else self.sync_timeout_ms, since=token,
+                                                  full_state=full_state, set_presence="offline")
             except Exception as exc:  # the homeserver went away: carry on when it returns
                 logger.warning("Matrix sync failed (%s); retrying in %.0f s", exc, delay)
                 await asyncio.sleep(delay)
@@ -120,6 +121,7 @@ class MatrixAdapter:
                 delay = min(delay * 2, 60.0)
                 continue
             delay = self.retry_delay
+            full_state = False
             await self._crypto_housekeeping()  # know the members' devices before any reply is encrypted
             await self._process(response, first=token is None)
             token = response.next_batch
@@ -227,7 +229,7 @@ class MatrixAdapter:
             return
         if not isinstance(event, RoomMessageText | ReactionEvent | MegolmEvent):
             return
-        joined_at, _direct = await self._room_info(room_id)
+        joined_at, known_direct = await self._room_info(room_id)
         if event.server_timestamp < joined_at:
             logger.info("Matrix: %s in %s is from before the bot joined: ignored", event.event_id, room_id)
             return
@@ -235,7 +237,7 @@ class MatrixAdapter:
             logger.warning("Matrix: cannot decrypt %s in %s (missing keys)", event.event_id, room_id)
             return
         user = f"matrix:{sender}"
-        two_person = self._is_two_person(room_id)
+        two_person = self._is_two_person(room_id) or known_direct
         incoming = await self._translate(room_id, event, user, two_person)
         if incoming is None:
             return

@@ -74,7 +74,9 @@ class Person:
         response = await self.client.room_create(is_direct=True, invite=[bot], initial_state=initial_state)
         assert not isinstance(response, RoomCreateError), response
         room_id = response.room_id
-        await wait_until(lambda: room_id in self.client.rooms and bot in self.client.rooms[room_id].users)
+        # `users` counts invited members too: wait for the bot to have joined
+        await wait_until(lambda: room_id in self.client.rooms and bot in self.client.rooms[room_id].users
+                         and bot not in self.client.rooms[room_id].invited_users)
         return str(room_id)
 
     async def say(self, room_id: str, text: str) -> str:

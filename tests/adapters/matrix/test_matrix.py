@@ -93,11 +93,23 @@ async def test_users_from_elsewhere_are_refused_and_audited(matrix):
     await matrix.start_bot(encryption=False, allowed_users=[matrix.user("alice")], allowed_servers=["ville.fr"])
     mallory = await matrix.person("mallory")
     room = await mallory.dm(matrix.bot_id)  # the invite itself is declined: not allowed
-    await wait_until(lambda: matrix.bot_id not in mallory.client.rooms[room].users)
+    await wait_until(lambda: matrix.bot_id not in mallory.client.rooms[room].users
+                     and matrix.bot_id not in mallory.client.rooms[room].invited_users)
     alice = await matrix.person("alice")
-    alice_room = await alice.dm(matrix.bot_id)
-    await alice.say(alice_room, "!boussole aide")
+    shared = await alice.dm(matrix.bot_id)
+    await alice.client.room_invite(shared, matrix.user("mallory"))
+    await wait_until(lambda: shared in mallory.client.rooms
+                     and matrix.user("mallory") not in mallory.client.rooms[shared].invited_users
+                     and matrix.user("mallory") in mallory.client.rooms[shared].users)
+    await mallory.say(shared, "!boussole nouveau")
+    refusal = await mallory.next_from_bot(0, lambda e: "pas autorisé" in e.body)
+    assert refusal is not None
+    await alice.say(shared, "!boussole aide")
     await alice.next_from_bot(0, lambda e: "Commandes" in e.body)
+    with sqlite3.connect(matrix.app.db.path) as raw:
+        refused = raw.execute("SELECT actor FROM audit WHERE action = 'access_refused'").fetchall()
+        assert refused == [(f"matrix:{matrix.user('mallory')}",)]
+        assert raw.execute("SELECT COUNT(*) FROM assessments").fetchone()[0] == 0
 
 
 async def test_rate_limited_replies_wait_and_arrive_in_order_once(matrix, caplog):
