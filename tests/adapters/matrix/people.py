@@ -68,12 +68,15 @@ class Person:
         if event.state_key == self.user_id and event.membership == "invite":
             await self.client.join(room.room_id)
 
-    async def dm(self, bot: str, *, encrypted: bool = False) -> str:
+    async def dm(self, bot: str, *, encrypted: bool = False, wait_for_join: bool = True) -> str:
         initial_state = [{"type": "m.room.encryption", "state_key": "",
                           "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if encrypted else []
         response = await self.client.room_create(is_direct=True, invite=[bot], initial_state=initial_state)
         assert not isinstance(response, RoomCreateError), response
         room_id = response.room_id
+        if not wait_for_join:
+            await wait_until(lambda: room_id in self.client.rooms)
+            return str(room_id)
         # `users` counts invited members too: wait for the bot to have joined
         await wait_until(lambda: room_id in self.client.rooms and bot in self.client.rooms[room_id].users
                          and bot not in self.client.rooms[room_id].invited_users)
