@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 
 from bot.config import Config
 from bot.i18n import Rendered, render
@@ -50,6 +51,7 @@ class Boussole:
         self.db = db
         self.clock = clock
         self.directions = tuple(Choice(name, LocalText(d.label, d.label)) for name, d in config.directions.items())
+        self.reports_dir = (db.path.parent if str(db.path) != ":memory:" else Path(".")) / "reports"
         self._outbox_changed = asyncio.Event()
         self._delivering: dict[str, asyncio.Lock] = {}
         # Imported here: the review side builds on this class (it needs the app's helpers).

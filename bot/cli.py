@@ -42,6 +42,26 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start every transport enabled in the config, with the scheduler")
     common(run)
 
+    register = sub.add_parser("register", help="export the public register of AI uses")
+    common(register)
+    register.add_argument("--format", choices=["csv", "json", "md", "html"], default="html")
+    register.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    register.add_argument("--all", action="store_true", help="add uses in review, rejected and withdrawn")
+    register.add_argument("--internal", action="store_true",
+                          help="add requesters, reviewers' comments and justifications (not for publication)")
+
+    report = sub.add_parser("report", help="the full report of one assessment, with the compass picture")
+    common(report)
+    report.add_argument("id", type=int, help="the assessment number")
+    report.add_argument("--format", choices=["md", "html"], default="html")
+    report.add_argument("--out", type=Path, help="file to write (default: standard output)")
+
+    audit = sub.add_parser("audit", help="check or export the tamper-evident audit trail")
+    common(audit)
+    audit.add_argument("action", choices=["verify", "export"])
+    audit.add_argument("--format", choices=["jsonl"], default="jsonl")
+    audit.add_argument("--id", type=int, help="only this assessment's records (export)")
+
     migrate = sub.add_parser("migrate", help="create or upgrade the database, then exit")
     common(migrate)
 
@@ -152,6 +172,52 @@ async def _digest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8", newline="")
+        print(f"boussole: written {out}", file=sys.stderr)
+
+
+async def _register(args: argparse.Namespace) -> int:
+    from bot.register import entries, export
+    config, app = _setup(args)
+    async with app.db:
+        items = await entries(app.db, app.questionnaire, config, include_all=args.all, internal=args.internal)
+    _write(export(items, args.format, app.clock()), args.out)
+    return 0
+
+
+async def _report(args: argparse.Namespace) -> int:
+    from bot.report import build, to_html, to_markdown
+    config, app = _setup(args)
+    async with app.db, app.db.reading() as tx:
+        report = await build(tx, app.questionnaire, config, args.id)
+    if report is None:
+        print(f"boussole: no assessment no. {args.id} in {app.db.path}", file=sys.stderr)
+        return 1
+    _write(to_markdown(report) if args.format == "md" else to_html(report), args.out)
+    return 0
+
+
+async def _audit(args: argparse.Namespace) -> int:
+    from bot.audit import export_jsonl, verify
+    _config, app = _setup(args)
+    async with app.db:
+        if args.action == "verify":
+            result = await verify(app.db)
+            if result.intact:
+                print(f"audit trail intact: {result.records} record(s), hash chain verified")
+                return 0
+            print(f"audit trail BROKEN at record {result.first_broken}: {result.reason}")
+            return 1
+        for line in await export_jsonl(app.db, args.id):
+            print(line)
+    return 0
+
+
 async def _migrate(args: argparse.Namespace) -> int:
     _config, app = _setup(args)
     async with app.db as db:
@@ -166,7 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "console"
     if args.command is None:
         args = _parser().parse_args(["console", *(argv or [])])
-    runners = {"console": _console, "run": _run, "migrate": _migrate, "reminders": _reminders, "digest": _digest}
+    runners = {"console": _console, "run": _run, "migrate": _migrate, "reminders": _reminders, "digest": _digest,
+               "register": _register, "audit": _audit, "report": _report}
     try:
         return asyncio.run(runners[command](args))
     except (ConfigError, QuestionnaireError, StorageError) as exc:

@@ -105,6 +105,7 @@ class Rendered:
     question: dict[str, Any] | None = None
     actions: list[dict[str, str]] = field(default_factory=list)
     sections: list[dict[str, Any]] = field(default_factory=list)  # summaries: one per criterion
+    attachment: dict[str, str] | None = None  # files to send along: {"image": path, "file": path}
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)  # every field is already JSON-ready: no deep copy needed
@@ -377,10 +378,15 @@ def render(reply: Reply, locale: str) -> Rendered:
         heading, body = _render_history(t, params)
     elif reply.key.startswith("digest."):
         heading, body, sections = _render_digest(t, reply)
+    elif reply.key == "report.ready":
+        marks = {"ok": "✅", "to_check": "⚠️", "blocker": "⛔"}
+        body = t(reply.key, id=params["id"], title=t.title_suffix(params["title"]), page=params["page"],
+                 image=params["image"], recommendation=params["recommendation"],
+                 compass=" ".join(f"{n}{marks[level]}" for n, level in enumerate(params["levels"], 1)))
     else:
         body = t(reply.key, **_prepare(t, params))
     text = "\n".join(part for part in (heading, body, hint) if part)
     return Rendered(to=reply.to, kind=str(reply.kind), text=text, assessment=reply.assessment, key=reply.key,
                     heading=heading,
                     body=body, hint=hint, question=question, actions=_actions(t, reply.actions, reply.assessment),
-                    sections=sections)
+                    sections=sections, attachment=params.get("attachment"))

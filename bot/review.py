@@ -64,7 +64,7 @@ def add_months(moment: dt.datetime, months: int) -> dt.datetime:
 class ReviewDesk:
     """The review side of the application; works inside the caller's transaction."""
 
-    COMMANDS: frozenset[str] = frozenset({"pending_reviews", "history", *DECISION_COMMANDS})
+    COMMANDS: frozenset[str] = frozenset({"pending_reviews", "history", "report", *DECISION_COMMANDS})
 
     def __init__(self, app: Boussole) -> None:
         self.app = app
@@ -196,6 +196,8 @@ class ReviewDesk:
             return await self._pending(tx, user, now)
         if command.name == "history":
             return await self._history(tx, user, command)
+        if command.name == "report":
+            return await self._report(tx, user, command, now)
         return await self._decide(tx, user, DECISION_COMMANDS[command.name], command, now)
 
     async def _refuse(self, tx: Tx, user: str, assessment_id: int | None, reason: str, now: dt.datetime,
@@ -328,6 +330,32 @@ class ReviewDesk:
         if user == interview.requester or self.config.is_admin(user) or self.config.roles_of(user):
             return True
         return interview.direction in self.config.directions_managed_by(user)
+
+    async def _report(self, tx: Tx, user: str, command: Command, now: dt.datetime) -> list[Reply]:
+        """The fiche and its compass picture, saved beside the database; the reply points to them."""
+        from bot.compass import compass_png
+        from bot.report import build, to_html
+        assessment_id = command.id_argument
+        row = await tx.assessment(assessment_id) if assessment_id is not None else None
+        if row is None or not await self.may_see(tx, user, row.interview):
+            await tx.audit(actor=user, action="access_refused", assessment_id=row.interview.id if row else None,
+                           detail={"what": "report", "wanted": assessment_id}, now=utc_iso(now))
+            return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": assessment_id or command.argument})]
+        report = await build(tx, self.q, self.config, row.interview.id)
+        assert report is not None
+        folder = self.app.reports_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        png = compass_png(report["levels"])
+        image = folder / f"boussole-{row.interview.id}.png"
+        page = folder / f"boussole-{row.interview.id}.html"
+        image.write_bytes(png)
+        page.write_text(to_html(report, png), encoding="utf-8")
+        await tx.audit(actor=user, action="report_viewed", assessment_id=row.interview.id, detail={},
+                       now=utc_iso(now))
+        return [Reply(user, ReplyKind.INFO, "report.ready", {
+            "id": row.interview.id, "title": row.title or "", "levels": report["levels"],
+            "recommendation": report["recommendation"], "page": str(page), "image": str(image),
+            "attachment": {"image": str(image), "file": str(page)}}, row.interview.id)]
 
     async def _history(self, tx: Tx, user: str, command: Command) -> list[Reply]:
         assessment_id = command.id_argument

@@ -10,10 +10,13 @@ deduplicated by the homeserver. No business rule here.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
+import struct
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from nio import (
@@ -35,6 +38,7 @@ from nio import (
     RoomSendError,
     SyncError,
     SyncResponse,
+    UploadResponse,
 )
 from nio.api import MessageDirection
 
@@ -359,13 +363,40 @@ class MatrixAdapter:
                 if response.status_code in ("M_FORBIDDEN", "M_UNKNOWN_TOKEN"):
                     raise Undeliverable(f"{response.status_code}: {response.message}")
                 raise ConnectionError(f"{response.status_code}: {response.message}")
-            await self.app.db.execute_now(
-                "INSERT INTO transport_messages(outbox_id, part, transport, channel, message_id, recipient, "
-                "assessment_id, key, question_id, payload, sent_at) VALUES (?, ?, 'matrix', ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                (row.id, part, room_id, response.event_id, row.recipient, rendered.assessment, rendered.key,
-                 rendered.question["id"] if rendered.question else None, json.dumps({"kind": rendered.kind}),
-                 utc_iso(self.app.clock())))
+            await self._remember(row, part, room_id, response.event_id, rendered)
+        image = (rendered.attachment or {}).get("image")
+        if image and len(contents(rendered)) not in posted:
+            await self._send_image(row, rendered, room_id, Path(image), part=len(contents(rendered)))
+
+    async def _remember(self, row: OutboxRow, part: int, room_id: str, event_id: str, rendered: Rendered) -> None:
+        await self.app.db.execute_now(
+            "INSERT INTO transport_messages(outbox_id, part, transport, channel, message_id, recipient, "
+            "assessment_id, key, question_id, payload, sent_at) VALUES (?, ?, 'matrix', ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (row.id, part, room_id, event_id, row.recipient, rendered.assessment, rendered.key,
+             rendered.question["id"] if rendered.question else None, json.dumps({"kind": rendered.kind}),
+             utc_iso(self.app.clock())))
+
+    async def _send_image(self, row: OutboxRow, rendered: Rendered, room_id: str, path: Path, *, part: int) -> None:
+        """The compass picture as m.image; encrypted as a file in an encrypted room."""
+        data = path.read_bytes()
+        encrypted = self.client.rooms[room_id].encrypted
+        response, keys = await self.client.upload(lambda *_: io.BytesIO(data), content_type="image/png",
+                                                  filename=path.name, encrypt=encrypted, filesize=len(data))
+        if not isinstance(response, UploadResponse):
+            raise ConnectionError(f"image upload failed: {response}")
+        width, height = struct.unpack(">II", data[16:24])
+        content: dict[str, Any] = {"msgtype": "m.image", "body": path.name,
+                                   "info": {"mimetype": "image/png", "size": len(data), "w": width, "h": height}}
+        if encrypted and keys:
+            content["file"] = {**keys, "url": response.content_uri}
+        else:
+            content["url"] = response.content_uri
+        sent = await self.client.room_send(room_id, "m.room.message", content, tx_id=f"boussole.{row.id}.{part}",
+                                           ignore_unverified_devices=self.config.send_to_unverified_devices)
+        if isinstance(sent, RoomSendError | ErrorResponse):
+            raise ConnectionError(f"{sent.status_code}: {sent.message}")
+        await self._remember(row, part, room_id, sent.event_id, rendered)
 
 
 def _now_ms() -> int:

@@ -14,6 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -255,7 +256,8 @@ class SlackAdapter:
                 return
         posted = {r["part"] for r in await self.app.db.execute_now(
             "SELECT part FROM transport_messages WHERE outbox_id = ?", (row.id,))}
-        for part, message in enumerate(build(rendered, self.labels(locale))):
+        messages = build(rendered, self.labels(locale))
+        for part, message in enumerate(messages):
             if part in posted:
                 continue  # a split message interrupted earlier: resume at the part not yet posted
             await self.pacer.wait(channel)
@@ -268,6 +270,16 @@ class SlackAdapter:
                                             blocks=message.blocks)
                 ts = str(response.get("ts", ""))
             await self._remember(row, part, channel, ts, rendered, message)
+        image = (rendered.attachment or {}).get("image")
+        if image and rendered.kind != "error" and len(messages) not in posted:
+            # The compass picture as a file in the conversation (files.getUploadURLExternal / complete).
+            await self.pacer.wait(channel)
+            try:
+                await self.client.files_upload_v2(channel=channel, file=image, filename=Path(image).name,
+                                                  title=rendered.heading or Path(image).name)
+            except SlackApiError as exc:
+                raise Undeliverable(f"file upload: {exc.response.get('error')}") from exc
+            await self._remember(row, len(messages), channel, f"file:{row.id}", rendered, SlackMessage("", []))
         if rendered.key in SETTLING_KEYS and rendered.assessment is not None:
             await self._settle_requests(row.recipient, rendered)
 

@@ -150,3 +150,23 @@ async def test_an_admin_verifies_the_bots_device_by_emoji(matrix, caplog):
         await client.start_key_verification(device)
         await wait_until(lambda: client.device_store[matrix.bot_id]["BOUSSOLEBOT"].verified, timeout=30)
     assert any("emojis" in r.message for r in caplog.records)
+
+
+async def test_report_arrives_with_the_compass_as_an_image(matrix):
+    from nio import RoomMessageImage
+
+    await matrix.start_bot(encryption=False)
+    alice = await matrix.person("alice")
+    images: list = []
+
+    async def on_image(room, event) -> None:
+        images.append(event)
+
+    alice.client.add_event_callback(on_image, (RoomMessageImage,))
+    room = await alice.dm(matrix.bot_id)
+    await interview(alice, room)
+    await alice.say(room, "soumettre")
+    await alice.say(room, "rapport 1")
+    await alice.next_from_bot(0, lambda e: "Fiche de l'usage n°1" in e.body)
+    image = await wait_until(lambda: images and images[0])
+    assert image.url.startswith("mxc://") and image.source["content"]["info"]["mimetype"] == "image/png"

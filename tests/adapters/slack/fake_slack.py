@@ -32,6 +32,8 @@ class FakeSlackAPI:
         app = web.Application()
         app.router.add_post("/api/{method}", self._handle)
         app.router.add_get("/socket", self._socket)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        self.uploads: dict[str, bytes] = {}
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -55,6 +57,10 @@ class FakeSlackAPI:
                 self.acks.append(json.loads(message.data))
         return ws
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads[request.match_info["file_id"]] = await request.read()
+        return web.Response(text="OK - uploaded")
+
     async def push(self, envelope: dict[str, Any]) -> None:
         await self.wait_for(lambda: self.sockets)
         await self.sockets[-1].send_json(envelope)
@@ -69,6 +75,7 @@ class FakeSlackAPI:
             payload = json.loads(raw or "{}")
         else:
             payload = dict(urllib.parse.parse_qsl(raw))
+        payload = {**dict(request.query), **payload}  # some methods send their arguments in the query string
         if self.failures.get(method):
             status, headers = self.failures[method].pop(0)
             self.calls.append((f"!{method}", payload))
@@ -81,6 +88,13 @@ class FakeSlackAPI:
     def _answer(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
         if method == "apps.connections.open":
             return {"ok": True, "url": self.url.replace("http://", "ws://").replace("/api/", "/socket")}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self.ts):06d}"
+            return {"ok": True, "file_id": file_id, "upload_url": self.url.replace("/api/", f"/upload/{file_id}")}
+        if method == "files.completeUploadExternal":
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in
+                                          (json.loads(payload["files"]) if isinstance(payload.get("files"), str)
+                                           else payload.get("files", []))]}
         if method == "auth.test":
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "user": "boussole"}
         if method == "conversations.open":

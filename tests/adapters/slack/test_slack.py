@@ -251,3 +251,15 @@ async def test_restart_mid_interview_carries_on(world):
     await answer(world, ALICE, message, "1")
     nxt = await next_prompt(world, ALICE, message["ts"])
     assert question_of(nxt) == "ctx_hosting"
+
+
+async def test_report_command_uploads_the_compass_picture(world):
+    summary = await interview(world)
+    await world.slack.click(ALICE, summary, label="Soumettre")
+    await world.api.wait_for(lambda: world.api.posted(dm("UNR")))
+    await world.slack.command(ALICE, "rapport 1")
+    text = await world.api.wait_for(lambda: [m for m in world.api.posted(dm(ALICE)) if "Fiche de l" in m["text"]])
+    assert "1✅" in text[0]["text"]
+    completed = await world.api.wait_for(lambda: world.api.method_calls("files.completeUploadExternal"))
+    assert completed[0].get("channel_id", completed[0].get("channels")) == dm(ALICE)
+    assert any(data.startswith(b"\x89PNG") for data in world.api.uploads.values())

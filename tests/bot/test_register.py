@@ -1,0 +1,90 @@
+"""The public register: four formats, a JSON Schema, and nothing internal unless asked."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import jsonschema
+
+from bot.register import SCHEMA_PATH, entries, export
+from tests.helpers import Chat, submitted
+
+MARKER = "ZZ-SECRET-MARKER-42"
+
+
+async def populated(app, clock) -> None:
+    """Approved (with a marker in the reviewer's comment), in review, rejected, and one with a blocker exception."""
+    alice = Chat(app)
+    problem = "Les courriers attendent plusieurs jours.\nDeuxième ligne ; « guillemets », virgule."
+    n1 = await submitted(alice, {"c3_problem": problem})
+    await alice.say(f"réserves {n1} {MARKER} suivi trimestriel", user="console:nr")
+    await submitted(Chat(app, user="console:bob"))
+    n3 = await submitted(Chat(app, user="console:carol"), {"ctx_name": "Outil refusé"})
+    await alice.say(f"refuser {n3} {MARKER} pas de base légale", user="console:nr")
+    dave = Chat(app, user="console:dave")
+    await dave.say("nouveau")
+    await dave.answer_all({"ctx_name": "Badge biométrique"}, stop_at="c1_biometric")
+    await dave.say("oui")
+    await dave.say("exception")
+    await dave.say(f"Justification {MARKER} : obligation réglementaire de sûreté du site.")
+    await dave.answer_all({})
+    await dave.say("soumettre")
+    await alice.say("valider 4", user="console:nr")
+    await alice.say("valider 4", user="console:dpo")
+
+
+async def test_default_register_lists_approved_uses_only_and_leaks_nothing(app, clock):
+    await populated(app, clock)
+    items = await entries(app.db, app.questionnaire, app.config)
+    assert [i["id"] for i in items] == [1, 4]
+    assert items[0]["status"] == "approved_with_reservations" and items[0]["decided_by_roles"] == [
+        "Numérique responsable"]
+    assert items[0]["legal_basis"] == "Mission d'intérêt public"
+    assert items[0]["contact"] == "Chef du service courrier"
+    assert len(items[0]["criteria"]) == 7
+    for fmt in ("csv", "json", "md", "html"):
+        text = export(items, fmt, clock.now)
+        assert MARKER not in text, fmt
+        assert "console:" not in text and "alice" not in text, fmt
+
+
+async def test_internal_export_adds_what_the_city_keeps_for_itself(app, clock):
+    await populated(app, clock)
+    items = await entries(app.db, app.questionnaire, app.config, include_all=True, internal=True)
+    assert [i["id"] for i in items] == [1, 2, 3, 4]
+    text = export(items, "json", clock.now)
+    assert MARKER in text and "console:alice" in text
+
+
+async def test_every_json_export_follows_the_schema(app, clock):
+    await populated(app, clock)
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    for include_all in (False, True):
+        for internal in (False, True):
+            items = await entries(app.db, app.questionnaire, app.config, include_all=include_all, internal=internal)
+            jsonschema.validate(json.loads(export(items, "json", clock.now)), schema)
+
+
+async def test_csv_opens_cleanly_in_a_spreadsheet(app, clock):
+    await populated(app, clock)
+    text = export(await entries(app.db, app.questionnaire, app.config), "csv", clock.now)
+    assert text.startswith("\ufeff")  # Excel reads UTF-8 accents with the byte-order mark
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert rows[0][:3] == ["id", "name", "purpose"]
+    assert all(len(r) == len(rows[0]) for r in rows)
+    assert len(rows) == 3  # one header row, one row per use: no broken lines
+    assert rows[1][rows[0].index("direction")] == "Direction du numérique"
+
+
+async def test_markdown_and_html_are_readable(app, clock):
+    await populated(app, clock)
+    items = await entries(app.db, app.questionnaire, app.config)
+    md = export(items, "md", clock.now)
+    assert md.startswith("# Registre des usages") and "| 1 | Tri du courrier entrant |" in md
+    page = export(items, "html", clock.now)
+    assert '<html lang="fr">' in page and '<th scope="col">Nom</th>' in page
+    assert "<script" not in page  # readable without JavaScript
+    assert page.index("<h1>") < page.index("<h2")  # headings in order
+    assert "⛔ bloquant" in page and "✅ conforme" in page  # status in words, not colour alone
