@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -338,15 +338,11 @@ def _render_digest(t: Translator, reply: Reply) -> tuple[str, str, list[dict[str
     return heading, "\n".join(lines), sections
 
 
-# Renderers for messages that carry more than one catalogue string; others use their key.
-CUSTOM_RENDERERS: dict[str, Callable[[Translator, Reply], Rendered]] = {}
 
 
 def render(reply: Reply, locale: str) -> Rendered:
     """The words of one reply in one language."""
     t = Translator(locale)
-    if reply.key in CUSTOM_RENDERERS:
-        return CUSTOM_RENDERERS[reply.key](t, reply)
     params = dict(reply.params)
     heading: str | None = None
     hint: str | None = None

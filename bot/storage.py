@@ -224,10 +224,6 @@ class AssessmentRow:
         return cls(interview, row["title"], row["direction"], row["recommendation"], row["updated_at"],
                    row["submitted_at"], row["decided_at"], row["next_review_at"])
 
-    @property
-    def brief(self) -> Brief:
-        return Brief(self.interview.id, self.title, self.interview.status, self.updated_at, self.next_review_at)
-
 
 @dataclass(frozen=True)
 class OutboxRow:

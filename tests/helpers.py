@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import time
+from collections.abc import Callable
 from typing import Any
 
 from bot.app import Boussole
@@ -102,3 +105,14 @@ async def submitted(chat: Chat, overrides: dict[str, str] | None = None) -> int:
 
 def to(replies: list[Rendered], user: str, kind: str | None = None) -> list[Rendered]:
     return [r for r in replies if r.to == user and (kind is None or r.kind == kind)]
+
+
+async def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+    """Poll a condition until it holds (returning its value); fail after `timeout` seconds. Never a bare sleep."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"condition not met within {timeout} s{': ' + what if what else ''}")

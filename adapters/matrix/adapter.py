@@ -73,7 +73,6 @@ class MatrixAdapter:
                                                                    KeyVerificationMac, KeyVerificationCancel))
         self.tasks: list[asyncio.Task[None]] = []
         self.stopping = asyncio.Event()
-        self.synced = asyncio.Event()  # set after each sync: rooms created for delivery are then known
 
     # -- start and stop -------------------------------------------------------------------
     async def start(self) -> None:
@@ -130,8 +129,7 @@ class MatrixAdapter:
             await self._process(response, first=token is None)
             token = response.next_batch
             await self._set_state(TOKEN_KEY, token)  # only now: every event of this sync is committed
-            self.synced.set()
-            self.app.notify_outbox()
+            self.app.notify_outbox()  # rooms and members just synced may let waiting messages out
 
     async def _crypto_housekeeping(self) -> None:
         if not self.config.encryption:

@@ -18,7 +18,7 @@ async def populated(app, clock) -> None:
     """Approved (with a marker in the reviewer's comment), in review, rejected, and one with a blocker exception."""
     alice = Chat(app)
     problem = "Les courriers attendent plusieurs jours.\nDeuxième ligne ; « guillemets », virgule."
-    n1 = await submitted(alice, {"c3_problem": problem})
+    n1 = await submitted(alice, {"c3_problem": problem, "c7_why_better": f"Comparaison interne {MARKER} chiffrée."})
     await alice.say(f"réserves {n1} {MARKER} suivi trimestriel", user="console:nr")
     await submitted(Chat(app, user="console:bob"))
     n3 = await submitted(Chat(app, user="console:carol"), {"ctx_name": "Outil refusé"})

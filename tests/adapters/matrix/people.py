@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,17 +20,7 @@ from nio import (
 )
 
 from adapters.matrix.formatting import FIELD
-
-
-async def wait_until(condition: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """Poll a condition until it holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"condition not met within {timeout} s")
+from tests.helpers import wait_until
 
 
 class Person:

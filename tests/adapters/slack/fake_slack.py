@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
@@ -14,6 +13,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from tests.helpers import wait_until
 
 
 class FakeSlackAPI:
@@ -113,14 +114,8 @@ class FakeSlackAPI:
         return [p for m, p in self.calls if m == method]
 
     async def wait_for(self, condition: Callable[[], Any], timeout: float = 10.0) -> Any:
-        """Poll a condition until it holds; fail after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = condition()
-            if result:
-                return result
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"condition not met within {timeout} s; calls: {[m for m, _ in self.calls][-15:]}")
+        """Poll a condition until it holds; on failure, say which calls came last."""
+        return await wait_until(condition, timeout, what=f"last calls {[m for m, _ in self.calls][-15:]}")
 
 
 def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
