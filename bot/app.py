@@ -18,7 +18,7 @@ from bot.config import Config
 from bot.i18n import Rendered, render
 from bot.storage import Database, OutboxRow, Tx
 from conversations import engine
-from conversations.model import Incoming, Interview, Reply, ReplyKind, utc_iso
+from conversations.model import Incoming, Interview, Mode, Reply, ReplyKind, utc_iso
 from conversations.questionnaire import Choice, LocalText, Questionnaire
 from conversations.rules import findings, recommend
 
@@ -68,6 +68,12 @@ class Boussole:
                 logger.info("event %s already processed: ignored", event.id)
                 return False
             command = engine.read_command(event.text, None)
+            conversation, _next_id = await tx.conversation(event.user)
+            if conversation.mode is Mode.COMMENTING:
+                # The text is the comment the pending decision waited for; a command abandons it.
+                await tx.save_conversation(conversation.to(conversation.resting_mode, pending=None), stamp)
+                if command is None and conversation.pending:
+                    command = engine.read_command(f"{conversation.pending} {event.text.strip()}", None)
             if command is not None and command.name in self.review.COMMANDS:
                 replies = await self.review.handle_command(tx, event.user, command, now)
                 await self.enqueue(tx, replies, stamp)
@@ -175,6 +181,16 @@ class Boussole:
                 continue
             self._outbox_changed.clear()
             return
+
+    async def finish_delivery(self, loop: asyncio.Task[None], grace: float = 10.0) -> None:
+        """Let an adapter's delivery loop (which checks its stop flag) send the message in hand and end;
+        cancel it only if it lingers. A message cut between sending and marking would be sent twice."""
+        self.notify_outbox()
+        try:
+            await asyncio.wait_for(asyncio.shield(loop), grace)
+        except TimeoutError:
+            loop.cancel()
+            await asyncio.gather(loop, return_exceptions=True)
 
     async def deliver(self, transport: str, send: Sender, *, limit: int = 100) -> int:
         """Send what the outbox holds for a transport, oldest first; stop at the first failure.

@@ -24,6 +24,7 @@ from conversations.model import (
     BlockerRaised,
     ExceptionRequested,
     Interview,
+    Mode,
     Reply,
     ReplyKind,
     Signal,
@@ -238,7 +239,15 @@ class ReviewDesk:
             return await self._refuse(tx, user, assessment_id, "already_decided", now, by=done["reviewer"],
                                       decision=done["decision"])
         if decision in NEEDS_COMMENT and not comment:
-            return await self._refuse(tx, user, assessment_id, "comment_needed", now, decision=decision)
+            # Not a refusal: the decision waits for its comment, typed next (or given by a reaction first).
+            conversation, _next_id = await tx.conversation(user)
+            if conversation.mode is not Mode.COMMENTING:
+                conversation = conversation.to(conversation.resting_mode)
+            await tx.save_conversation(conversation.to(Mode.COMMENTING, pending=f"{command.name} {assessment_id}"),
+                                       utc_iso(now))
+            return [Reply(user, ReplyKind.INFO, "review.comment_prompt",
+                          {"id": assessment_id, "title": interview.title or "", "decision": decision.value},
+                          assessment_id)]
 
         stamp = utc_iso(now)
         await tx.executemany(

@@ -175,6 +175,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX matrix_rooms_by_user ON matrix_rooms(user) WHERE direct = 1;
     """,
+    # 6: a reviewer's decision waiting for its comment (a reaction on Matrix, a command without comment)
+    """
+    ALTER TABLE conversations ADD COLUMN pending TEXT;
+    """,
 ]
 
 
@@ -298,21 +302,23 @@ class Tx:
     async def conversation(self, user: str) -> tuple[Conversation, int]:
         """The user's conversation, and the number the next new assessment would get."""
         row = await self.fetchone(
-            "SELECT c.mode, c.active, c.target, c.locale, "
+            "SELECT c.mode, c.active, c.target, c.locale, c.pending, "
             "(SELECT COALESCE(MAX(id), 0) + 1 FROM assessments) AS next_id "
             "FROM (SELECT 1) LEFT JOIN conversations AS c ON c.user = ?", (user,))
         if row["mode"] is None:
             return Conversation(user), int(row["next_id"])
-        return (Conversation(user, Mode(row["mode"]), row["active"], row["target"], row["locale"]),
+        return (Conversation(user, Mode(row["mode"]), row["active"], row["target"], row["locale"], row["pending"]),
                 int(row["next_id"]))
 
     async def save_conversation(self, conversation: Conversation, now: str) -> None:
         await self.execute(
-            "INSERT INTO conversations(user, mode, active, target, locale, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "INSERT INTO conversations(user, mode, active, target, locale, pending, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(user) DO UPDATE SET mode = excluded.mode, active = excluded.active, "
-            "target = excluded.target, locale = excluded.locale, updated_at = excluded.updated_at",
+            "target = excluded.target, locale = excluded.locale, pending = excluded.pending, "
+            "updated_at = excluded.updated_at",
             (conversation.user, conversation.mode, conversation.active, conversation.target,
-             conversation.locale, now),
+             conversation.locale, conversation.pending, now),
         )
 
     async def locale_of(self, user: str) -> str | None:

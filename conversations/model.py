@@ -67,13 +67,15 @@ class Mode(StrEnum):
     INTERVIEW = "interview"                # an interview is open (asking, blocked or complete)
     JUSTIFYING = "justifying"              # waiting for an exceptional-review justification
     CONFIRM_WITHDRAW = "confirm_withdraw"  # waiting for oui/non before withdrawing
+    COMMENTING = "commenting"              # a reviewer's decision waits for its comment
 
 
 MODE_TRANSITIONS: dict[Mode, frozenset[Mode]] = {
-    Mode.IDLE: frozenset({Mode.INTERVIEW, Mode.CONFIRM_WITHDRAW}),
-    Mode.INTERVIEW: frozenset({Mode.IDLE, Mode.JUSTIFYING, Mode.CONFIRM_WITHDRAW}),
+    Mode.IDLE: frozenset({Mode.INTERVIEW, Mode.CONFIRM_WITHDRAW, Mode.COMMENTING}),
+    Mode.INTERVIEW: frozenset({Mode.IDLE, Mode.JUSTIFYING, Mode.CONFIRM_WITHDRAW, Mode.COMMENTING}),
     Mode.JUSTIFYING: frozenset({Mode.INTERVIEW, Mode.IDLE}),
     Mode.CONFIRM_WITHDRAW: frozenset({Mode.INTERVIEW, Mode.IDLE}),
+    Mode.COMMENTING: frozenset({Mode.INTERVIEW, Mode.IDLE}),
 }
 
 
@@ -86,6 +88,12 @@ class Conversation:
     active: int | None = None     # the assessment the user is working on
     target: int | None = None     # the assessment a pending confirmation is about
     locale: str | None = None     # the user's chosen language; None: the configured default
+    pending: str | None = None    # COMMENTING: the decision command that waits for its comment
+
+    @property
+    def resting_mode(self) -> Mode:
+        """Where the conversation goes back to once a pending step is done."""
+        return Mode.INTERVIEW if self.active is not None else Mode.IDLE
 
     def to(self, mode: Mode, **changes: Any) -> Conversation:
         if mode != self.mode and mode not in MODE_TRANSITIONS[self.mode]:

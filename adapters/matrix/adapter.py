@@ -42,7 +42,7 @@ from nio import (
 )
 from nio.api import MessageDirection
 
-from adapters.matrix.formatting import REACTION_ANSWERS, contents, emoji_key
+from adapters.matrix.formatting import DECISION_REACTIONS, REACTION_ANSWERS, contents, emoji_key
 from bot.app import Boussole, NotYet, Undeliverable
 from bot.config import MatrixConfig
 from bot.i18n import Rendered
@@ -88,10 +88,14 @@ class MatrixAdapter:
         logger.info("Matrix: connected as %s (device %s)", self.config.user_id, self.client.device_id)
 
     async def stop(self) -> None:
+        """Stop syncing at once (the token only moves after commits), let delivery finish the message in hand."""
         self.stopping.set()
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        sync, delivery = self.tasks or (None, None)
+        if sync is not None:
+            sync.cancel()
+            await asyncio.gather(sync, return_exceptions=True)
+        if delivery is not None:
+            await self.app.finish_delivery(delivery)
         await self.client.close()
 
     # -- the sync loop ----------------------------------------------------------------------
@@ -259,9 +263,11 @@ class MatrixAdapter:
             if not rows:
                 return None
             row = rows[0]
+            if row["key"] == "review.request":
+                # ✅ approves; ⚠️ reservations, 📝 changes, ❌ rejection: the bot then asks for the comment.
+                decision = DECISION_REACTIONS.get(emoji_key(event.key))
+                return Incoming(event_id, user, f"{decision} {row['assessment_id']}") if decision else None
             answer = REACTION_ANSWERS.get(emoji_key(event.key))
-            if row["key"] == "review.request" and answer == "oui":
-                return Incoming(event_id, user, f"valider {row['assessment_id']}")
             if row["question_id"] is None or answer is None:
                 return None
             return Incoming(event_id, user, answer, question=row["question_id"])

@@ -39,6 +39,8 @@ def contents(rendered: Rendered) -> list[dict[str, Any]]:
         reactions = f"{YES} oui · {NO} non · {UNKNOWN} ?"
     elif question is not None and question["type"] == "choice" and len(question["choices"]) <= len(KEYCAPS):
         reactions = " ".join(KEYCAPS[: len(question["choices"])])
+    elif rendered.kind == "review_request":
+        reactions = f"{YES} valider · ⚠️ réserves · 📝 modifications · {NO} refuser"
     parts = split_text(body, MAX_PART) if body else [""]
     out = []
     for n, part in enumerate(parts):
@@ -65,3 +67,7 @@ def contents(rendered: Rendered) -> list[dict[str, Any]]:
                           "question": question["id"] if question else None, "part": n}
         out.append(content)
     return out
+
+# What a reaction means on a review request.
+DECISION_REACTIONS = {emoji_key(k): v for k, v in
+                      {YES: "valider", "⚠️": "réserves", "📝": "modifications", NO: "refuser"}.items()}

@@ -192,8 +192,7 @@ class SlackAdapter:
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
         if self.delivery is not None:
-            self.delivery.cancel()
-            await asyncio.gather(self.delivery, return_exceptions=True)
+            await self.app.finish_delivery(self.delivery)
 
     # -- outgoing -------------------------------------------------------------------------
     async def _delivery_loop(self) -> None:

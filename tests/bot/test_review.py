@@ -63,17 +63,30 @@ async def test_approve_sets_the_next_review_date(app, clock):
     assert row.next_review_at == add_months(clock.now, 12).isoformat(timespec="seconds")
 
 
-async def test_reservations_need_a_comment_and_shorten_the_period(app, clock, db_path):
+async def test_reservations_ask_for_their_comment_and_shorten_the_period(app, clock, db_path):
     chat = Chat(app)
     n = await submitted(chat)
-    refused = await chat.say(f"réserves {n}", user=NR)
-    assert refused[0].kind == "error" and "commentaire est obligatoire" in refused[0].text
-    assert (NR, "decision_refused") in audit_actions(db_path, n)
-    await chat.say(f"réserves {n} suivi trimestriel des erreurs", user=NR)
+    prompt = await chat.say(f"réserves {n}", user=NR)
+    assert prompt[0].kind == "info" and "Votre commentaire pour « validé avec réserves »" in prompt[0].text
+    assert await status_of(app, n) is Status.IN_REVIEW
+    await chat.say("suivi trimestriel des erreurs", user=NR)  # the next line is the comment
     async with app.db.reading() as tx:
         row = await tx.assessment(n)
     assert row.interview.status is Status.APPROVED_WITH_RESERVATIONS
     assert row.next_review_at.startswith("2026-09-02")
+    with sqlite3.connect(db_path) as raw:
+        comment = raw.execute("SELECT comment FROM reviews WHERE assessment_id = ?", (n,)).fetchone()[0]
+    assert comment == "suivi trimestriel des erreurs"
+
+
+async def test_a_command_abandons_a_decision_waiting_for_its_comment(app):
+    chat = Chat(app)
+    n = await submitted(chat)
+    await chat.say(f"refuser {n}", user=NR)
+    listed = await chat.say("à valider", user=NR)  # a command: the pending refusal is dropped
+    assert "n°1" in listed[0].text
+    await chat.say("ceci n'est pas un commentaire", user=NR)
+    assert await status_of(app, n) is Status.IN_REVIEW
 
 
 async def test_every_required_role_must_approve(app):

@@ -170,3 +170,19 @@ async def test_report_arrives_with_the_compass_as_an_image(matrix):
     await alice.next_from_bot(0, lambda e: "Fiche de l'usage n°1" in e.body)
     image = await wait_until(lambda: images and images[0])
     assert image.url.startswith("mxc://") and image.source["content"]["info"]["mimetype"] == "image/png"
+
+
+async def test_a_reaction_on_a_review_request_then_the_comment_prompt(matrix):
+    await matrix.start_bot(encryption=False)
+    alice = await matrix.person("alice")
+    nr = await matrix.person("nr")
+    room = await alice.dm(matrix.bot_id)
+    await interview(alice, room)
+    await alice.say(room, "soumettre")
+    request = await nr.next_from_bot(0, lambda e: Person.meta(e).get("kind") == "review_request")
+    nr_room = next(r for r, e in nr.notices if e is request)
+    await nr.react(nr_room, request.event_id, "❌")
+    await nr.next_from_bot(0, lambda e: "Votre commentaire pour « refusé »" in e.body)
+    await nr.say(nr_room, "pas de base légale solide")
+    outcome = await alice.next_from_bot(0, lambda e: "est refusée" in e.body)
+    assert "pas de base légale solide" in outcome.body
