@@ -65,23 +65,25 @@ class Runner:
         await self.app.deliver("console", note, limit=1000)
 
 
-async def interview_steps(path: Path, users: int, steps_per_user: int) -> list[float]:
+async def interview_steps(path: Path, users: int, steps_per_user: int, *, interleaved: bool = True) -> list[float]:
     clock_start = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
     async with Database(path) as db:
         app = Boussole(config=demo_config(), questionnaire=load_questionnaire(), db=db, clock=lambda: clock_start)
         runner = Runner(app)
         names = [f"console:user{i}" for i in range(users)]
-        for name in names:
-            await runner.step(name, "nouveau")
-        await runner.drain()
+        groups = [names] if interleaved else [[name] for name in names]
         samples = []
-        for _ in range(steps_per_user):
-            for name in names:  # interleaved: every user answers one question per round
-                qid = runner.pending.get(name)
-                if qid is None:
-                    continue
-                samples.append(await runner.step(name, CLEAN[qid]))
+        for group in groups:
+            for name in group:
+                await runner.step(name, "nouveau")
             await runner.drain()
+            for _ in range(steps_per_user):
+                for name in group:  # interleaved: every user answers one question per round
+                    qid = runner.pending.get(name)
+                    if qid is None:
+                        continue
+                    samples.append(await runner.step(name, CLEAN[qid]))
+                await runner.drain()
         return samples
 
 
@@ -92,7 +94,9 @@ async def main() -> dict[str, float]:
         floor = describe("bare aiosqlite insert + commit (floor)", await bare_commit(base / "bare.db", 2000))
         same = describe(f"bare, {STATEMENTS_PER_STEP} inserts + commit (same hops)",
                         await bare_commit(base / "bare9.db", 2000, STATEMENTS_PER_STEP))
-        single = describe("interview step, 1 user", await interview_steps(base / "one.db", 1, 30))
+        await interview_steps(base / "warm.db", 1, 10)  # imports, caches: not measured
+        single = describe("interview step, 10 users one after the other",
+                          await interview_steps(base / "one.db", 10, 30, interleaved=False))
         many = describe("interview step, 1,000 interleaved interviews", await interview_steps(base / "many.db",
                                                                                              1000, 10))
     r = ratio("median step / median bare commit", single["median_ms"], floor["median_ms"], target=3.0)

@@ -124,7 +124,8 @@ class Boussole:
             previous.setdefault(snapshot.referenced.id, snapshot.referenced)
         for interview in outcome.interviews:
             await self.save_interview(tx, interview, old=previous.get(interview.id), actor=actor, now=now)
-        await tx.save_conversation(outcome.conversation, stamp)
+        if outcome.conversation != snapshot.conversation:  # most answers leave it as it was
+            await tx.save_conversation(outcome.conversation, stamp)
         await tx.audit_many([(actor, e.action, e.assessment, e.detail) for e in outcome.audit], stamp)
         replies = list(outcome.replies)
         replies += await self.review.on_signals(tx, outcome.signals, actor=actor, now=now)

@@ -263,3 +263,28 @@ async def test_report_command_uploads_the_compass_picture(world):
     completed = await world.api.wait_for(lambda: world.api.method_calls("files.completeUploadExternal"))
     assert completed[0].get("channel_id", completed[0].get("channels")) == dm(ALICE)
     assert any(data.startswith(b"\x89PNG") for data in world.api.uploads.values())
+
+
+async def test_a_reviewers_channel_gets_one_request_redrawn_when_decided(world):
+    config = world.app.config.model_copy(update={"slack": world.app.config.slack.model_copy(
+        update={"reviewers_channel": "CREVIEW"})})
+    world.app.config = config
+    world.adapter.config = config.slack
+    summary = await interview(world, overrides={"ctx_data": "3"})  # personal data: the DPO is required too
+    await world.slack.click(ALICE, summary, label="Soumettre")
+    posted = await world.api.wait_for(lambda: world.api.posted("CREVIEW"))
+
+    def drained() -> bool:
+        with sqlite3.connect(world.app.db.path) as raw:
+            return raw.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0] == 0
+
+    await world.api.wait_for(drained)  # every member's copy was handled before we count
+    assert len([m for m in world.api.posted("CREVIEW") if "Demande de validation" in m["text"]]) == 1
+    assert not world.api.posted(dm("UNR")) and not world.api.posted(dm("UDPO"))
+    request = posted[0]
+    await world.slack.click("UDPO", request, label="Refuser")
+    view = (await world.api.wait_for(lambda: world.api.method_calls("views.open")))[0]["view"]
+    await world.slack.submit_view("UDPO", view, "données de santé sans AIPD")
+    redrawn = await world.api.wait_for(lambda: [u for u in world.api.method_calls("chat.update")
+                                                if u["channel"] == "CREVIEW" and u["ts"] == request["ts"]])
+    assert not any(b["type"] == "actions" for b in redrawn[0]["blocks"])
