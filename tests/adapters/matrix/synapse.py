@@ -55,8 +55,13 @@ class Synapse:
         return config
 
     def start(self, timeout: float = 90.0) -> None:
-        config = self.configure()
-        with self.log.open("wb") as log:
+        self.configure()
+        self.launch(timeout)
+
+    def launch(self, timeout: float = 90.0) -> None:
+        """Start the server on the existing configuration and data (again, after `stop`)."""
+        config = self.directory / "homeserver.yaml"
+        with self.log.open("ab") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "synapse.app.homeserver", "--config-path",
                                              str(config)], stdout=log, stderr=subprocess.STDOUT,
                                             cwd=self.directory)
