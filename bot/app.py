@@ -98,8 +98,7 @@ class Boussole:
         return True
 
     async def snapshot(self, tx: Tx, user: str, referenced_id: int | None) -> engine.Snapshot:
-        conversation, next_id = await tx.conversation(user)
-        briefs, drafts = await tx.assessments_of(user)
+        conversation, next_id, briefs, drafts = await tx.user_state(user)
         if referenced_id is None:
             referenced_id = conversation.target  # a pending confirmation is about this one
         referenced = drafts.get(referenced_id) if referenced_id is not None else None

@@ -330,13 +330,24 @@ class Tx:
         row = await self.fetchone(f"SELECT {AssessmentRow.COLUMNS} FROM assessments WHERE id = ?", (assessment_id,))
         return AssessmentRow.from_row(row) if row else None
 
-    async def assessments_of(self, requester: str) -> tuple[list[Brief], dict[int, Interview]]:
-        """The requester's assessments, newest first, and the editable ones in full."""
+    async def user_state(self, user: str) -> tuple[Conversation, int, list[Brief], dict[int, Interview]]:
+        """In one query: the user's conversation, the next assessment number, and the user's assessments
+        (newest first; the editable ones in full). A step starts with this read."""
         rows = await self.fetchall(
-            f"SELECT {AssessmentRow.COLUMNS} FROM assessments WHERE requester = ? ORDER BY id DESC", (requester,))
-        briefs = [Brief(r["id"], r["title"], Status(r["status"]), r["updated_at"], r["next_review_at"]) for r in rows]
-        drafts = {r["id"]: AssessmentRow.from_row(r).interview for r in rows if Status(r["status"]).editable}
-        return briefs, drafts
+            "SELECT c.mode, c.active, c.target, c.locale, c.pending, "
+            "(SELECT COALESCE(MAX(id), 0) + 1 FROM assessments) AS next_id, "
+            f"{', '.join('a.' + c.strip() for c in AssessmentRow.COLUMNS.split(','))} "
+            "FROM (SELECT 1) LEFT JOIN conversations AS c ON c.user = ?1 "
+            "LEFT JOIN assessments AS a ON a.requester = ?1 ORDER BY a.id DESC", (user,))
+        first = rows[0]
+        conversation = (Conversation(user) if first["mode"] is None else
+                        Conversation(user, Mode(first["mode"]), first["active"], first["target"], first["locale"],
+                                     first["pending"]))
+        briefs = [Brief(r["id"], r["title"], Status(r["status"]), r["updated_at"], r["next_review_at"])
+                  for r in rows if r["id"] is not None]
+        drafts = {r["id"]: AssessmentRow.from_row(r).interview for r in rows
+                  if r["id"] is not None and Status(r["status"]).editable}
+        return conversation, int(first["next_id"]), briefs, drafts
 
     async def save_interview(self, interview: Interview, *, actor: str, now: str,
                              recommendation: str | None, old: Interview | None) -> None:
