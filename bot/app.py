@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.config import Config
 from bot.i18n import Rendered, render
-from bot.storage import Database, OutboxRow, Tx
+from bot.storage import Database, OutboxRow, Tx, UserState
 from conversations import engine
 from conversations.model import Incoming, Interview, Mode, Reply, ReplyKind, utc_iso
 from conversations.questionnaire import Choice, LocalText, Questionnaire
@@ -68,17 +68,21 @@ class Boussole:
                 logger.info("event %s already processed: ignored", event.id)
                 return False
             command = engine.read_command(event.text, None)
-            conversation, _next_id = await tx.conversation(event.user)
+            state = await tx.user_state(event.user)  # the one read a step starts with
+            conversation = state.conversation
             if conversation.mode is Mode.COMMENTING:
                 # The text is the comment the pending decision waited for; a command abandons it.
-                await tx.save_conversation(conversation.to(conversation.resting_mode, pending=None), stamp)
-                if command is None and conversation.pending:
-                    command = engine.read_command(f"{conversation.pending} {event.text.strip()}", None)
+                pending = conversation.pending
+                conversation = conversation.to(conversation.resting_mode, pending=None)
+                state = state._replace(conversation=conversation)
+                await tx.save_conversation(conversation, stamp)
+                if command is None and pending:
+                    command = engine.read_command(f"{pending} {event.text.strip()}", None)
             if command is not None and command.name in self.review.COMMANDS:
                 replies = await self.review.handle_command(tx, event.user, command, now)
                 await self.enqueue(tx, replies, stamp)
             else:
-                snapshot = await self.snapshot(tx, event.user, command.id_argument if command else None)
+                snapshot = await self.snapshot(tx, state, command.id_argument if command else None)
                 outcome = engine.handle(snapshot, event, now)
                 await self.commit_outcome(tx, snapshot, outcome, actor=event.user, now=now)
         self.notify_outbox()
@@ -97,8 +101,8 @@ class Boussole:
         self.notify_outbox()
         return True
 
-    async def snapshot(self, tx: Tx, user: str, referenced_id: int | None) -> engine.Snapshot:
-        conversation, next_id, briefs, drafts = await tx.user_state(user)
+    async def snapshot(self, tx: Tx, state: UserState, referenced_id: int | None) -> engine.Snapshot:
+        conversation, next_id, briefs, drafts = state
         if referenced_id is None:
             referenced_id = conversation.target  # a pending confirmation is about this one
         referenced = drafts.get(referenced_id) if referenced_id is not None else None
@@ -108,7 +112,7 @@ class Boussole:
         return engine.Snapshot(
             conversation=conversation, questionnaire=self.questionnaire, drafts=drafts,
             assessments=tuple(briefs), referenced=referenced, next_id=next_id, directions=self.directions,
-            may_view_all=self.may_view_all(user),
+            may_view_all=self.may_view_all(conversation.user),
         )
 
     def may_view_all(self, user: str) -> bool:

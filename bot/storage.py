@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -229,6 +229,15 @@ class AssessmentRow:
                    row["submitted_at"], row["decided_at"], row["next_review_at"])
 
 
+class UserState(NamedTuple):
+    """What a step reads about its user, in one query."""
+
+    conversation: Conversation
+    next_id: int                      # the number a new assessment would get
+    briefs: list[Brief]               # the user's assessments, newest first
+    drafts: dict[int, Interview]      # the editable ones, in full
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     id: int
@@ -330,7 +339,7 @@ class Tx:
         row = await self.fetchone(f"SELECT {AssessmentRow.COLUMNS} FROM assessments WHERE id = ?", (assessment_id,))
         return AssessmentRow.from_row(row) if row else None
 
-    async def user_state(self, user: str) -> tuple[Conversation, int, list[Brief], dict[int, Interview]]:
+    async def user_state(self, user: str) -> UserState:
         """In one query: the user's conversation, the next assessment number, and the user's assessments
         (newest first; the editable ones in full). A step starts with this read."""
         rows = await self.fetchall(
@@ -347,7 +356,7 @@ class Tx:
                   for r in rows if r["id"] is not None]
         drafts = {r["id"]: AssessmentRow.from_row(r).interview for r in rows
                   if r["id"] is not None and Status(r["status"]).editable}
-        return conversation, int(first["next_id"]), briefs, drafts
+        return UserState(conversation, int(first["next_id"]), briefs, drafts)
 
     async def save_interview(self, interview: Interview, *, actor: str, now: str,
                              recommendation: str | None, old: Interview | None) -> None:
