@@ -165,6 +165,19 @@ class Boussole:
             messages.append((reply.to, render(reply, locales[reply.to]).to_json()))
         await tx.enqueue(messages, stamp)
 
+    async def posted_for_batch(self, transport: str, channel: str, row: OutboxRow, key: str) -> bool:
+        """Whether a message queued with `row` (same step, same assessment, same kind) is already in `channel`.
+
+        Messages to a shared room (a reviewers' channel or room) are queued once per member; the room
+        shows one copy per submission."""
+        rows = await self.db.execute_now(
+            "SELECT 1 FROM transport_messages AS t JOIN outbox AS o ON o.id = t.outbox_id "
+            "WHERE t.transport = ? AND t.channel = ? AND t.key = ? AND o.id != ? "
+            "AND t.assessment_id = (SELECT json_extract(payload, '$.assessment') FROM outbox WHERE id = ?) "
+            "AND o.created_at = (SELECT created_at FROM outbox WHERE id = ?) LIMIT 1",
+            (transport, channel, key, row.id, row.id, row.id))
+        return bool(rows)
+
     def notify_outbox(self) -> None:
         """Wake the delivery loops: something was queued by this process."""
         self._outbox_changed.set()

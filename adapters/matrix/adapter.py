@@ -338,6 +338,8 @@ class MatrixAdapter:
     async def _send(self, row: OutboxRow, rendered: Rendered) -> None:
         if rendered.kind == "review_request" and self.config.reviewers_room:
             room_id = self.config.reviewers_room
+            if await self.app.posted_for_batch("matrix", room_id, row, rendered.key):
+                return
         else:
             room_id = await self._dm_room(row.recipient)
         room = self.client.rooms.get(room_id)

@@ -251,7 +251,7 @@ class SlackAdapter:
         channel = await self._dm(user_id)
         if rendered.kind == "review_request" and self.config.reviewers_channel:
             channel = self.config.reviewers_channel
-            if await self._already_in_channel(rendered):
+            if await self.app.posted_for_batch("slack", channel, row, rendered.key):
                 return
         posted = {r["part"] for r in await self.app.db.execute_now(
             "SELECT part FROM transport_messages WHERE outbox_id = ?", (row.id,))}
@@ -282,13 +282,6 @@ class SlackAdapter:
         if rendered.key in SETTLING_KEYS and rendered.assessment is not None:
             await self._settle_requests(row.recipient, rendered)
 
-    async def _already_in_channel(self, rendered: Rendered) -> bool:
-        """With a reviewers' channel, one request per assessment and round is posted there, not one per member."""
-        rows = await self.app.db.execute_now(
-            "SELECT payload FROM transport_messages WHERE transport = 'slack' AND channel = ? AND assessment_id = ? "
-            "AND key = 'review.request' AND closed_at IS NULL", (self.config.reviewers_channel, rendered.assessment))
-        return any(json.loads(r["payload"]).get("heading") == rendered.heading for r in rows)
-
     async def _remember(self, row: OutboxRow, part: int, channel: str, ts: str, rendered: Rendered,
                         message: SlackMessage) -> None:
         await self.app.db.execute_now(
@@ -297,7 +290,7 @@ class SlackAdapter:
             "ON CONFLICT DO NOTHING",
             (row.id, part, channel, ts, row.recipient, rendered.assessment, rendered.key,
              rendered.question["id"] if rendered.question else None,
-             json.dumps({"blocks": message.blocks, "heading": rendered.heading}, ensure_ascii=False),
+             json.dumps({"blocks": message.blocks}, ensure_ascii=False),
              utc_iso(self.app.clock())))
 
     async def _settle_requests(self, recipient: str, rendered: Rendered) -> None:

@@ -186,3 +186,26 @@ async def test_a_reaction_on_a_review_request_then_the_comment_prompt(matrix):
     await nr.say(nr_room, "pas de base légale solide")
     outcome = await alice.next_from_bot(0, lambda e: "est refusée" in e.body)
     assert "pas de base légale solide" in outcome.body
+
+
+async def test_a_reviewers_room_gets_one_request_per_submission(matrix):
+    await matrix.start_bot(encryption=False)
+    alice = await matrix.person("alice")
+    nr = await matrix.person("nr")
+    reviewers = await nr.dm(matrix.bot_id)  # a room of reviewers with the bot in it
+    await nr.client.room_invite(reviewers, matrix.user("dpo"))
+    matrix.adapter.config = matrix.adapter.config.model_copy(update={"reviewers_room": reviewers})
+    room = await alice.dm(matrix.bot_id)
+    await interview(alice, room, {"c2_ciso": "non"})  # a finding on criterion 2: the DPO joins NR as reviewer
+    await alice.say(room, "soumettre")
+    await nr.next_from_bot(0, lambda e: Person.meta(e).get("kind") == "review_request")
+
+    def drained() -> bool:
+        with sqlite3.connect(matrix.app.db.path) as raw:
+            return raw.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0] == 0
+
+    await wait_until(drained)
+    await alice.say(room, "aide")  # one more round trip: everything before it has reached the room
+    await alice.next_from_bot(0, lambda e: "Commandes" in e.body)
+    requests = [e for e in nr.from_bot(reviewers) if Person.meta(e).get("kind") == "review_request"]
+    assert len(requests) == 1
