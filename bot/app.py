@@ -9,6 +9,7 @@ recognised. Adapters then call `deliver()` to send what the outbox holds for the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -198,6 +199,22 @@ class Boussole:
                 continue
             self._outbox_changed.clear()
             return
+
+    async def run_delivery(self, transport: str, send: Sender, stopping: asyncio.Event, *,
+                           retry_delay: float = 1.0) -> None:
+        """An adapter's delivery loop: send what is queued; when nothing could go out but something waits
+        (the transport is away, a recipient cannot receive yet), try again after a growing delay, or as soon
+        as there is news (a new message, a sync), whichever comes first."""
+        backoff = retry_delay
+        while not stopping.is_set():
+            sent = await self.deliver(transport, send)
+            if sent == 0 and await self.db.undelivered(transport, 1):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wait_for_outbox(), backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            backoff = retry_delay
+            await self.wait_for_outbox()
 
     async def finish_delivery(self, loop: asyncio.Task[None], grace: float = 10.0) -> None:
         """Let an adapter's delivery loop (which checks its stop flag) send the message in hand and end;

@@ -84,7 +84,8 @@ class MatrixAdapter:
                 raise ConnectionError(f"Matrix login as {self.config.user_id} failed: {response.message}")
         if self.client.should_upload_keys:
             await self.client.keys_upload()
-        self.tasks = [asyncio.create_task(self._sync_loop()), asyncio.create_task(self._delivery_loop())]
+        delivery = self.app.run_delivery("matrix", self._send, self.stopping, retry_delay=self.retry_delay)
+        self.tasks = [asyncio.create_task(self._sync_loop()), asyncio.create_task(delivery)]
         logger.info("Matrix: connected as %s (device %s)", self.config.user_id, self.client.device_id)
 
     async def stop(self) -> None:
@@ -305,17 +306,6 @@ class MatrixAdapter:
             logger.exception("Matrix verification step failed")
 
     # -- outgoing ---------------------------------------------------------------------------------
-    async def _delivery_loop(self) -> None:
-        backoff = self.retry_delay
-        while not self.stopping.is_set():
-            sent = await self.app.deliver("matrix", self._send)
-            if sent == 0 and await self.app.db.undelivered("matrix", 1):
-                await asyncio.sleep(backoff)  # rate-limited or homeserver away: try again, in order
-                backoff = min(backoff * 2, 60.0)
-                continue
-            backoff = self.retry_delay
-            await self.app.wait_for_outbox()
-
     async def _dm_room(self, user: str) -> str:
         mxid = user.removeprefix("matrix:")
         rows = await self.app.db.execute_now(

@@ -180,7 +180,8 @@ class SlackAdapter:
             self.socket_handler = AsyncSocketModeHandler(self.bolt, self.secrets["SLACK_APP_TOKEN"])
             await self.socket_handler.connect_async()
             logger.info("Slack Socket Mode connected")
-        self.delivery = asyncio.create_task(self._delivery_loop())
+        self.delivery = asyncio.create_task(
+            self.app.run_delivery("slack", self._send, self.stopping, retry_delay=self.retry_delay))
 
     async def stop(self) -> None:
         """Stop taking requests, let in-flight steps finish, then stop delivering."""
@@ -195,17 +196,6 @@ class SlackAdapter:
             await self.app.finish_delivery(self.delivery)
 
     # -- outgoing -------------------------------------------------------------------------
-    async def _delivery_loop(self) -> None:
-        backoff = self.retry_delay * 2
-        while not self.stopping.is_set():
-            await self.app.deliver("slack", self._send)
-            if await self.app.db.undelivered("slack", 1):
-                await asyncio.sleep(backoff)  # Slack is unreachable: try again later, in order
-                backoff = min(backoff * 2, 60.0)
-                continue
-            backoff = self.retry_delay * 2
-            await self.app.wait_for_outbox()
-
     async def _call(self, method: str, **payload: Any) -> dict[str, Any]:
         """A Web API call that waits out 429s and retries 5xx and network errors with backoff."""
         delay = self.retry_delay
