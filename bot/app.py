@@ -153,6 +153,15 @@ class Boussole:
     async def locale_for(self, tx: Tx, user: str) -> str:
         return await tx.locale_of(user) or self.config.locale
 
+    async def user_locale(self, user: str) -> str:
+        """A user's language outside a step (an adapter drawing a modal or a message)."""
+        async with self.db.reading() as tx:
+            return await self.locale_for(tx, user)
+
+    async def processed(self, event_id: str) -> bool:
+        """Whether an incoming event id was already processed (a transport looking back in its history)."""
+        return bool(await self.db.execute_now("SELECT 1 FROM processed_events WHERE event_id = ?", (event_id,)))
+
     async def enqueue(self, tx: Tx, replies: Iterable[Reply], stamp: str,
                       own: tuple[str, str | None] | None = None) -> None:
         """Render each reply in its recipient's language and put it in the outbox."""

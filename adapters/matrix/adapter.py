@@ -178,7 +178,8 @@ class MatrixAdapter:
                 break
             seen = False
             for event in page.chunk:
-                if getattr(event, "server_timestamp", 0) < joined_at or await self._handled(event.event_id):
+                before_join = getattr(event, "server_timestamp", 0) < joined_at
+                if before_join or await self.app.processed(f"matrix:{event.event_id}"):
                     seen = True
                     break
                 older.append(event)
@@ -186,11 +187,6 @@ class MatrixAdapter:
                 break
             token = page.end
         return list(reversed(older))
-
-    async def _handled(self, event_id: str) -> bool:
-        rows = await self.app.db.execute_now("SELECT 1 FROM processed_events WHERE event_id = ?",
-                                             (f"matrix:{event_id}",))
-        return bool(rows)
 
     # -- rooms ------------------------------------------------------------------------------
     async def _on_invite(self, room_id: str, invite_state: list[Any]) -> None:

@@ -118,12 +118,8 @@ class SlackAdapter:
         await ack()
         self._spawn(translate("view_submission", body))
 
-    async def _locale(self, user: str) -> str:
-        rows = await self.app.db.execute_now("SELECT locale FROM conversations WHERE user = ?", (user,))
-        return (rows[0]["locale"] if rows else None) or self.app.config.locale
-
     async def _open_modal(self, modal: Modal) -> None:
-        t = Translator(await self._locale(modal.user))
+        t = Translator(await self.app.user_locale(modal.user))
         label = t("slack.modal.justification") if modal.action == "exception" else (
             t("slack.modal.comment_optional") if modal.action == "approve" else t("slack.modal.comment"))
         view = {
@@ -237,7 +233,7 @@ class SlackAdapter:
 
     async def _send(self, row: OutboxRow, rendered: Rendered) -> None:
         user_id = row.recipient.removeprefix("slack:")
-        locale = await self._locale(row.recipient)
+        locale = await self.app.user_locale(row.recipient)
         channel = await self._dm(user_id)
         if rendered.kind == "review_request" and self.config.reviewers_channel:
             channel = self.config.reviewers_channel
