@@ -65,11 +65,11 @@ class Boussole:
         now = self.clock()
         stamp = utc_iso(now)
         async with self.db.transaction() as tx:
-            if not await tx.claim_event(event.id, stamp):
+            state = await tx.start_step(event.id, event.user, stamp)  # the one read a step starts with
+            if state is None:
                 logger.info("event %s already processed: ignored", event.id)
                 return False
             command = engine.read_command(event.text, None)
-            state = await tx.user_state(event.user)  # the one read a step starts with
             conversation = state.conversation
             if conversation.mode is Mode.COMMENTING:
                 # The text is the comment the pending decision waited for; a command abandons it.

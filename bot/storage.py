@@ -13,8 +13,9 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -27,6 +28,7 @@ from conversations.rules import Finding
 logger = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
+CLEARED_ANSWER = '{"cleared":true}'  # the history's entry for an answer dropped (its question no longer applies)
 
 MIGRATIONS: list[str] = [
     # 1: the interview
@@ -186,15 +188,86 @@ class StorageError(Exception):
     """The database cannot be used as it is (too new, unreadable)."""
 
 
+class InterviewState(NamedTuple):
+    """What `assessments.state` holds: the answering state of an interview."""
+
+    answers: Mapping[str, Answer]
+    pending: str | None
+    revisiting: bool
+    blocked_on: str | None
+    exceptions: Mapping[str, str]
+    previous: Mapping[str, Answer]
+
+
+class _ParsedStates:
+    """Recently written or read `state` texts and what they parse to.
+
+    A step reads back the state the previous step of its user wrote; keyed by the whole text, an
+    entry can never be stale, and the database stays the only source of truth."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self.entries: dict[str, InterviewState] = {}
+
+    def get(self, text: str) -> InterviewState:
+        state = self.entries.pop(text, None)
+        if state is None:
+            data = json.loads(text)
+            state = InterviewState({k: Answer.from_json(v) for k, v in data["answers"].items()}, data["pending"],
+                                   data["revisiting"], data["blocked_on"], data["exceptions"],
+                                   {k: Answer.from_json(v) for k, v in data["previous"].items()})
+        self.put(text, state)
+        return state
+
+    def put(self, text: str, state: InterviewState) -> None:
+        if len(self.entries) >= self.size:
+            del self.entries[next(iter(self.entries))]  # the least recently used
+        self.entries[text] = state
+
+
+_parsed_states = _ParsedStates()
+
+
+class _AnswerTexts:
+    """Each answer's JSON text, by the answer's identity.
+
+    A step changes one answer, and the state it writes repeats all the others: the very objects of
+    the state the step read. An entry holds its answer, which keeps the answer's id its own."""
+
+    def __init__(self, size: int = 16384) -> None:
+        self.size = size
+        self.entries: dict[int, tuple[Answer, str]] = {}
+
+    def get(self, answer: Answer) -> str:
+        entry = self.entries.get(id(answer))
+        if entry is not None:
+            return entry[1]
+        text = json.dumps(answer.to_json(), ensure_ascii=False, separators=(",", ":"))
+        if len(self.entries) >= self.size:
+            del self.entries[next(iter(self.entries))]
+        self.entries[id(answer)] = (answer, text)
+        return text
+
+    def mapping(self, answers: Mapping[str, Answer]) -> str:
+        # Question ids are words of letters, digits and _ (the questionnaire loader checks): no escaping needed.
+        return "{" + ",".join(f'"{k}":{self.get(v)}' for k, v in answers.items()) + "}"
+
+
+_answer_texts = _AnswerTexts()
+
+
 def interview_to_state(interview: Interview) -> str:
-    return json.dumps({
-        "answers": {k: v.to_json() for k, v in interview.answers.items()},
+    rest = json.dumps({
         "pending": interview.pending,
         "revisiting": interview.revisiting,
         "blocked_on": interview.blocked_on,
         "exceptions": dict(interview.exceptions),
-        "previous": {k: v.to_json() for k, v in interview.previous.items()},
     }, ensure_ascii=False, separators=(",", ":"))
+    text = (f'{{"answers":{_answer_texts.mapping(interview.answers)},'
+            f'"previous":{_answer_texts.mapping(interview.previous)},{rest[1:]}')
+    _parsed_states.put(text, InterviewState(interview.answers, interview.pending, interview.revisiting,
+                                            interview.blocked_on, interview.exceptions, interview.previous))
+    return text
 
 
 @dataclass(frozen=True)
@@ -215,15 +288,12 @@ class AssessmentRow:
 
     @classmethod
     def from_row(cls, row: Any) -> AssessmentRow:
-        state = json.loads(row["state"])
+        state = _parsed_states.get(row["state"])
         interview = Interview(
             id=row["id"], requester=row["requester"], questionnaire_version=row["questionnaire_version"],
-            status=Status(row["status"]),
-            answers={k: Answer.from_json(v) for k, v in state["answers"].items()},
-            pending=state["pending"], revisiting=state["revisiting"], blocked_on=state["blocked_on"],
-            exceptions=state["exceptions"],
-            previous={k: Answer.from_json(v) for k, v in state["previous"].items()},
-            previous_id=row["previous_id"], created_at=row["created_at"],
+            status=Status(row["status"]), answers=state.answers, pending=state.pending,
+            revisiting=state.revisiting, blocked_on=state.blocked_on, exceptions=state.exceptions,
+            previous=state.previous, previous_id=row["previous_id"], created_at=row["created_at"],
         )
         return cls(interview, row["title"], row["direction"], row["recommendation"], row["updated_at"],
                    row["submitted_at"], row["decided_at"], row["next_review_at"])
@@ -277,31 +347,122 @@ def transport_of(identity: str) -> str:
     return identity.split(":", 1)[0]
 
 
+_NAMED_PARAMETER = re.compile(r":([a-z_]+)")
+
+
+@dataclass(frozen=True)
+class Write:
+    """A write a step queues instead of running at once.
+
+    Every call into aiosqlite's thread costs about as much as a small statement, and a step makes
+    several writes; queued writes reach the database together, in one `executemany` on a TEMP view
+    whose INSTEAD OF triggers run each write's SQL, at the transaction's next read or at its commit.
+    `sql` names its values `:name`; they become the view's columns for the trigger.
+    """
+
+    name: str
+    sql: str
+    params: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", tuple(dict.fromkeys(_NAMED_PARAMETER.findall(self.sql))))
+
+    def trigger(self) -> str:
+        body = _NAMED_PARAMETER.sub(lambda m: f"NEW.v{self.params.index(m.group(1)) + 1}", self.sql)
+        return (f"CREATE TEMP TRIGGER queued_{self.name} INSTEAD OF INSERT ON queued_writes "
+                f"WHEN NEW.write = '{self.name}' BEGIN {body}; END")
+
+
+CLAIM_EVENT = Write("event", "INSERT INTO processed_events(event_id, processed_at) VALUES (:event_id, :now)")
+SAVE_CONVERSATION = Write(
+    "conversation",
+    "INSERT INTO conversations(user, mode, active, target, locale, pending, updated_at) "
+    "VALUES (:user, :mode, :active, :target, :locale, :pending, :now) "
+    "ON CONFLICT(user) DO UPDATE SET mode = excluded.mode, active = excluded.active, "
+    "target = excluded.target, locale = excluded.locale, pending = excluded.pending, "
+    "updated_at = excluded.updated_at")
+SAVE_ASSESSMENT = Write(
+    "assessment",
+    "INSERT INTO assessments(id, requester, status, questionnaire_version, title, direction, state, previous_id, "
+    "recommendation, created_at, updated_at) VALUES (:id, :requester, :status, :version, :title, :direction, "
+    ":state, :previous_id, :recommendation, :created_at, :now) "
+    "ON CONFLICT(id) DO UPDATE SET status = excluded.status, title = excluded.title, "
+    "direction = excluded.direction, state = excluded.state, recommendation = excluded.recommendation, "
+    "updated_at = excluded.updated_at, "
+    "submitted_at = CASE WHEN excluded.status = 'in_review' AND assessments.status != 'in_review' "
+    "THEN excluded.updated_at ELSE assessments.submitted_at END")
+APPEND_ANSWER = Write(
+    "answer",
+    "INSERT INTO answers(assessment_id, question_id, answer, answered_by, answered_at) "
+    "VALUES (:assessment_id, :question_id, :answer, :actor, :now)")
+REMOVE_FINDING = Write(
+    "finding_gone",
+    "DELETE FROM findings WHERE assessment_id = :assessment_id AND question_id = :question_id "
+    "AND criterion = :criterion AND level = :level AND reason = :reason")
+ADD_FINDING = Write(
+    "finding_new",
+    "INSERT INTO findings(assessment_id, question_id, criterion, level, reason, raised_at) "
+    "VALUES (:assessment_id, :question_id, :criterion, :level, :reason, :now) ON CONFLICT DO NOTHING")
+APPEND_AUDIT = Write(
+    "audit",
+    "INSERT INTO audit(at, actor, action, assessment_id, detail, prev_hash, hash) "
+    "SELECT :now, :actor, :action, :assessment_id, :detail, prev, "
+    "boussole_audit_hash(prev, :now, :actor, :action, :assessment_id, :detail) FROM "
+    f"(SELECT COALESCE((SELECT hash FROM audit ORDER BY id DESC LIMIT 1), '{GENESIS_HASH}') AS prev)")
+ENQUEUE = Write(
+    "outbox",
+    "INSERT INTO outbox(recipient, transport, payload, created_at) VALUES (:recipient, :transport, :payload, :now)")
+WRITES = (CLAIM_EVENT, SAVE_CONVERSATION, SAVE_ASSESSMENT, APPEND_ANSWER, REMOVE_FINDING, ADD_FINDING,
+          APPEND_AUDIT, ENQUEUE)
+_WIDTH = max(len(w.params) for w in WRITES)
+_QUEUED_WRITES_VIEW = ("CREATE TEMP VIEW queued_writes(write, "
+                       + ", ".join(f"v{i}" for i in range(1, _WIDTH + 1)) + ") AS SELECT "
+                       + ", ".join(["NULL"] * (_WIDTH + 1)) + " WHERE 0")
+_INSERT_QUEUED = ("INSERT INTO queued_writes VALUES (" + ", ".join(["?"] * (_WIDTH + 1)) + ")")
+
+
 class Tx:
     """The operations available inside one write transaction."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
+        self._queued: list[tuple[Any, ...]] = []
 
-    # Each helper costs one hop to the database thread: a step makes about ten of them.
+    def queue(self, write: Write, **values: Any) -> None:
+        """Queue a write; it runs, in order with the others, before the next read or at commit."""
+        row = (write.name, *(values[name] for name in write.params))
+        self._queued.append(row + (None,) * (_WIDTH + 1 - len(row)))
+
+    async def flush(self) -> None:
+        """Run the queued writes, all in one call to the database thread."""
+        if self._queued:
+            rows, self._queued = self._queued, []
+            await self.conn.executemany(_INSERT_QUEUED, rows)
+
+    # Each call below is one hop to the database thread, after the queued writes.
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        await self.flush()
         rows = await self.conn.execute_fetchall(sql, tuple(params))
         return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        await self.flush()
         return list(await self.conn.execute_fetchall(sql, tuple(params)))
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int | None:
+        await self.flush()
         cursor = await self.conn.execute(sql, tuple(params))
         return cursor.lastrowid
 
     async def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         if rows:
+            await self.flush()
             await self.conn.executemany(sql, rows)
 
     # -- events -------------------------------------------------------------------------
     async def claim_event(self, event_id: str, now: str) -> bool:
         """Record an incoming event id; False when it was already processed (a retry)."""
+        await self.flush()
         cursor = await self.conn.execute(
             "INSERT INTO processed_events(event_id, processed_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (event_id, now))
@@ -320,15 +481,8 @@ class Tx:
                 int(row["next_id"]))
 
     async def save_conversation(self, conversation: Conversation, now: str) -> None:
-        await self.execute(
-            "INSERT INTO conversations(user, mode, active, target, locale, pending, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(user) DO UPDATE SET mode = excluded.mode, active = excluded.active, "
-            "target = excluded.target, locale = excluded.locale, pending = excluded.pending, "
-            "updated_at = excluded.updated_at",
-            (conversation.user, conversation.mode, conversation.active, conversation.target,
-             conversation.locale, conversation.pending, now),
-        )
+        self.queue(SAVE_CONVERSATION, user=conversation.user, mode=conversation.mode, active=conversation.active,
+                   target=conversation.target, locale=conversation.locale, pending=conversation.pending, now=now)
 
     async def locale_of(self, user: str) -> str | None:
         row = await self.fetchone("SELECT locale FROM conversations WHERE user = ?", (user,))
@@ -341,14 +495,30 @@ class Tx:
 
     async def user_state(self, user: str) -> UserState:
         """In one query: the user's conversation, the next assessment number, and the user's assessments
-        (newest first; the editable ones in full). A step starts with this read."""
+        (newest first; the editable ones in full)."""
+        state = await self._user_state(user, None)
+        assert state is not None
+        return state
+
+    async def start_step(self, event_id: str, user: str, now: str) -> UserState | None:
+        """The read a step starts with: None when the event was already processed (a transport's retry);
+        otherwise the event is claimed (queued with the step's writes) and the user's state returned."""
+        state = await self._user_state(user, event_id)
+        if state is not None:
+            self.queue(CLAIM_EVENT, event_id=event_id, now=now)
+        return state
+
+    async def _user_state(self, user: str, event_id: str | None) -> UserState | None:
         rows = await self.fetchall(
-            "SELECT c.mode, c.active, c.target, c.locale, c.pending, "
+            "SELECT EXISTS (SELECT 1 FROM processed_events WHERE event_id = ?2) AS processed, "
+            "c.mode, c.active, c.target, c.locale, c.pending, "
             "(SELECT COALESCE(MAX(id), 0) + 1 FROM assessments) AS next_id, "
             f"{', '.join('a.' + c.strip() for c in AssessmentRow.COLUMNS.split(','))} "
             "FROM (SELECT 1) LEFT JOIN conversations AS c ON c.user = ?1 "
-            "LEFT JOIN assessments AS a ON a.requester = ?1 ORDER BY a.id DESC", (user,))
+            "LEFT JOIN assessments AS a ON a.requester = ?1 ORDER BY a.id DESC", (user, event_id))
         first = rows[0]
+        if first["processed"]:
+            return None
         conversation = (Conversation(user) if first["mode"] is None else
                         Conversation(user, Mode(first["mode"]), first["active"], first["target"], first["locale"],
                                      first["pending"]))
@@ -361,25 +531,19 @@ class Tx:
     async def save_interview(self, interview: Interview, *, actor: str, now: str,
                              recommendation: str | None, old: Interview | None) -> None:
         """Upsert the assessment row and append every changed answer to the answer history."""
-        await self.execute(
-            f"INSERT INTO assessments({AssessmentRow.COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-            "ON CONFLICT(id) DO UPDATE SET status = excluded.status, title = excluded.title, "
-            "direction = excluded.direction, state = excluded.state, recommendation = excluded.recommendation, "
-            "updated_at = excluded.updated_at, "
-            "submitted_at = CASE WHEN excluded.status = 'in_review' AND assessments.status != 'in_review' "
-            "THEN excluded.updated_at ELSE assessments.submitted_at END",
-            (interview.id, interview.requester, interview.status, interview.questionnaire_version,
-             interview.title, interview.direction, interview_to_state(interview), interview.previous_id,
-             recommendation, interview.created_at or now, now, None, None, None),
-        )
+        self.queue(SAVE_ASSESSMENT, id=interview.id, requester=interview.requester, status=interview.status,
+                   version=interview.questionnaire_version, title=interview.title, direction=interview.direction,
+                   state=interview_to_state(interview), previous_id=interview.previous_id,
+                   recommendation=recommendation, created_at=interview.created_at or now, now=now)
         before = old.answers if old else {}
-        rows = [(interview.id, question_id, json.dumps(answer.to_json(), ensure_ascii=False), actor, now)
-                for question_id, answer in interview.answers.items() if before.get(question_id) != answer]
-        rows += [(interview.id, question_id, '{"cleared":true}', actor, now)
-                 for question_id in before if question_id not in interview.answers]
-        await self.executemany(
-            "INSERT INTO answers(assessment_id, question_id, answer, answered_by, answered_at) VALUES (?,?,?,?,?)",
-            rows)
+        for question_id, answer in interview.answers.items():
+            if before.get(question_id) != answer:
+                self.queue(APPEND_ANSWER, assessment_id=interview.id, question_id=question_id,
+                           answer=json.dumps(answer.to_json(), ensure_ascii=False), actor=actor, now=now)
+        for question_id in before:
+            if question_id not in interview.answers:
+                self.queue(APPEND_ANSWER, assessment_id=interview.id, question_id=question_id,
+                           answer=CLEARED_ANSWER, actor=actor, now=now)
 
     async def set_review_dates(self, assessment_id: int, *, decided_at: str | None,
                                next_review_at: str | None) -> None:
@@ -411,13 +575,13 @@ class Tx:
 
         old = {key(f) for f in before}
         new = {key(f): f for f in after}
-        await self.executemany(
-            "DELETE FROM findings WHERE assessment_id = ? AND question_id = ? AND criterion = ? AND level = ? "
-            "AND reason = ?", [(assessment_id, *k) for k in old if k not in new])
+        for question_id, criterion, level, reason in old - new.keys():
+            self.queue(REMOVE_FINDING, assessment_id=assessment_id, question_id=question_id, criterion=criterion,
+                       level=level, reason=reason)
         added = [k for k in new if k not in old]
-        await self.executemany(
-            "INSERT INTO findings(assessment_id, question_id, criterion, level, reason, raised_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", [(assessment_id, *k, now) for k in added])
+        for question_id, criterion, level, reason in added:
+            self.queue(ADD_FINDING, assessment_id=assessment_id, question_id=question_id, criterion=criterion,
+                       level=level, reason=reason, now=now)
         return [new[k] for k in added]
 
     # -- audit --------------------------------------------------------------------------
@@ -427,14 +591,9 @@ class Tx:
 
     async def audit_many(self, entries: list[tuple[str, str, int | None, Mapping[str, Any]]], now: str) -> None:
         """Append records to the chain; each one's hash covers the previous record's hash."""
-        rows = [(now, actor, action, assessment_id,
-                 json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str))
-                for actor, action, assessment_id, detail in entries]
-        await self.executemany(
-            "INSERT INTO audit(at, actor, action, assessment_id, detail, prev_hash, hash) "
-            "SELECT ?1, ?2, ?3, ?4, ?5, prev, boussole_audit_hash(prev, ?1, ?2, ?3, ?4, ?5) FROM "
-            f"(SELECT COALESCE((SELECT hash FROM audit ORDER BY id DESC LIMIT 1), '{GENESIS_HASH}') AS prev)",
-            rows)
+        for actor, action, assessment_id, detail in entries:
+            self.queue(APPEND_AUDIT, now=now, actor=actor, action=action, assessment_id=assessment_id,
+                       detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str))
 
     async def audit_trail(self, assessment_id: int | None = None) -> list[AuditRow]:
         if assessment_id is None:
@@ -446,9 +605,9 @@ class Tx:
     # -- outbox -------------------------------------------------------------------------
     async def enqueue(self, messages: list[tuple[str, Mapping[str, Any]]], now: str) -> None:
         """Queue (recipient, payload) messages for delivery, in order."""
-        await self.executemany(
-            "INSERT INTO outbox(recipient, transport, payload, created_at) VALUES (?, ?, ?, ?)",
-            [(to, transport_of(to), json.dumps(payload, ensure_ascii=False), now) for to, payload in messages])
+        for to, payload in messages:
+            self.queue(ENQUEUE, recipient=to, transport=transport_of(to),
+                       payload=json.dumps(payload, ensure_ascii=False), now=now)
 
 
 class Database:
@@ -477,6 +636,9 @@ class Database:
         await self._conn.execute("PRAGMA synchronous = FULL")
         try:
             await self.migrate()
+            await self._conn.execute(_QUEUED_WRITES_VIEW)
+            for write in WRITES:
+                await self._conn.execute(write.trigger())
         except BaseException:
             await self.close()
             raise
@@ -528,12 +690,15 @@ class Database:
         """A write transaction: committed when the block ends, rolled back if it raises."""
         async with self._lock:
             await self.conn.execute("BEGIN IMMEDIATE")
+            tx = Tx(self.conn)
             try:
-                yield Tx(self.conn)
+                yield tx
+                await tx.flush()
+                await self.conn.execute("COMMIT")
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:
+                    await self.conn.execute("ROLLBACK")
                 raise
-            await self.conn.execute("COMMIT")
 
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[Tx]:
