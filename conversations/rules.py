@@ -84,9 +84,40 @@ def is_applicable(question: Question, answers: Mapping[str, Answer]) -> bool:
     return all(matches(c.match, answers.get(c.question)) for c in question.when)
 
 
+class _Recent:
+    """The last few results of a function of (questionnaire, answers), by the identity of both.
+
+    One step asks the same question of the same answers several times (the engine to move on and
+    show progress, the application to store findings); answers are immutable mappings, replaced,
+    never changed, so identity is enough. An entry holds its arguments, which keeps their ids theirs.
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self.entries: dict[tuple[int, int], tuple[Questionnaire, Mapping[str, Answer], list[Any]]] = {}
+
+    def get(self, questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> list[Any] | None:
+        entry = self.entries.get((id(questionnaire), id(answers)))
+        return list(entry[2]) if entry is not None else None
+
+    def put(self, questionnaire: Questionnaire, answers: Mapping[str, Answer], result: list[Any]) -> list[Any]:
+        if len(self.entries) >= self.size:
+            del self.entries[next(iter(self.entries))]  # the oldest: dicts keep insertion order
+        self.entries[(id(questionnaire), id(answers))] = (questionnaire, answers, list(result))
+        return result
+
+
+_applicable = _Recent()
+_findings = _Recent()
+
+
 def applicable_questions(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> list[Question]:
-    # Hot path (several calls per step): most questions have no condition, skip the call for them.
-    return [q for q in questionnaire.questions if not q.when or is_applicable(q, answers)]
+    known = _applicable.get(questionnaire, answers)
+    if known is not None:
+        return known
+    # Most questions have no condition: skip the call for them.
+    return _applicable.put(questionnaire, answers,
+                           [q for q in questionnaire.questions if not q.when or is_applicable(q, answers)])
 
 
 def question_findings(question: Question, answer: Answer | None) -> list[Finding]:
@@ -106,12 +137,15 @@ def question_findings(question: Question, answer: Answer | None) -> list[Finding
 
 def findings(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> list[Finding]:
     """Every finding of the current answers to the questions that apply."""
+    known = _findings.get(questionnaire, answers)
+    if known is not None:
+        return known
     out: list[Finding] = []
     for question in applicable_questions(questionnaire, answers):
         answer = answers.get(question.id)
         if answer is not None and (question.rules or answer.unknown):
             out.extend(question_findings(question, answer))
-    return out
+    return _findings.put(questionnaire, answers, out)
 
 
 def summarize(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> Summary:
