@@ -96,7 +96,6 @@ class Rendered:
 
     to: str
     kind: str
-    text: str
     assessment: int | None = None
     key: str = ""                   # the catalogue key: tells an adapter which message this is
     heading: str | None = None      # criterion and progress, or a title
@@ -107,12 +106,17 @@ class Rendered:
     sections: list[dict[str, Any]] = field(default_factory=list)  # summaries: one per criterion
     attachment: dict[str, str] | None = None  # files to send along: {"image": path, "file": path}
 
+    @property
+    def text(self) -> str:
+        """The whole message as plain text: heading, body and hint."""
+        return "\n".join(part for part in (self.heading, self.body, self.hint) if part)
+
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)  # every field is already JSON-ready: no deep copy needed
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Rendered:
-        return cls(**data)
+        return cls(**{k: v for k, v in data.items() if k != "text"})  # older rows also stored the text
 
 
 def _actions(t: Translator, names: tuple[str, ...], assessment: int | None) -> list[dict[str, str]]:
@@ -381,8 +385,7 @@ def render(reply: Reply, locale: str) -> Rendered:
                  compass=" ".join(f"{n}{marks[level]}" for n, level in enumerate(params["levels"], 1)))
     else:
         body = t(reply.key, **_prepare(t, params))
-    text = "\n".join(part for part in (heading, body, hint) if part)
-    return Rendered(to=reply.to, kind=str(reply.kind), text=text, assessment=reply.assessment, key=reply.key,
-                    heading=heading,
-                    body=body, hint=hint, question=question, actions=_actions(t, reply.actions, reply.assessment),
+    return Rendered(to=reply.to, kind=str(reply.kind), assessment=reply.assessment, key=reply.key,
+                    heading=heading, body=body, hint=hint, question=question,
+                    actions=_actions(t, reply.actions, reply.assessment),
                     sections=sections, attachment=params.get("attachment"))

@@ -47,7 +47,7 @@ def test_exception_modal_sends_the_command_then_the_justification():
 
 def test_a_long_summary_is_split_never_cut():
     body = "\n".join(f"⚠️ Point {i} : " + "détail " * 60 for i in range(400))  # ~60 sections
-    rendered = Rendered(to="slack:U1", kind="summary", text=body, heading="Synthèse", body=body,
+    rendered = Rendered(to="slack:U1", kind="summary", heading="Synthèse", body=body,
                         actions=[{"name": "submit", "label": "Soumettre " * 20, "command": "soumettre"}])
     messages = build(rendered, LABELS)
     assert len(messages) > 1
@@ -71,7 +71,7 @@ def test_a_line_longer_than_a_section_is_kept_whole_across_sections():
 
 
 def test_mentions_survive_escaping():
-    rendered = Rendered(to="slack:U1", kind="info", text="", body="<@UNR> a validé : 3 < 5 & ok")
+    rendered = Rendered(to="slack:U1", kind="info", body="<@UNR> a validé : 3 < 5 & ok")
     (message,) = build(rendered, LABELS)
     assert message.blocks[0]["text"]["text"] == "<@UNR> a validé : 3 &lt; 5 &amp; ok"
 
