@@ -367,6 +367,11 @@ class Write:
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", tuple(dict.fromkeys(_NAMED_PARAMETER.findall(self.sql))))
 
+    @property
+    def padding(self) -> tuple[None, ...]:
+        """The unused columns of the queue's rows (every row has them all)."""
+        return _PADDING[len(self.params)]
+
     def trigger(self) -> str:
         body = _NAMED_PARAMETER.sub(lambda m: f"NEW.v{self.params.index(m.group(1)) + 1}", self.sql)
         return (f"CREATE TEMP TRIGGER queued_{self.name} INSTEAD OF INSERT ON queued_writes "
@@ -415,6 +420,7 @@ ENQUEUE = Write(
 WRITES = (CLAIM_EVENT, SAVE_CONVERSATION, SAVE_ASSESSMENT, APPEND_ANSWER, REMOVE_FINDING, ADD_FINDING,
           APPEND_AUDIT, ENQUEUE)
 _WIDTH = max(len(w.params) for w in WRITES)
+_PADDING = [(None,) * (_WIDTH - n) for n in range(_WIDTH + 1)]
 _QUEUED_WRITES_VIEW = ("CREATE TEMP VIEW queued_writes(write, "
                        + ", ".join(f"v{i}" for i in range(1, _WIDTH + 1)) + ") AS SELECT "
                        + ", ".join(["NULL"] * (_WIDTH + 1)) + " WHERE 0")
@@ -430,8 +436,7 @@ class Tx:
 
     def queue(self, write: Write, **values: Any) -> None:
         """Queue a write; it runs, in order with the others, before the next read or at commit."""
-        row = (write.name, *(values[name] for name in write.params))
-        self._queued.append(row + (None,) * (_WIDTH + 1 - len(row)))
+        self._queued.append((write.name, *[values[name] for name in write.params], *write.padding))
 
     async def flush(self) -> None:
         """Run the queued writes, all in one call to the database thread."""
@@ -569,20 +574,18 @@ class Tx:
     async def save_findings(self, assessment_id: int, before: list[Finding], after: list[Finding],
                             now: str) -> list[Finding]:
         """Store the change from the findings of the old answers to those of the new; return the new ones."""
-        def key(f: Finding) -> tuple[str, int, str, str]:
-            return (f.question_id, f.criterion, str(f.level), json.dumps([f.reason.fr, f.reason.en],
-                                                                         ensure_ascii=False))
+        def reason(f: Finding) -> str:
+            return json.dumps([f.reason.fr, f.reason.en], ensure_ascii=False)
 
-        old = {key(f) for f in before}
-        new = {key(f): f for f in after}
-        for question_id, criterion, level, reason in old - new.keys():
-            self.queue(REMOVE_FINDING, assessment_id=assessment_id, question_id=question_id, criterion=criterion,
-                       level=level, reason=reason)
-        added = [k for k in new if k not in old]
-        for question_id, criterion, level, reason in added:
-            self.queue(ADD_FINDING, assessment_id=assessment_id, question_id=question_id, criterion=criterion,
-                       level=level, reason=reason, now=now)
-        return [new[k] for k in added]
+        old, new = set(before), set(after)
+        for f in old - new:
+            self.queue(REMOVE_FINDING, assessment_id=assessment_id, question_id=f.question_id, criterion=f.criterion,
+                       level=str(f.level), reason=reason(f))
+        added = list(dict.fromkeys(f for f in after if f not in old))
+        for f in added:
+            self.queue(ADD_FINDING, assessment_id=assessment_id, question_id=f.question_id, criterion=f.criterion,
+                       level=str(f.level), reason=reason(f), now=now)
+        return added
 
     # -- audit --------------------------------------------------------------------------
     async def audit(self, *, actor: str, action: str, assessment_id: int | None,
@@ -606,8 +609,7 @@ class Tx:
     async def enqueue(self, messages: list[tuple[str, Mapping[str, Any]]], now: str) -> None:
         """Queue (recipient, payload) messages for delivery, in order."""
         for to, payload in messages:
-            self.queue(ENQUEUE, recipient=to, transport=transport_of(to),
-                       payload=json.dumps(payload, ensure_ascii=False), now=now)
+            self.queue(ENQUEUE, recipient=to, transport=transport_of(to), payload=json.dumps(payload), now=now)
 
 
 class Database:

@@ -85,30 +85,33 @@ def is_applicable(question: Question, answers: Mapping[str, Answer]) -> bool:
 
 
 class _Recent:
-    """The last few results of a function of (questionnaire, answers), by the identity of both.
+    """The last results of a rule function, by the identity of its arguments.
 
     One step asks the same question of the same answers several times (the engine to move on and
-    show progress, the application to store findings); answers are immutable mappings, replaced,
-    never changed, so identity is enough. An entry holds its arguments, which keeps their ids theirs.
+    show progress, the application to store findings), and most answers of a step are the very
+    objects of the previous one. Questionnaires, answers and answer mappings are immutable:
+    replaced, never changed, so identity is enough. An entry holds its arguments, which keeps their
+    ids theirs.
     """
 
-    def __init__(self, size: int = 32) -> None:
+    def __init__(self, size: int) -> None:
         self.size = size
-        self.entries: dict[tuple[int, int], tuple[Questionnaire, Mapping[str, Answer], list[Any]]] = {}
+        self.entries: dict[tuple[int, int], tuple[object, object, list[Any]]] = {}
 
-    def get(self, questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> list[Any] | None:
-        entry = self.entries.get((id(questionnaire), id(answers)))
+    def get(self, first: object, second: object) -> list[Any] | None:
+        entry = self.entries.get((id(first), id(second)))
         return list(entry[2]) if entry is not None else None
 
-    def put(self, questionnaire: Questionnaire, answers: Mapping[str, Answer], result: list[Any]) -> list[Any]:
+    def put(self, first: object, second: object, result: list[Any]) -> list[Any]:
         if len(self.entries) >= self.size:
             del self.entries[next(iter(self.entries))]  # the oldest: dicts keep insertion order
-        self.entries[(id(questionnaire), id(answers))] = (questionnaire, answers, list(result))
+        self.entries[(id(first), id(second))] = (first, second, list(result))
         return result
 
 
-_applicable = _Recent()
-_findings = _Recent()
+_applicable = _Recent(32)
+_findings = _Recent(32)
+_answer_findings = _Recent(4096)
 
 
 def applicable_questions(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> list[Question]:
@@ -124,6 +127,9 @@ def question_findings(question: Question, answer: Answer | None) -> list[Finding
     """Findings raised by one answer; 'I don't know' is never a silent pass."""
     if answer is None:
         return []
+    known = _answer_findings.get(question, answer)
+    if known is not None:
+        return known
     found = [
         Finding(question.id, rule.criterion if rule.criterion is not None else question.criterion,
                 rule.level, rule.reason)
@@ -132,7 +138,7 @@ def question_findings(question: Question, answer: Answer | None) -> list[Finding
     ]
     if answer.unknown and not found:
         found.append(Finding(question.id, question.criterion, Level.TO_CHECK, UNKNOWN_REASON))
-    return found
+    return _answer_findings.put(question, answer, found)
 
 
 def findings(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> list[Finding]:
