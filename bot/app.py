@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.config import Config
 from bot.i18n import Rendered, render
-from bot.storage import Database, OutboxRow, Tx, UserState
+from bot.storage import Database, NeedsTransaction, OutboxRow, StaleRead, Tx, UserState
 from conversations import engine
 from conversations.model import Incoming, Interview, Mode, Reply, ReplyKind, utc_iso
 from conversations.questionnaire import Choice, LocalText, Questionnaire
@@ -26,6 +26,7 @@ from conversations.rules import findings, recommend
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+CHECKED_ATTEMPTS = 3  # a step overtaken by another process this many times runs in a transaction
 
 
 class Undeliverable(Exception):
@@ -61,32 +62,54 @@ class Boussole:
 
     # -- incoming -----------------------------------------------------------------------
     async def handle(self, event: Incoming) -> bool:
-        """Process one event once; False when its id was already processed (a transport retry)."""
+        """Process one event once; False when its id was already processed (a transport retry).
+
+        Most steps read once and write once: they run as a checked step (two calls to the database).
+        One that another process overtook runs again; one that needs more reads runs in a transaction."""
         now = self.clock()
+        done: bool | None = None
+        for _ in range(CHECKED_ATTEMPTS):
+            try:
+                async with self.db.checked_step() as tx:
+                    done = await self._step(tx, event, now)
+                break
+            except StaleRead as stale:
+                logger.info("event %s: read overtaken by another writer (%s), once more", event.id, stale)
+            except NeedsTransaction:
+                break
+        else:
+            logger.warning("event %s: overtaken %d times, now in a transaction", event.id, CHECKED_ATTEMPTS)
+        if done is None:
+            async with self.db.transaction() as tx:
+                done = await self._step(tx, event, now)
+        if done:
+            self.notify_outbox()
+        else:
+            logger.info("event %s already processed: ignored", event.id)
+        return done
+
+    async def _step(self, tx: Tx, event: Incoming, now: dt.datetime) -> bool:
         stamp = utc_iso(now)
-        async with self.db.transaction() as tx:
-            state = await tx.start_step(event.id, event.user, stamp)  # the one read a step starts with
-            if state is None:
-                logger.info("event %s already processed: ignored", event.id)
-                return False
-            command = engine.read_command(event.text, None)
-            conversation = state.conversation
-            if conversation.mode is Mode.COMMENTING:
-                # The text is the comment the pending decision waited for; a command abandons it.
-                pending = conversation.pending
-                conversation = conversation.to(conversation.resting_mode, pending=None)
-                state = state._replace(conversation=conversation)
-                await tx.save_conversation(conversation, stamp)
-                if command is None and pending:
-                    command = engine.read_command(f"{pending} {event.text.strip()}", None)
-            if command is not None and command.name in self.review.COMMANDS:
-                replies = await self.review.handle_command(tx, event.user, command, now)
-                await self.enqueue(tx, replies, stamp)
-            else:
-                snapshot = await self.snapshot(tx, state, command.id_argument if command else None)
-                outcome = engine.handle(snapshot, event, now)
-                await self.commit_outcome(tx, snapshot, outcome, actor=event.user, now=now)
-        self.notify_outbox()
+        state = await tx.start_step(event.id, event.user, stamp)  # the one read a step starts with
+        if state is None:
+            return False
+        command = engine.read_command(event.text, None)
+        conversation = state.conversation
+        if conversation.mode is Mode.COMMENTING:
+            # The text is the comment the pending decision waited for; a command abandons it.
+            pending = conversation.pending
+            conversation = conversation.to(conversation.resting_mode, pending=None)
+            state = state._replace(conversation=conversation)
+            await tx.save_conversation(conversation, stamp)
+            if command is None and pending:
+                command = engine.read_command(f"{pending} {event.text.strip()}", None)
+        if command is not None and command.name in self.review.COMMANDS:
+            replies = await self.review.handle_command(tx, event.user, command, now)
+            await self.enqueue(tx, replies, stamp)
+        else:
+            snapshot = await self.snapshot(tx, state, command.id_argument if command else None)
+            outcome = engine.handle(snapshot, event, now)
+            await self.commit_outcome(tx, snapshot, outcome, actor=event.user, now=now)
         return True
 
     async def refuse(self, event: Incoming, reason: str) -> bool:

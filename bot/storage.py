@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ from conversations.rules import Finding
 logger = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
+STALE_READ = "boussole: stale read, another writer came first"
 CLEARED_ANSWER = '{"cleared":true}'  # the history's entry for an answer dropped (its question no longer applies)
 
 MIGRATIONS: list[str] = [
@@ -195,6 +198,16 @@ MIGRATIONS: list[str] = [
     DROP INDEX audit_by_action;
     DROP INDEX assessments_by_status;
     CREATE INDEX assessments_by_status ON assessments(status);
+    """,
+    # 8: revisions, so that a step can read without a transaction and check, as it writes, that what it
+    # read has not changed (rows are never deleted: a count and a sum of revisions tell any change).
+    """
+    ALTER TABLE conversations ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE assessments ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+    CREATE TRIGGER conversations_revision AFTER UPDATE ON conversations
+        BEGIN UPDATE conversations SET revision = OLD.revision + 1 WHERE user = OLD.user; END;
+    CREATE TRIGGER assessments_revision AFTER UPDATE ON assessments
+        BEGIN UPDATE assessments SET revision = OLD.revision + 1 WHERE id = OLD.id; END;
     """,
 ]
 
@@ -401,16 +414,23 @@ SAVE_CONVERSATION = Write(
     "ON CONFLICT(user) DO UPDATE SET mode = excluded.mode, active = excluded.active, "
     "target = excluded.target, locale = excluded.locale, pending = excluded.pending, "
     "updated_at = excluded.updated_at")
-SAVE_ASSESSMENT = Write(
+EXPECT = Write(  # first of an unchecked step's writes: what it read still holds, or nothing is written
+    "expect",
+    f"SELECT RAISE(ABORT, '{STALE_READ}') WHERE "
+    "COALESCE((SELECT revision FROM conversations WHERE user = :user), -1) != :conversation_revision "
+    "OR NOT (SELECT COUNT(*) = :assessments AND COALESCE(SUM(revision), 0) = :assessment_revisions "
+    "FROM assessments WHERE requester = :user)")
+NEW_ASSESSMENT = Write(
     "assessment",
     "INSERT INTO assessments(id, requester, status, questionnaire_version, title, direction, state, previous_id, "
     "recommendation, created_at, updated_at) VALUES (:id, :requester, :status, :version, :title, :direction, "
-    ":state, :previous_id, :recommendation, :created_at, :now) "
-    "ON CONFLICT(id) DO UPDATE SET status = excluded.status, title = excluded.title, "
-    "direction = excluded.direction, state = excluded.state, recommendation = excluded.recommendation, "
-    "updated_at = excluded.updated_at, "
-    "submitted_at = CASE WHEN excluded.status = 'in_review' AND assessments.status != 'in_review' "
-    "THEN excluded.updated_at ELSE assessments.submitted_at END")
+    ":state, :previous_id, :recommendation, :created_at, :now)")
+SAVE_ASSESSMENT = Write(
+    "assessment_changed",
+    "UPDATE assessments SET status = :status, title = :title, direction = :direction, state = :state, "
+    "recommendation = :recommendation, updated_at = :now, "
+    "submitted_at = CASE WHEN :status = 'in_review' AND status != 'in_review' THEN :now ELSE submitted_at END "
+    "WHERE id = :id")
 SAVE_PROGRESS = Write(  # the usual answer: only the state moves, so only the indexes on the update time change
     "progress",
     "UPDATE assessments SET state = :state, recommendation = :recommendation, updated_at = :now WHERE id = :id")
@@ -435,57 +455,94 @@ APPEND_AUDIT = Write(
 ENQUEUE = Write(
     "outbox",
     "INSERT INTO outbox(recipient, transport, payload, created_at) VALUES (:recipient, :transport, :payload, :now)")
-WRITES = (CLAIM_EVENT, SAVE_CONVERSATION, SAVE_ASSESSMENT, SAVE_PROGRESS, APPEND_ANSWER, REMOVE_FINDING, ADD_FINDING,
-          APPEND_AUDIT, ENQUEUE)
+WRITES = (EXPECT, CLAIM_EVENT, SAVE_CONVERSATION, NEW_ASSESSMENT, SAVE_ASSESSMENT, SAVE_PROGRESS, APPEND_ANSWER,
+          REMOVE_FINDING, ADD_FINDING, APPEND_AUDIT, ENQUEUE)
 _WIDTH = max(len(w.params) for w in WRITES)
 _PADDING = [(None,) * (_WIDTH - n) for n in range(_WIDTH + 1)]
 _QUEUED_WRITES_VIEW = ("CREATE TEMP VIEW queued_writes(write, "
                        + ", ".join(f"v{i}" for i in range(1, _WIDTH + 1)) + ") AS SELECT "
                        + ", ".join(["NULL"] * (_WIDTH + 1)) + " WHERE 0")
-_INSERT_QUEUED = ("INSERT INTO queued_writes VALUES (" + ", ".join(["?"] * (_WIDTH + 1)) + ")")
+_ROWS_PER_STATEMENT = 500  # SQLite takes at most 32766 values per statement
+
+
+@functools.cache
+def _insert_queued(rows: int) -> str:
+    row = "(" + ", ".join(["?"] * (_WIDTH + 1)) + ")"
+    return "INSERT INTO queued_writes VALUES " + ", ".join([row] * rows)
+
+
+class StaleRead(Exception):
+    """An unchecked step's read no longer holds: another process wrote in between. Nothing was written."""
+
+
+class NeedsTransaction(Exception):
+    """An unchecked step wanted more than one read and one write: run it again in a transaction."""
+
+
+def _is_stale(error: sqlite3.IntegrityError) -> bool:
+    message = str(error)
+    # The event id or the new assessment number taken in between, or the checked read changed.
+    return (STALE_READ in message or "processed_events.event_id" in message or "assessments.id" in message)
 
 
 class Tx:
-    """The operations available inside one write transaction."""
+    """The operations available inside one write transaction, or in one checked step (`checked`):
+    a step that reads once, outside any transaction, and writes once, in one statement whose first
+    row checks that what it read still holds (`Database.checked_step`)."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, *, checked: bool = False) -> None:
         self.conn = conn
+        self.checked = checked
         self._queued: list[tuple[Any, ...]] = []
+        self._reads = 0
 
     def queue(self, write: Write, **values: Any) -> None:
         """Queue a write; it runs, in order with the others, before the next read or at commit."""
         self._queued.append((write.name, *[values[name] for name in write.params], *write.padding))
 
     async def flush(self) -> None:
-        """Run the queued writes, all in one call to the database thread."""
-        if self._queued:
-            rows, self._queued = self._queued, []
-            await self.conn.executemany(_INSERT_QUEUED, rows)
+        """Run the queued writes, in one statement (one call to the database thread) per 500."""
+        if not self._queued:
+            return
+        if self.checked and (self._reads != 1 or len(self._queued) > _ROWS_PER_STATEMENT):
+            raise NeedsTransaction
+        rows, self._queued = self._queued, []
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            chunk = rows[start:start + _ROWS_PER_STATEMENT]
+            await self.conn.execute(_insert_queued(len(chunk)), [value for row in chunk for value in row])
+
+    async def _before_read(self) -> None:
+        if self.checked:
+            if self._reads or self._queued:
+                raise NeedsTransaction  # a checked step reads once, first
+            self._reads += 1
+        else:
+            await self.flush()
 
     # Each call below is one hop to the database thread, after the queued writes.
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        await self.flush()
+        await self._before_read()
         rows = await self.conn.execute_fetchall(sql, tuple(params))
         return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        await self.flush()
+        await self._before_read()
         return list(await self.conn.execute_fetchall(sql, tuple(params)))
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int | None:
-        await self.flush()
+        await self._before_read()
         cursor = await self.conn.execute(sql, tuple(params))
         return cursor.lastrowid
 
     async def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         if rows:
-            await self.flush()
+            await self._before_read()
             await self.conn.executemany(sql, rows)
 
     # -- events -------------------------------------------------------------------------
     async def claim_event(self, event_id: str, now: str) -> bool:
         """Record an incoming event id; False when it was already processed (a retry)."""
-        await self.flush()
+        await self._before_read()
         cursor = await self.conn.execute(
             "INSERT INTO processed_events(event_id, processed_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
             (event_id, now))
@@ -534,7 +591,8 @@ class Tx:
     async def _user_state(self, user: str, event_id: str | None) -> UserState | None:
         rows = await self.fetchall(
             "SELECT EXISTS (SELECT 1 FROM processed_events WHERE event_id = ?2) AS processed, "
-            "c.mode, c.active, c.target, c.locale, c.pending, "
+            "c.mode, c.active, c.target, c.locale, c.pending, COALESCE(c.revision, -1) AS conversation_revision, "
+            "a.revision, "
             "(SELECT COALESCE(MAX(id), 0) + 1 FROM assessments) AS next_id, "
             f"{', '.join('a.' + c.strip() for c in AssessmentRow.COLUMNS.split(','))} "
             "FROM (SELECT 1) LEFT JOIN conversations AS c ON c.user = ?1 "
@@ -542,6 +600,10 @@ class Tx:
         first = rows[0]
         if first["processed"]:
             return None
+        if self.checked:
+            own = [r for r in rows if r["id"] is not None]
+            self.queue(EXPECT, user=user, conversation_revision=first["conversation_revision"], assessments=len(own),
+                       assessment_revisions=sum(r["revision"] for r in own))
         conversation = (Conversation(user) if first["mode"] is None else
                         Conversation(user, Mode(first["mode"]), first["active"], first["target"], first["locale"],
                                      first["pending"]))
@@ -558,8 +620,12 @@ class Tx:
                 interview.status, interview.questionnaire_version, interview.title, interview.direction):
             self.queue(SAVE_PROGRESS, id=interview.id, state=interview_to_state(interview),
                        recommendation=recommendation, now=now)
+        elif old is not None:
+            self.queue(SAVE_ASSESSMENT, id=interview.id, status=interview.status, title=interview.title,
+                       direction=interview.direction, state=interview_to_state(interview),
+                       recommendation=recommendation, now=now)
         else:
-            self.queue(SAVE_ASSESSMENT, id=interview.id, requester=interview.requester, status=interview.status,
+            self.queue(NEW_ASSESSMENT, id=interview.id, requester=interview.requester, status=interview.status,
                        version=interview.questionnaire_version, title=interview.title, direction=interview.direction,
                        state=interview_to_state(interview), previous_id=interview.previous_id,
                        recommendation=recommendation, created_at=interview.created_at or now, now=now)
@@ -581,6 +647,7 @@ class Tx:
     async def claim_notice(self, key: str, *, recipient: str, kind: str, assessment_id: int | None,
                            now: str) -> bool:
         """Record that a reminder or digest was queued; False when the same key was already sent."""
+        await self._before_read()
         cursor = await self.conn.execute(
             "INSERT INTO notices_sent(key, recipient, kind, assessment_id, sent_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING", (key, recipient, kind, assessment_id, now))
@@ -723,6 +790,22 @@ class Database:
             except BaseException:
                 if self.conn.in_transaction:
                     await self.conn.execute("ROLLBACK")
+                raise
+
+    @contextlib.asynccontextmanager
+    async def checked_step(self) -> AsyncIterator[Tx]:
+        """A step in two calls to the database instead of four: its one read outside any transaction,
+        its writes in one statement (atomic and durable on its own) that first checks the read still
+        holds. Raises StaleRead (nothing written: run the step again) or NeedsTransaction (the step
+        wanted more: run it in `transaction()`)."""
+        async with self._lock:
+            tx = Tx(self.conn, checked=True)
+            yield tx
+            try:
+                await tx.flush()
+            except sqlite3.IntegrityError as error:
+                if _is_stale(error):
+                    raise StaleRead(str(error)) from error
                 raise
 
     @contextlib.asynccontextmanager

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
+
 from bot.app import Boussole
+from bot.audit import verify
 from bot.storage import Database
-from conversations.model import Status
-from tests.helpers import CLEAN, Chat
+from conversations.model import Incoming, Status
+from tests.helpers import CLEAN, Chat, event
 
 
 async def test_a_step_commits_state_answer_audit_and_outbox_together(app, db_path):
@@ -111,3 +114,68 @@ async def test_a_failed_delivery_stays_in_the_outbox_in_order(app):
 
     assert await app.deliver("console", ok) == 2
     assert kinds[0].startswith("Comman") and kinds[1].startswith("Pourqu")
+
+
+class Overtaken:
+    """Another process (its own connection to the same file) writes between a step's read and its write."""
+
+    def __init__(self, app: Boussole, other: Boussole, competing: Incoming) -> None:
+        self.app, self.other, self.competing = app, other, competing
+        self.snapshots = 0
+        self._snapshot = app.snapshot
+        app.snapshot = self.snapshot  # type: ignore[method-assign]
+
+    async def snapshot(self, *args, **kwargs):
+        self.snapshots += 1
+        if self.snapshots == 1:
+            assert await self.other.handle(self.competing)
+        return await self._snapshot(*args, **kwargs)
+
+
+def _answers(db_path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db_path) as raw:
+        return [(q, json.loads(a)["value"]) for q, a in raw.execute(
+            "SELECT question_id, answer FROM answers ORDER BY id")]
+
+
+async def test_a_step_overtaken_by_another_process_runs_again_on_what_it_wrote(app, config, questionnaire,
+                                                                                db_path, clock):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    async with Database(db_path) as db2:
+        other = Boussole(config=config, questionnaire=questionnaire, db=db2, clock=clock)
+        overtaken = Overtaken(app, other, event("console:alice", "Nom écrit ailleurs"))
+        replies = await chat.say("Un outil qui résume les courriers reçus par le service.")
+    assert overtaken.snapshots == 2  # the first read was stale: nothing written, the step ran again
+    assert _answers(db_path) == [("ctx_name", "Nom écrit ailleurs"),
+                                 ("ctx_purpose", "Un outil qui résume les courriers reçus par le service.")]
+    assert replies[-1].question["id"] == chat.app.questionnaire.questions[2].id
+    assert (await verify(app.db)).intact
+
+
+async def test_an_event_claimed_by_another_process_meanwhile_is_not_processed_again(app, config, questionnaire,
+                                                                                   db_path, clock):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    async with Database(db_path) as db2:
+        other = Boussole(config=config, questionnaire=questionnaire, db=db2, clock=clock)
+        Overtaken(app, other, event("console:alice", "Nom", event_id="slack:Ev7"))
+        assert not await app.handle(event("console:alice", "Nom", event_id="slack:Ev7"))
+    assert _answers(db_path) == [("ctx_name", "Nom")]
+
+
+async def test_a_step_whose_write_fails_leaves_nothing_and_can_come_again(app, db_path):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    with sqlite3.connect(db_path) as raw:
+        raw.execute("CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+        audited = raw.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):
+        await app.handle(event("console:alice", "Nom", event_id="slack:Ev8"))
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("SELECT COUNT(*) FROM processed_events WHERE event_id = 'slack:Ev8'").fetchone()[0] == 0
+        assert raw.execute("SELECT COUNT(*) FROM audit").fetchone()[0] == audited
+        raw.execute("DROP TRIGGER refuse_outbox")
+    assert _answers(db_path) == []
+    assert await app.handle(event("console:alice", "Nom", event_id="slack:Ev8"))  # the transport's retry
+    assert _answers(db_path) == [("ctx_name", "Nom")]
