@@ -231,7 +231,7 @@ class AuditEntry:
 def utc_iso(moment: dt.datetime) -> str:
     """The one text form of instants in storage: UTC, seconds, ISO 8601."""
     if moment is _last_iso[0]:  # one step stamps everything it writes with the same instant
-        return _last_iso[1]
+        return str(_last_iso[1])
     if moment.tzinfo is None:
         raise ValueError("naive datetime: pass an aware UTC instant")
     text = moment.astimezone(dt.UTC).isoformat(timespec="seconds")
