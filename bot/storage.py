@@ -383,8 +383,8 @@ class Write:
     """A write a step queues instead of running at once.
 
     Every call into aiosqlite's thread costs about as much as a small statement, and a step makes
-    several writes; queued writes reach the database together, in one `executemany` on a TEMP view
-    whose INSTEAD OF triggers run each write's SQL, at the transaction's next read or at its commit.
+    several writes; queued writes reach the database together, as the rows of one INSERT into a TEMP
+    view whose INSTEAD OF triggers run each write's SQL, at the transaction's next read or at its commit.
     `sql` names its values `:name`; they become the view's columns for the trigger.
     """
 
@@ -414,7 +414,7 @@ SAVE_CONVERSATION = Write(
     "ON CONFLICT(user) DO UPDATE SET mode = excluded.mode, active = excluded.active, "
     "target = excluded.target, locale = excluded.locale, pending = excluded.pending, "
     "updated_at = excluded.updated_at")
-EXPECT = Write(  # first of an unchecked step's writes: what it read still holds, or nothing is written
+EXPECT = Write(  # first of a checked step's writes: what it read still holds, or nothing is written
     "expect",
     f"SELECT RAISE(ABORT, '{STALE_READ}') WHERE "
     "COALESCE((SELECT revision FROM conversations WHERE user = :user), -1) != :conversation_revision "
@@ -472,11 +472,11 @@ def _insert_queued(rows: int) -> str:
 
 
 class StaleRead(Exception):
-    """An unchecked step's read no longer holds: another process wrote in between. Nothing was written."""
+    """A checked step's read no longer holds: another process wrote in between. Nothing was written."""
 
 
 class NeedsTransaction(Exception):
-    """An unchecked step wanted more than one read and one write: run it again in a transaction."""
+    """A checked step wanted more than one read and one write: run it again in a transaction."""
 
 
 def _is_stale(error: sqlite3.IntegrityError) -> bool:
@@ -573,22 +573,11 @@ class Tx:
         row = await self.fetchone(f"SELECT {AssessmentRow.COLUMNS} FROM assessments WHERE id = ?", (assessment_id,))
         return AssessmentRow.from_row(row) if row else None
 
-    async def user_state(self, user: str) -> UserState:
-        """In one query: the user's conversation, the next assessment number, and the user's assessments
-        (newest first; the editable ones in full)."""
-        state = await self._user_state(user, None)
-        assert state is not None
-        return state
-
     async def start_step(self, event_id: str, user: str, now: str) -> UserState | None:
-        """The read a step starts with: None when the event was already processed (a transport's retry);
-        otherwise the event is claimed (queued with the step's writes) and the user's state returned."""
-        state = await self._user_state(user, event_id)
-        if state is not None:
-            self.queue(CLAIM_EVENT, event_id=event_id, now=now)
-        return state
-
-    async def _user_state(self, user: str, event_id: str | None) -> UserState | None:
+        """The read a step starts with, in one query: None when the event was already processed (a
+        transport's retry); otherwise the event is claimed (queued with the step's writes) and the user's
+        state returned: conversation, next assessment number, assessments (newest first, editable ones in
+        full). A checked step also queues, first, the check that this read still holds."""
         rows = await self.fetchall(
             "SELECT EXISTS (SELECT 1 FROM processed_events WHERE event_id = ?2) AS processed, "
             "c.mode, c.active, c.target, c.locale, c.pending, COALESCE(c.revision, -1) AS conversation_revision, "
@@ -600,17 +589,16 @@ class Tx:
         first = rows[0]
         if first["processed"]:
             return None
+        own = [r for r in rows if r["id"] is not None]
         if self.checked:
-            own = [r for r in rows if r["id"] is not None]
             self.queue(EXPECT, user=user, conversation_revision=first["conversation_revision"], assessments=len(own),
                        assessment_revisions=sum(r["revision"] for r in own))
+        self.queue(CLAIM_EVENT, event_id=event_id, now=now)
         conversation = (Conversation(user) if first["mode"] is None else
                         Conversation(user, Mode(first["mode"]), first["active"], first["target"], first["locale"],
                                      first["pending"]))
-        briefs = [Brief(r["id"], r["title"], Status(r["status"]), r["updated_at"], r["next_review_at"])
-                  for r in rows if r["id"] is not None]
-        drafts = {r["id"]: AssessmentRow.from_row(r).interview for r in rows
-                  if r["id"] is not None and Status(r["status"]).editable}
+        briefs = [Brief(r["id"], r["title"], Status(r["status"]), r["updated_at"], r["next_review_at"]) for r in own]
+        drafts = {r["id"]: AssessmentRow.from_row(r).interview for r in own if Status(r["status"]).editable}
         return UserState(conversation, int(first["next_id"]), briefs, drafts)
 
     async def save_interview(self, interview: Interview, *, actor: str, now: str,
