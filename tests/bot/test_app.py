@@ -132,20 +132,24 @@ class Overtaken:
         return await self._snapshot(*args, **kwargs)
 
 
+@pytest.fixture
+async def other_process(config, questionnaire, db_path, clock):
+    """The application again, on its own connection to the same file: another process."""
+    async with Database(db_path) as db:
+        yield Boussole(config=config, questionnaire=questionnaire, db=db, clock=clock)
+
+
 def _answers(db_path) -> list[tuple[str, str]]:
     with sqlite3.connect(db_path) as raw:
         return [(q, json.loads(a)["value"]) for q, a in raw.execute(
             "SELECT question_id, answer FROM answers ORDER BY id")]
 
 
-async def test_a_step_overtaken_by_another_process_runs_again_on_what_it_wrote(app, config, questionnaire,
-                                                                                db_path, clock):
+async def test_a_step_overtaken_by_another_process_runs_again_on_what_it_wrote(app, other_process, db_path):
     chat = Chat(app)
     await chat.say("nouveau")
-    async with Database(db_path) as db2:
-        other = Boussole(config=config, questionnaire=questionnaire, db=db2, clock=clock)
-        overtaken = Overtaken(app, other, event("console:alice", "Nom écrit ailleurs"))
-        replies = await chat.say("Un outil qui résume les courriers reçus par le service.")
+    overtaken = Overtaken(app, other_process, event("console:alice", "Nom écrit ailleurs"))
+    replies = await chat.say("Un outil qui résume les courriers reçus par le service.")
     assert overtaken.snapshots == 2  # the first read was stale: nothing written, the step ran again
     assert _answers(db_path) == [("ctx_name", "Nom écrit ailleurs"),
                                  ("ctx_purpose", "Un outil qui résume les courriers reçus par le service.")]
@@ -153,14 +157,11 @@ async def test_a_step_overtaken_by_another_process_runs_again_on_what_it_wrote(a
     assert (await verify(app.db)).intact
 
 
-async def test_an_event_claimed_by_another_process_meanwhile_is_not_processed_again(app, config, questionnaire,
-                                                                                   db_path, clock):
+async def test_an_event_claimed_by_another_process_meanwhile_is_not_processed_again(app, other_process, db_path):
     chat = Chat(app)
     await chat.say("nouveau")
-    async with Database(db_path) as db2:
-        other = Boussole(config=config, questionnaire=questionnaire, db=db2, clock=clock)
-        Overtaken(app, other, event("console:alice", "Nom", event_id="slack:Ev7"))
-        assert not await app.handle(event("console:alice", "Nom", event_id="slack:Ev7"))
+    Overtaken(app, other_process, event("console:alice", "Nom", event_id="slack:Ev7"))
+    assert not await app.handle(event("console:alice", "Nom", event_id="slack:Ev7"))
     assert _answers(db_path) == [("ctx_name", "Nom")]
 
 
