@@ -17,7 +17,7 @@ import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -336,6 +336,63 @@ class UserState(NamedTuple):
     drafts: dict[int, Interview]      # the editable ones, in full
 
 
+class Expected(NamedTuple):
+    """A user's state as a checked step read it, or will leave it once its writes commit, with the
+    revisions the database then holds: what the step's first write checks."""
+
+    state: UserState
+    conversation_revision: int        # -1: no conversation row yet
+    assessments: int
+    assessment_revisions: int
+
+    def with_conversation(self, conversation: Conversation) -> Expected:
+        # An update bumps the revision (trigger); a first insert starts it at 0.
+        return self._replace(state=self.state._replace(conversation=conversation),
+                             conversation_revision=self.conversation_revision + 1)
+
+    def with_interview(self, interview: Interview, now: str, *, new: bool) -> Expected:
+        conversation, next_id, briefs, drafts = self.state
+        if new:
+            briefs = sorted([Brief(interview.id, interview.title, interview.status, now), *briefs],
+                            key=lambda b: -b.id)
+            next_id = max(next_id, interview.id + 1)
+        else:
+            briefs = [Brief(b.id, interview.title, interview.status, now, b.next_review_at) if b.id == interview.id
+                      else b for b in briefs]
+        drafts = {k: v for k, v in drafts.items() if k != interview.id}
+        if interview.status.editable:
+            drafts[interview.id] = interview
+        return Expected(UserState(conversation, next_id, briefs, drafts), self.conversation_revision,
+                        self.assessments + new, self.assessment_revisions + (not new))
+
+
+class LastStates:
+    """What each user's last checked step left, as it committed it, so that the next step need not read.
+
+    Never trusted on its own: the next step's first write checks these revisions against the database,
+    and a step that finds them stale runs again on a fresh read. The most recent users only."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.entries: dict[str, Expected] = {}
+
+    def take(self, user: str) -> Expected | None:
+        return self.entries.pop(user, None)
+
+    def keep(self, user: str, expected: Expected) -> None:
+        self.entries.pop(user, None)
+        if len(self.entries) >= self.size:
+            del self.entries[next(iter(self.entries))]  # the least recently used
+        self.entries[user] = expected
+
+    def forget(self, users: Iterable[str] | None = None) -> None:
+        """Drop some users' entries, or all of them."""
+        if users is None:
+            self.entries.clear()
+        for user in users or ():
+            self.entries.pop(user, None)
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     id: int
@@ -490,9 +547,13 @@ class Tx:
     a step that reads once, outside any transaction, and writes once, in one statement whose first
     row checks that what it read still holds (`Database.checked_step`)."""
 
-    def __init__(self, conn: aiosqlite.Connection, *, checked: bool = False) -> None:
+    def __init__(self, conn: aiosqlite.Connection, *, checked: bool = False,
+                 last_states: LastStates | None = None) -> None:
         self.conn = conn
         self.checked = checked
+        self.last_states = last_states
+        self.expected: Expected | None = None  # a checked step's user, as its writes will leave them
+        self.others: set[str] = set()          # users whose conversation or assessments it changes as well
         self._queued: list[tuple[Any, ...]] = []
         self._reads = 0
 
@@ -561,6 +622,10 @@ class Tx:
                 int(row["next_id"]))
 
     async def save_conversation(self, conversation: Conversation, now: str) -> None:
+        if self.expected is not None and conversation.user == self.expected.state.conversation.user:
+            self.expected = self.expected.with_conversation(conversation)
+        else:
+            self.others.add(conversation.user)
         self.queue(SAVE_CONVERSATION, user=conversation.user, mode=conversation.mode, active=conversation.active,
                    target=conversation.target, locale=conversation.locale, pending=conversation.pending, now=now)
 
@@ -578,6 +643,10 @@ class Tx:
         transport's retry); otherwise the event is claimed (queued with the step's writes) and the user's
         state returned: conversation, next assessment number, assessments (newest first, editable ones in
         full). A checked step also queues, first, the check that this read still holds."""
+        last = self.last_states.take(user) if self.checked and self.last_states is not None else None
+        if last is not None:  # what this user's last step left: no read, the first write checks it
+            self._reads = 1
+            return self._begin_step(event_id, user, now, last)
         rows = await self.fetchall(
             "SELECT EXISTS (SELECT 1 FROM processed_events WHERE event_id = ?2) AS processed, "
             "c.mode, c.active, c.target, c.locale, c.pending, COALESCE(c.revision, -1) AS conversation_revision, "
@@ -590,20 +659,32 @@ class Tx:
         if first["processed"]:
             return None
         own = [r for r in rows if r["id"] is not None]
-        if self.checked:
-            self.queue(EXPECT, user=user, conversation_revision=first["conversation_revision"], assessments=len(own),
-                       assessment_revisions=sum(r["revision"] for r in own))
-        self.queue(CLAIM_EVENT, event_id=event_id, now=now)
         conversation = (Conversation(user) if first["mode"] is None else
                         Conversation(user, Mode(first["mode"]), first["active"], first["target"], first["locale"],
                                      first["pending"]))
         briefs = [Brief(r["id"], r["title"], Status(r["status"]), r["updated_at"], r["next_review_at"]) for r in own]
         drafts = {r["id"]: AssessmentRow.from_row(r).interview for r in own if Status(r["status"]).editable}
-        return UserState(conversation, int(first["next_id"]), briefs, drafts)
+        read = Expected(UserState(conversation, int(first["next_id"]), briefs, drafts),
+                        first["conversation_revision"], len(own), sum(r["revision"] for r in own))
+        return self._begin_step(event_id, user, now, read)
+
+    def _begin_step(self, event_id: str, user: str, now: str, read: Expected) -> UserState:
+        if self.checked:
+            self.queue(EXPECT, user=user, conversation_revision=read.conversation_revision,
+                       assessments=read.assessments, assessment_revisions=read.assessment_revisions)
+            self.expected = read
+        self.queue(CLAIM_EVENT, event_id=event_id, now=now)
+        return read.state
 
     async def save_interview(self, interview: Interview, *, actor: str, now: str,
                              recommendation: str | None, old: Interview | None) -> None:
         """Upsert the assessment row and append every changed answer to the answer history."""
+        if old is None and not interview.created_at:
+            interview = replace(interview, created_at=now)
+        if self.expected is not None and interview.requester == self.expected.state.conversation.user:
+            self.expected = self.expected.with_interview(interview, now, new=old is None)
+        else:
+            self.others.add(interview.requester)
         if old is not None and (old.status, old.questionnaire_version, old.title, old.direction) == (
                 interview.status, interview.questionnaire_version, interview.title, interview.direction):
             self.queue(SAVE_PROGRESS, id=interview.id, state=interview_to_state(interview),
@@ -616,7 +697,7 @@ class Tx:
             self.queue(NEW_ASSESSMENT, id=interview.id, requester=interview.requester, status=interview.status,
                        version=interview.questionnaire_version, title=interview.title, direction=interview.direction,
                        state=interview_to_state(interview), previous_id=interview.previous_id,
-                       recommendation=recommendation, created_at=interview.created_at or now, now=now)
+                       recommendation=recommendation, created_at=interview.created_at, now=now)
         before = old.answers if old else {}
         for question_id, answer in interview.answers.items():
             if before.get(question_id) != answer:
@@ -697,6 +778,7 @@ class Database:
         self.path = Path(path)
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self.last_states = LastStates()
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -769,6 +851,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[Tx]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
         async with self._lock:
+            self.last_states.forget()  # a transaction may change anyone's rows
             await self.conn.execute("BEGIN IMMEDIATE")
             tx = Tx(self.conn)
             try:
@@ -787,14 +870,20 @@ class Database:
         holds. Raises StaleRead (nothing written: run the step again) or NeedsTransaction (the step
         wanted more: run it in `transaction()`)."""
         async with self._lock:
-            tx = Tx(self.conn, checked=True)
-            yield tx
+            tx = Tx(self.conn, checked=True, last_states=self.last_states)
+            committed = False
             try:
+                yield tx
                 await tx.flush()
+                committed = True
             except sqlite3.IntegrityError as error:
                 if _is_stale(error):
                     raise StaleRead(str(error)) from error
                 raise
+            finally:
+                self.last_states.forget(tx.others)
+                if committed and tx.expected is not None:  # what the step left, as the database now holds it
+                    self.last_states.keep(tx.expected.state.conversation.user, tx.expected)
 
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[Tx]:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.app import Boussole
 from bot.audit import verify
-from bot.storage import Database
+from bot.storage import Database, Expected, Tx
 from conversations.model import Incoming, Status
 from tests.helpers import CLEAN, Chat, event
 
@@ -180,3 +180,55 @@ async def test_a_step_whose_write_fails_leaves_nothing_and_can_come_again(app, d
     assert _answers(db_path) == []
     assert await app.handle(event("console:alice", "Nom", event_id="slack:Ev8"))  # the transport's retry
     assert _answers(db_path) == [("ctx_name", "Nom")]
+
+
+async def _fresh_read(db_path, user: str) -> Expected | None:
+    """What a step of `user` would read from the file right now, on a connection of its own."""
+    async with Database(db_path) as db:
+        tx = Tx(db.conn, checked=True)
+        await tx.start_step("probe", user, "2026-03-02T09:00:00+00:00")
+        return tx.expected
+
+
+async def test_what_a_step_leaves_for_the_next_is_what_the_database_holds(app, db_path, clock):
+    chat = Chat(app)
+    compared = 0
+
+    async def say_and_compare(*texts: str) -> None:
+        nonlocal compared
+        for text in texts:
+            clock.advance(minutes=1)
+            await chat.say(text)
+            left = app.db.last_states.entries.get(chat.user)
+            if left is not None:
+                assert left == await _fresh_read(db_path, chat.user), f"after {text!r}"
+                compared += 1
+
+    await say_and_compare("nouveau", CLEAN["ctx_name"], "language en", "langue fr", "retour", "Nom changé",
+                          "résumé", "reprendre", "liste")
+    await chat.answer_all({"c1_biometric": "oui"}, stop_at="c1_sensitive")  # a blocker: reviewers alerted
+    await say_and_compare("corriger", "non", "annuler", "oui", "nouveau", CLEAN["ctx_name"])
+    assert compared >= 10
+
+
+async def test_a_users_next_step_writes_without_reading_again(app):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    statements: list[str] = []
+    await app.db.conn.set_trace_callback(statements.append)
+    await app.handle(event(chat.user, CLEAN["ctx_name"]))
+    await app.db.conn.set_trace_callback(None)
+    # One statement (reported again at each trigger it runs): the check, the writes and the commit in one.
+    assert [s.split()[:3] for s in dict.fromkeys(statements)] == [["INSERT", "INTO", "queued_writes"]]
+    assert "summary" in [r.kind for r in await chat.say("résumé")]
+
+
+async def test_a_step_after_another_process_wrote_for_the_same_user_reads_again(app, other_process, db_path):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    assert chat.user in app.db.last_states.entries
+    assert await other_process.handle(event(chat.user, "Nom écrit ailleurs"))
+    replies = await chat.say("Un outil qui résume les courriers reçus par le service.")
+    assert replies[-1].question["id"] == chat.app.questionnaire.questions[2].id
+    assert _answers(db_path) == [("ctx_name", "Nom écrit ailleurs"),
+                                 ("ctx_purpose", "Un outil qui résume les courriers reçus par le service.")]
