@@ -278,21 +278,28 @@ class _AnswerTexts:
 
     def mapping(self, answers: Mapping[str, Answer]) -> str:
         # Question ids are words of letters, digits and _ (the questionnaire loader checks): no escaping needed.
-        return "{" + ",".join(f'"{k}":{self.get(v)}' for k, v in answers.items()) + "}"
+        entries, parts = self.entries, []
+        for question_id, answer in answers.items():
+            entry = entries.get(id(answer))
+            parts.append(f'"{question_id}":{entry[1] if entry is not None else self.get(answer)}')
+        return "{" + ",".join(parts) + "}"
 
 
 _answer_texts = _AnswerTexts()
 
 
+def _question_id_json(question_id: str | None) -> str:
+    return "null" if question_id is None else f'"{question_id}"'  # ids need no escaping (see mapping)
+
+
 def interview_to_state(interview: Interview) -> str:
-    rest = json.dumps({
-        "pending": interview.pending,
-        "revisiting": interview.revisiting,
-        "blocked_on": interview.blocked_on,
-        "exceptions": dict(interview.exceptions),
-    }, ensure_ascii=False, separators=(",", ":"))
+    exceptions = (json.dumps(dict(interview.exceptions), ensure_ascii=False, separators=(",", ":"))
+                  if interview.exceptions else "{}")
     text = (f'{{"answers":{_answer_texts.mapping(interview.answers)},'
-            f'"previous":{_answer_texts.mapping(interview.previous)},{rest[1:]}')
+            f'"previous":{_answer_texts.mapping(interview.previous)},'
+            f'"pending":{_question_id_json(interview.pending)},'
+            f'"revisiting":{"true" if interview.revisiting else "false"},'
+            f'"blocked_on":{_question_id_json(interview.blocked_on)},"exceptions":{exceptions}}}')
     _parsed_states.put(text, InterviewState(interview.answers, interview.pending, interview.revisiting,
                                             interview.blocked_on, interview.exceptions, interview.previous))
     return text
@@ -700,7 +707,8 @@ class Tx:
                        recommendation=recommendation, created_at=interview.created_at, now=now)
         before = old.answers if old else {}
         for question_id, answer in interview.answers.items():
-            if before.get(question_id) != answer:
+            earlier = before.get(question_id)
+            if earlier is not answer and earlier != answer:  # most are the very objects of the read
                 self.queue(APPEND_ANSWER, assessment_id=interview.id, question_id=question_id,
                            answer=json.dumps(answer.to_json(), ensure_ascii=False), actor=actor, now=now)
         for question_id in before:
