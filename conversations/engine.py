@@ -35,7 +35,7 @@ from conversations.model import (
     utc_iso,
 )
 from conversations.questionnaire import Choice, Level, Question, Questionnaire, QuestionType
-from conversations.rules import applicable_questions, findings, is_applicable, question_findings, summarize
+from conversations.rules import applicable_questions, findings, question_findings, summarize, with_answer
 
 JUSTIFICATION_MIN, JUSTIFICATION_MAX = 20, 2000
 LOCALES = ("fr", "en")
@@ -186,15 +186,6 @@ class _Step:
 
 # -------------------------------------------------------------------------------- answers
 
-def _prune(questionnaire: Questionnaire, answers: dict[str, Answer]) -> dict[str, Answer]:
-    """Drop answers to questions whose conditions no longer hold (conditions look backwards)."""
-    kept: dict[str, Answer] = {}
-    for question in questionnaire.questions:
-        if question.id in answers and is_applicable(question, kept):
-            kept[question.id] = answers[question.id]
-    return kept
-
-
 def _answer(step: _Step, interview: Interview, text: str, *, confirm: bool = False) -> None:
     assert interview.pending is not None
     question = step.q.question(interview.pending)
@@ -219,8 +210,10 @@ def _answer(step: _Step, interview: Interview, text: str, *, confirm: bool = Fal
         return
 
     old = interview.answers.get(question.id)
-    answers = _prune(step.q, {**interview.answers, question.id: parsed})
-    exceptions = {k: v for k, v in interview.exceptions.items() if k != question.id or old == parsed}
+    answers = with_answer(step.q, interview.answers, question.id, parsed,
+                          pruned=interview.questionnaire_version == step.q.version)
+    exceptions = ({k: v for k, v in interview.exceptions.items() if k != question.id or old == parsed}
+                  if interview.exceptions else interview.exceptions)
     interview = replace(interview, answers=answers, exceptions=exceptions)
     if old != parsed:
         step.record("answer", interview.id, question=question.id, answer=parsed.to_json(),
@@ -356,8 +349,8 @@ def _cmd_skip(step: _Step, _: Command) -> None:
         step.say(ReplyKind.ERROR, "error.required", interview.id)
         step.ask(interview)
         return
-    answers = {**interview.answers, question.id: Answer(skipped=True)}
-    interview = replace(interview, answers=answers)
+    interview = replace(interview, answers=with_answer(step.q, interview.answers, question.id, Answer(skipped=True),
+                                                       pruned=interview.questionnaire_version == step.q.version))
     step.record("answer", interview.id, question=question.id, answer={"skipped": True}, previous=None)
     pending, revisiting = step.next_pending(interview, question.id)
     step.ask(step.save(replace(interview, pending=pending, revisiting=revisiting)))

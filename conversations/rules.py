@@ -154,6 +154,39 @@ def findings(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> lis
     return _findings.put(questionnaire, answers, out)
 
 
+def with_answer(questionnaire: Questionnaire, answers: Mapping[str, Answer], question_id: str, answer: Answer,
+                *, pruned: bool) -> dict[str, Answer]:
+    """The answers with one set, in questionnaire order, without the answers to questions whose
+    conditions no longer hold (conditions look backwards). `pruned`: `answers` are known to hold only
+    answers to this questionnaire's questions that apply (the engine keeps them so).
+
+    When no condition reads this question, the others still apply and the questions that apply are
+    the same: what the rules found for the old answers gives what they find for the new."""
+    changed = {**answers, question_id: answer}
+    question = questionnaire.question(question_id)
+    position = questionnaire.position
+    last_id = (next(reversed(answers)) if isinstance(answers, dict) else list(answers)[-1]) if answers else None
+    last = position(last_id) if last_id is not None else -1
+    in_order = question_id in answers or (last is not None and last < (position(question_id) or 0))
+    if not (pruned and in_order and not questionnaire.is_condition_source(question_id)):
+        kept: dict[str, Answer] = {}
+        for q in questionnaire.questions:
+            if q.id in changed and is_applicable(q, kept):
+                kept[q.id] = changed[q.id]
+        return kept
+    applicable = _applicable.get(questionnaire, answers)
+    if applicable is not None:
+        _applicable.put(questionnaire, changed, applicable)
+        found = _findings.get(questionnaire, answers)
+        if found is not None:
+            others = [f for f in found if f.question_id != question_id]
+            own = question_findings(question, answer) if is_applicable(question, changed) else []
+            at = position(question_id) or 0
+            index = next((i for i, f in enumerate(others) if (position(f.question_id) or 0) > at), len(others))
+            _findings.put(questionnaire, changed, others[:index] + own + others[index:])
+    return changed
+
+
 def summarize(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> Summary:
     """Status of each criterion (worst finding wins) and the bot's recommendation."""
     all_findings = findings(questionnaire, answers)

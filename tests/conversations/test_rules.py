@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conversations.answers import Answer, parse_answer
 from conversations.questionnaire import Level
-from conversations.rules import Recommendation, applicable_questions, findings, summarize
+from conversations.rules import Recommendation, applicable_questions, findings, summarize, with_answer
 from tests.helpers import CLEAN
 
 
@@ -63,3 +63,34 @@ def test_partial_summary_counts_unanswered(questionnaire):
     summary = summarize(questionnaire, {"ctx_name": Answer("x")})
     assert summary.criteria[1].unanswered == 4
     assert summary.criteria[1].level is Level.OK
+
+
+def _afresh(questionnaire, answers):
+    """The rules' results computed from nothing: a copy of the mapping is a mapping they never saw."""
+    copy = dict(answers)
+    return findings(questionnaire, copy), applicable_questions(questionnaire, copy)
+
+
+def test_setting_answers_one_by_one_finds_what_computing_afresh_finds(questionnaire):
+    final = _answers(questionnaire, {"ctx_data": "3", "c1_sensitive": "?", "c2_ciso": "non", "c1_biometric": "oui"})
+    # In order, then edits of earlier answers (some that conditions read, some that none reads).
+    edits = [(qid, Answer(unknown=True)) for qid in ("ctx_name", "c2_ciso", "c3_problem", "ctx_data")]
+    answers: dict[str, Answer] = {}
+    for question_id, answer in [*final.items(), *edits]:
+        findings(questionnaire, answers), applicable_questions(questionnaire, answers)  # as the step before
+        changed = with_answer(questionnaire, answers, question_id, answer, pruned=True)
+        full = with_answer(questionnaire, dict(answers), question_id, answer, pruned=False)
+        assert list(changed.items()) == list(full.items()), question_id
+        assert (findings(questionnaire, changed), applicable_questions(questionnaire, changed)) == _afresh(
+            questionnaire, changed), question_id
+        answers = changed
+    assert any(f.level is Level.BLOCKER for f in findings(questionnaire, answers))
+    assert "c2_dpia" not in answers  # dropped when ctx_data became "I don't know"
+
+
+def test_an_answer_a_condition_reads_drops_the_answers_that_no_longer_apply(questionnaire):
+    answers = _answers(questionnaire, {"ctx_data": "3"})
+    dependent = [q.id for q in questionnaire.questions if any(c.question == "ctx_data" for c in q.when)]
+    assert all(qid in answers for qid in dependent)
+    changed = with_answer(questionnaire, answers, "ctx_data", Answer(value=["internal"]), pruned=True)
+    assert dependent and not any(qid in changed for qid in dependent)
