@@ -11,7 +11,7 @@ import datetime as dt
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -119,35 +119,79 @@ class Rendered:
         return cls(**{k: v for k, v in data.items() if k != "text"})  # older rows also stored the text
 
 
-def _actions(t: Translator, names: tuple[str, ...], assessment: int | None) -> list[dict[str, str]]:
+_COMMANDS_WITH_NUMBER = frozenset({"status", "approve", "reservations", "request_changes", "reject", "reevaluate",
+                                   "history", "resume"})
+
+
+@lru_cache(maxsize=4096)
+def _action_buttons(locale: str, names: tuple[str, ...], assessment: int | None) -> tuple[tuple[str, str, str], ...]:
+    t = Translator(locale)
     out = []
     for name in names:
         command = t(f"command.{name}")
-        if assessment is not None and name in ("status", "approve", "reservations", "request_changes",
-                                               "reject", "reevaluate", "history", "resume"):
+        if assessment is not None and name in _COMMANDS_WITH_NUMBER:
             command = f"{command} {assessment}"
-        out.append({"name": name, "label": t(f"action.{name}"), "command": command})
-    return out
+        out.append((name, t(f"action.{name}"), command))
+    return tuple(out)
 
 
-def _render_prompt(t: Translator, prompt: Prompt) -> tuple[str, str, str]:
-    question = prompt.question
+def _actions(t: Translator, names: tuple[str, ...], assessment: int | None) -> list[dict[str, str]]:
+    return [{"name": name, "label": label, "command": command}
+            for name, label, command in _action_buttons(t.locale, names, assessment)]
+
+
+@dataclass(frozen=True)
+class _QuestionWords:
+    """What a question's message says whatever the progress and the current answer, in one language."""
+
+    lines: tuple[str, ...]     # the question and its numbered choices
+    hint: str
+    help: str
+    choices: tuple[tuple[str, str], ...]
+
+
+class _AskedQuestions:
+    """`_QuestionWords` of the questions recently asked, by language and by the identity of the question and
+    of its choices (immutable, loaded once). An entry holds both, which keeps their ids theirs."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self.entries: dict[tuple[str, int, int], tuple[Question, tuple[Choice, ...], _QuestionWords]] = {}
+
+    def get(self, t: Translator, question: Question, choices: tuple[Choice, ...]) -> _QuestionWords:
+        key = (t.locale, id(question), id(choices))
+        entry = self.entries.get(key)
+        if entry is not None:
+            return entry[2]
+        lines = [t.text(question.text)]
+        lines += [f"  {index}. {t.text(choice.label)}" for index, choice in enumerate(choices, 1)]
+        hints = [t(f"hint.{question.type}", min=question.min_length, max=question.max_length)]
+        if question.unknown_allowed and question.type is not QuestionType.YESNO:
+            hints.append(t("hint.unknown"))
+        if not question.required:
+            hints.append(t("hint.skip"))
+        hints.append(t("hint.commands"))
+        words = _QuestionWords(tuple(lines), " ".join(hints), t.text(question.help),
+                               tuple((c.id, t.text(c.label)) for c in choices))
+        if len(self.entries) >= self.size:
+            del self.entries[next(iter(self.entries))]
+        self.entries[key] = (question, choices, words)
+        return words
+
+
+_asked_questions = _AskedQuestions()
+
+
+def _render_prompt(t: Translator, prompt: Prompt) -> tuple[str, str, str, _QuestionWords]:
+    words = _asked_questions.get(t, prompt.question, prompt.choices)
     params = {"criterion": prompt.criterion.number, "criteria_total": prompt.criteria_total,
               "criterion_title": prompt.criterion.title, "number": prompt.number, "total": prompt.total}
     heading = t("question.context" if prompt.criterion.number == 0 else "question.criterion", **params)
-    lines = [t.text(question.text)]
-    for index, choice in enumerate(prompt.choices, 1):
-        lines.append(f"  {index}. {t.text(choice.label)}")
+    lines = list(words.lines)
     if prompt.current is not None:
         key = "question.previous" if prompt.from_previous else "question.current"
-        lines.append(t(key, answer=t.answer(question, prompt.current, prompt.choices)))
-    hints = [t(f"hint.{question.type}", min=question.min_length, max=question.max_length)]
-    if question.unknown_allowed and question.type is not QuestionType.YESNO:
-        hints.append(t("hint.unknown"))
-    if not question.required:
-        hints.append(t("hint.skip"))
-    hints.append(t("hint.commands"))
-    return heading, "\n".join(lines), " ".join(hints)
+        lines.append(t(key, answer=t.answer(prompt.question, prompt.current, prompt.choices)))
+    return heading, "\n".join(lines), words.hint, words
 
 
 def summary_sections(t: Translator, summary: Summary) -> list[dict[str, Any]]:
@@ -353,12 +397,12 @@ def render(reply: Reply, locale: str) -> Rendered:
     sections: list[dict[str, Any]] = []
     question = None
     if reply.prompt is not None:
-        heading, body, hint = _render_prompt(t, reply.prompt)
+        heading, body, hint, words = _render_prompt(t, reply.prompt)
         q = reply.prompt.question
         question = {"id": q.id, "criterion": q.criterion, "type": str(q.type),
                     "number": reply.prompt.number, "total": reply.prompt.total, "required": q.required,
-                    "choices": [{"id": c.id, "label": t.text(c.label)} for c in reply.prompt.choices],
-                    "help": t.text(q.help), "unknown": q.unknown_allowed,
+                    "choices": [{"id": choice_id, "label": label} for choice_id, label in words.choices],
+                    "help": words.help, "unknown": q.unknown_allowed,
                     "current": reply.prompt.current is not None}
     elif reply.key.startswith("summary."):
         heading, body, hint, sections = _render_summary(t, reply)
