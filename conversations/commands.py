@@ -7,6 +7,7 @@ gives None and is read as an answer. The same grammar serves every transport.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from conversations.answers import fold
 
@@ -76,6 +77,7 @@ class Command:
         return self.argument.strip()
 
 
+@lru_cache(maxsize=256)  # a step reads its text twice (the application routes, the engine answers)
 def parse_command(text: str) -> Command | None:
     """Recognise a command at the start of `text`; longer spellings win ('à valider' over 'valider')."""
     stripped = text.strip()
