@@ -1,9 +1,10 @@
 """Storage on SQLite through aiosqlite: the one source of truth.
 
-Numbered migrations applied at start; WAL; every write in a `BEGIN IMMEDIATE` transaction
-through `Database.transaction()`. Each user-visible step writes its state, answers,
-findings, audit records and outgoing replies (the outbox) in one such transaction.
-The audit trail is append-only and hash-chained.
+Numbered migrations applied at start; WAL. Each user-visible step writes its state, answers,
+findings, audit records and outgoing replies (the outbox) atomically: in one checked statement
+(`Database.checked_step`: the step read outside a transaction, or starts from what the user's last
+step committed, and its writes first check that this still holds) or in a `BEGIN IMMEDIATE`
+transaction (`Database.transaction()`). The audit trail is append-only and hash-chained.
 """
 
 from __future__ import annotations
@@ -873,10 +874,11 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def checked_step(self) -> AsyncIterator[Tx]:
-        """A step in two calls to the database instead of four: its one read outside any transaction,
-        its writes in one statement (atomic and durable on its own) that first checks the read still
-        holds. Raises StaleRead (nothing written: run the step again) or NeedsTransaction (the step
-        wanted more: run it in `transaction()`)."""
+        """A step in one or two calls to the database instead of four: its one read outside any transaction
+        (none when this user's last step left their state in `last_states`), its writes in one statement
+        (atomic and durable on its own) that first checks what it read still holds. Raises StaleRead (nothing
+        written: run the step again, on a fresh read) or NeedsTransaction (the step wanted more: run it in
+        `transaction()`)."""
         async with self._lock:
             tx = Tx(self.conn, checked=True, last_states=self.last_states)
             committed = False
