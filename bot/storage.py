@@ -380,7 +380,7 @@ class LastStates:
     Never trusted on its own: the next step's first write checks these revisions against the database,
     and a step that finds them stale runs again on a fresh read. The most recent users only."""
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(self, size: int = 1024) -> None:
         self.size = size
         self.entries: dict[str, Expected] = {}
 
