@@ -130,9 +130,9 @@ class Questionnaire:
         self._positions.update({q.id: i for i, q in enumerate(self.questions)})
         self._condition_sources.update(c.question for q in self.questions for c in q.when)
 
-    def position(self, question_id: str) -> int | None:
-        """Where a question stands in the questionnaire; None if it has no such question."""
-        return self._positions.get(question_id)
+    def position(self, question_id: str) -> int:
+        """Where a question stands in the questionnaire."""
+        return self._positions[question_id]
 
     def is_condition_source(self, question_id: str) -> bool:
         """Whether some question is asked or not depending on the answer to this one."""

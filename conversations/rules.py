@@ -160,31 +160,36 @@ def with_answer(questionnaire: Questionnaire, answers: Mapping[str, Answer], que
     conditions no longer hold (conditions look backwards). `pruned`: `answers` are known to hold only
     answers to this questionnaire's questions that apply (the engine keeps them so).
 
-    When no condition reads this question, the others still apply and the questions that apply are
-    the same: what the rules found for the old answers gives what they find for the new."""
+    When no condition reads this question, the others still apply and so do the same questions:
+    those found for the old answers are the new answers' too."""
     changed = {**answers, question_id: answer}
-    question = questionnaire.question(question_id)
-    position = questionnaire.position
-    last_id = (next(reversed(answers)) if isinstance(answers, dict) else list(answers)[-1]) if answers else None
-    last = position(last_id) if last_id is not None else -1
-    in_order = question_id in answers or (last is not None and last < (position(question_id) or 0))
-    if not (pruned and in_order and not questionnaire.is_condition_source(question_id)):
-        kept: dict[str, Answer] = {}
-        for q in questionnaire.questions:
-            if q.id in changed and is_applicable(q, kept):
-                kept[q.id] = changed[q.id]
-        return kept
-    applicable = _applicable.get(questionnaire, answers)
-    if applicable is not None:
-        _applicable.put(questionnaire, changed, applicable)
-        found = _findings.get(questionnaire, answers)
-        if found is not None:
-            others = [f for f in found if f.question_id != question_id]
+    if pruned and _keeps_the_others(questionnaire, answers, question_id):
+        applicable, found = _applicable.get(questionnaire, answers), _findings.get(questionnaire, answers)
+        if applicable is not None:
+            _applicable.put(questionnaire, changed, applicable)
+        if applicable is not None and found is not None:
+            question = questionnaire.question(question_id)
             own = question_findings(question, answer) if is_applicable(question, changed) else []
-            at = position(question_id) or 0
-            index = next((i for i, f in enumerate(others) if (position(f.question_id) or 0) > at), len(others))
-            _findings.put(questionnaire, changed, others[:index] + own + others[index:])
-    return changed
+            at = questionnaire.position(question_id)
+            before = [f for f in found if questionnaire.position(f.question_id) < at]
+            after = [f for f in found if questionnaire.position(f.question_id) > at]
+            _findings.put(questionnaire, changed, before + own + after)
+        return changed
+    kept: dict[str, Answer] = {}
+    for question in questionnaire.questions:
+        if question.id in changed and is_applicable(question, kept):
+            kept[question.id] = changed[question.id]
+    return kept
+
+
+def _keeps_the_others(questionnaire: Questionnaire, answers: Mapping[str, Answer], question_id: str) -> bool:
+    """Whether setting this answer leaves the others applying, and in questionnaire order."""
+    if questionnaire.is_condition_source(question_id):
+        return False
+    if question_id in answers or not answers:
+        return True
+    last = next(reversed(answers)) if isinstance(answers, dict) else list(answers)[-1]
+    return questionnaire.has(last) and questionnaire.position(last) < questionnaire.position(question_id)
 
 
 def summarize(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> Summary:
