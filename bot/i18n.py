@@ -150,40 +150,23 @@ class _QuestionWords:
     choices: tuple[tuple[str, str], ...]
 
 
-class _AskedQuestions:
-    """`_QuestionWords` of the questions recently asked, by language and by the identity of the question and
-    of its choices (immutable, loaded once). An entry holds both, which keeps their ids theirs."""
-
-    def __init__(self, size: int = 1024) -> None:
-        self.size = size
-        self.entries: dict[tuple[str, int, int], tuple[Question, tuple[Choice, ...], _QuestionWords]] = {}
-
-    def get(self, t: Translator, question: Question, choices: tuple[Choice, ...]) -> _QuestionWords:
-        key = (t.locale, id(question), id(choices))
-        entry = self.entries.get(key)
-        if entry is not None:
-            return entry[2]
-        lines = [t.text(question.text)]
-        lines += [f"  {index}. {t.text(choice.label)}" for index, choice in enumerate(choices, 1)]
-        hints = [t(f"hint.{question.type}", min=question.min_length, max=question.max_length)]
-        if question.unknown_allowed and question.type is not QuestionType.YESNO:
-            hints.append(t("hint.unknown"))
-        if not question.required:
-            hints.append(t("hint.skip"))
-        hints.append(t("hint.commands"))
-        words = _QuestionWords(tuple(lines), " ".join(hints), t.text(question.help),
-                               tuple((c.id, t.text(c.label)) for c in choices))
-        if len(self.entries) >= self.size:
-            del self.entries[next(iter(self.entries))]
-        self.entries[key] = (question, choices, words)
-        return words
-
-
-_asked_questions = _AskedQuestions()
+@lru_cache(maxsize=1024)
+def _question_words(locale: str, question: Question, choices: tuple[Choice, ...]) -> _QuestionWords:
+    t = Translator(locale)
+    lines = [t.text(question.text)]
+    lines += [f"  {index}. {t.text(choice.label)}" for index, choice in enumerate(choices, 1)]
+    hints = [t(f"hint.{question.type}", min=question.min_length, max=question.max_length)]
+    if question.unknown_allowed and question.type is not QuestionType.YESNO:
+        hints.append(t("hint.unknown"))
+    if not question.required:
+        hints.append(t("hint.skip"))
+    hints.append(t("hint.commands"))
+    return _QuestionWords(tuple(lines), " ".join(hints), t.text(question.help),
+                          tuple((c.id, t.text(c.label)) for c in choices))
 
 
 def _render_prompt(t: Translator, prompt: Prompt) -> tuple[str, str, str, _QuestionWords]:
-    words = _asked_questions.get(t, prompt.question, prompt.choices)
+    words = _question_words(t.locale, prompt.question, prompt.choices)
     params = {"criterion": prompt.criterion.number, "criteria_total": prompt.criteria_total,
               "criterion_title": prompt.criterion.title, "number": prompt.number, "total": prompt.total}
     heading = t("question.context" if prompt.criterion.number == 0 else "question.criterion", **params)
