@@ -1,9 +1,9 @@
-"""The application: one incoming event in, one committed transaction out, then delivery.
+"""The application: one incoming event in, one atomic commit out, then delivery.
 
 `Boussole.handle(event)` loads what the engine needs, runs it, and commits the new state,
-the answers, the findings, the audit records and the rendered replies (the outbox) in one
-`BEGIN IMMEDIATE` transaction, together with the event id so that a retried delivery is
-recognised. Adapters then call `deliver()` to send what the outbox holds for their transport.
+the answers, the findings, the audit records and the rendered replies (the outbox) atomically
+(one checked statement, or a `BEGIN IMMEDIATE` transaction), together with the event id so that a
+retried delivery is recognised. Adapters then call `deliver()` to send what the outbox holds.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ class Boussole:
     async def handle(self, event: Incoming) -> bool:
         """Process one event once; False when its id was already processed (a transport retry).
 
-        Most steps read once and write once: they run as a checked step (two calls to the database).
+        Most steps read once (or start from what the user's last step committed) and write once: they run
+        as a checked step (one or two calls to the database).
         One that another process overtook runs again; one that needs more reads runs in a transaction."""
         now = self.clock()
         done: bool | None = None
