@@ -745,6 +745,8 @@ class Tx:
         def reason(f: Finding) -> str:
             return json.dumps([f.reason.fr, f.reason.en], ensure_ascii=False)
 
+        if before == after:  # most answers raise nothing new: the very same findings, compared by identity first
+            return []
         old, new = set(before), set(after)
         for f in old - new:
             self.queue(REMOVE_FINDING, assessment_id=assessment_id, question_id=f.question_id, criterion=f.criterion,
