@@ -1,9 +1,9 @@
 """The application: one incoming event in, one atomic commit out, then delivery.
 
 `Boussole.handle(event)` loads what the engine needs, runs it, and commits the new state,
-the answers, the findings, the audit records and the rendered replies (the outbox) atomically
-(one checked statement, or a `BEGIN IMMEDIATE` transaction), together with the event id so that a
-retried delivery is recognised. Adapters then call `deliver()` to send what the outbox holds.
+the answers, the findings, the audit records and the rendered replies (the outbox) in one
+`BEGIN IMMEDIATE` transaction, together with the event id so that a retried delivery is
+recognised. Adapters then call `deliver()` to send what the outbox holds.
 """
 
 from __future__ import annotations
@@ -13,20 +13,21 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
+from bot.assessments import save_assessment
 from bot.config import Config
 from bot.i18n import Rendered, render
-from bot.storage import Database, NeedsTransaction, OutboxRow, StaleRead, Tx, UserState
+from bot.review import ReviewDesk
+from bot.storage import Database, OutboxRow, Tx, UserState
 from conversations import engine
-from conversations.model import Incoming, Interview, Mode, Reply, ReplyKind, utc_iso
+from conversations.model import Incoming, Mode, Reply, ReplyKind, utc_iso
 from conversations.questionnaire import Choice, LocalText, Questionnaire
-from conversations.rules import findings, recommend
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-CHECKED_ATTEMPTS = 3  # a step overtaken by another process this many times runs in a transaction
 
 
 class Undeliverable(Exception):
@@ -56,51 +57,33 @@ class Boussole:
         self.reports_dir = (db.path.parent if str(db.path) != ":memory:" else Path(".")) / "reports"
         self._outbox_changed = asyncio.Event()
         self._delivering: dict[str, asyncio.Lock] = {}
-        # Imported here: the review side builds on this class (it needs the app's helpers).
-        from bot.review import ReviewDesk
-        self.review = ReviewDesk(self)
+        self.review = ReviewDesk(config=config, questionnaire=questionnaire, directions=self.directions,
+                                 reports_dir=self.reports_dir, clock=clock)
 
     # -- incoming -----------------------------------------------------------------------
     async def handle(self, event: Incoming) -> bool:
-        """Process one event once; False when its id was already processed (a transport retry).
-
-        Most steps read once (or start from what the user's last step committed) and write once: they run
-        as a checked step (one or two calls to the database).
-        One that another process overtook runs again; one that needs more reads runs in a transaction."""
+        """Process one event once, in one transaction; False when its id was already processed (a retry)."""
         now = self.clock()
-        done: bool | None = None
-        for _ in range(CHECKED_ATTEMPTS):
-            try:
-                async with self.db.checked_step() as tx:
-                    done = await self._step(tx, event, now)
-                break
-            except StaleRead as stale:
-                logger.info("event %s: read overtaken by another writer (%s), once more", event.id, stale)
-            except NeedsTransaction:
-                break
-        else:
-            logger.warning("event %s: overtaken %d times, now in a transaction", event.id, CHECKED_ATTEMPTS)
-        if done is None:
-            async with self.db.transaction() as tx:
-                done = await self._step(tx, event, now)
+        async with self.db.transaction() as tx:
+            done = await tx.claim_event(event.id, utc_iso(now))
+            if done:
+                await self._step(tx, event, now)
         if done:
             self.notify_outbox()
         else:
             logger.info("event %s already processed: ignored", event.id)
         return done
 
-    async def _step(self, tx: Tx, event: Incoming, now: dt.datetime) -> bool:
+    async def _step(self, tx: Tx, event: Incoming, now: dt.datetime) -> None:
         stamp = utc_iso(now)
-        state = await tx.start_step(event.id, event.user, stamp)  # the one read a step starts with
-        if state is None:
-            return False
+        state = await tx.user_state(event.user)
         command = engine.read_command(event.text, None)
         conversation = state.conversation
         if conversation.mode is Mode.COMMENTING:
             # The text is the comment the pending decision waited for; a command abandons it.
             pending = conversation.pending
             conversation = conversation.to(conversation.resting_mode, pending=None)
-            state = state._replace(conversation=conversation)
+            state = replace(state, conversation=conversation)
             await tx.save_conversation(conversation, stamp)
             if command is None and pending:
                 command = engine.read_command(f"{pending} {event.text.strip()}", None)
@@ -111,7 +94,6 @@ class Boussole:
             snapshot = await self.snapshot(tx, state, command.id_argument if command else None)
             outcome = engine.handle(snapshot, event, now)
             await self.commit_outcome(tx, snapshot, outcome, actor=event.user, now=now)
-        return True
 
     async def refuse(self, event: Incoming, reason: str) -> bool:
         """Someone the transport does not let act: audited, told so, and nothing else changes."""
@@ -127,7 +109,7 @@ class Boussole:
         return True
 
     async def snapshot(self, tx: Tx, state: UserState, referenced_id: int | None) -> engine.Snapshot:
-        conversation, next_id, briefs, drafts = state
+        conversation, next_id, briefs, drafts = state.conversation, state.next_id, state.briefs, state.drafts
         if referenced_id is None:
             referenced_id = conversation.target  # a pending confirmation is about this one
         referenced = drafts.get(referenced_id) if referenced_id is not None else None
@@ -151,27 +133,14 @@ class Boussole:
         if snapshot.referenced is not None:
             previous.setdefault(snapshot.referenced.id, snapshot.referenced)
         for interview in outcome.interviews:
-            await self.save_interview(tx, interview, old=previous.get(interview.id), actor=actor, now=now)
+            await save_assessment(tx, self.questionnaire, interview, old=previous.get(interview.id), actor=actor,
+                                  now=now)
         if outcome.conversation != snapshot.conversation:  # most answers leave it as it was
             await tx.save_conversation(outcome.conversation, stamp)
         await tx.audit_many([(actor, e.action, e.assessment, e.detail) for e in outcome.audit], stamp)
         replies = list(outcome.replies)
         replies += await self.review.on_signals(tx, outcome.signals, actor=actor, now=now)
         await self.enqueue(tx, replies, stamp, own=(actor, outcome.conversation.locale))
-
-    async def save_interview(self, tx: Tx, interview: Interview, *, old: Interview | None, actor: str,
-                             now: dt.datetime) -> None:
-        stamp = utc_iso(now)
-        current = self.questionnaire if interview.questionnaire_version == self.questionnaire.version else None
-        if current is None:
-            await tx.save_interview(interview, actor=actor, now=stamp, recommendation=None, old=old)
-            return
-        after = findings(current, interview.answers)
-        recommendation = str(recommend(after))
-        await tx.save_interview(interview, actor=actor, now=stamp, recommendation=recommendation, old=old)
-        if old is None or old.answers != interview.answers:
-            before = findings(current, old.answers) if old is not None else []
-            await tx.save_findings(interview.id, before, after, stamp)
 
     # -- outgoing -----------------------------------------------------------------------
     async def locale_for(self, tx: Tx, user: str) -> str:
@@ -184,7 +153,8 @@ class Boussole:
 
     async def processed(self, event_id: str) -> bool:
         """Whether an incoming event id was already processed (a transport looking back in its history)."""
-        return bool(await self.db.execute_now("SELECT 1 FROM processed_events WHERE event_id = ?", (event_id,)))
+        async with self.db.reading() as tx:
+            return await tx.event_processed(event_id)
 
     async def enqueue(self, tx: Tx, replies: Iterable[Reply], stamp: str,
                       own: tuple[str, str | None] | None = None) -> None:
@@ -198,19 +168,6 @@ class Boussole:
                 locales[reply.to] = await self.locale_for(tx, reply.to)
             messages.append((reply.to, render(reply, locales[reply.to]).to_json()))
         await tx.enqueue(messages, stamp)
-
-    async def posted_for_batch(self, transport: str, channel: str, row: OutboxRow, key: str) -> bool:
-        """Whether a message queued with `row` (same step, same assessment, same kind) is already in `channel`.
-
-        Messages to a shared room (a reviewers' channel or room) are queued once per member; the room
-        shows one copy per submission."""
-        rows = await self.db.execute_now(
-            "SELECT 1 FROM transport_messages AS t JOIN outbox AS o ON o.id = t.outbox_id "
-            "WHERE t.transport = ? AND t.channel = ? AND t.key = ? AND o.id != ? "
-            "AND t.assessment_id = (SELECT json_extract(payload, '$.assessment') FROM outbox WHERE id = ?) "
-            "AND o.created_at = (SELECT created_at FROM outbox WHERE id = ?) LIMIT 1",
-            (transport, channel, key, row.id, row.id, row.id))
-        return bool(rows)
 
     def notify_outbox(self) -> None:
         """Wake the delivery loops: something was queued by this process."""
@@ -241,7 +198,7 @@ class Boussole:
         backoff = retry_delay
         while not stopping.is_set():
             sent = await self.deliver(transport, send)
-            if sent == 0 and await self.db.undelivered(transport, 1):
+            if sent == 0 and await self.undelivered(transport, 1):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wait_for_outbox(), backoff)
                 backoff = min(backoff * 2, 60.0)
@@ -274,7 +231,7 @@ class Boussole:
         sent = 0
         waiting: set[str] = set()  # recipients who cannot receive yet: keep their order, skip them
         while True:
-            rows = [r for r in await self.db.undelivered(transport, limit) if r.recipient not in waiting]
+            rows = [r for r in await self.undelivered(transport, limit) if r.recipient not in waiting]
             if not rows:
                 return sent
             for row in rows:
@@ -288,13 +245,20 @@ class Boussole:
                     continue
                 except Undeliverable as exc:
                     logger.error("outbox %d to %s set aside: %s", row.id, row.recipient, exc)
-                    await self.db.mark_dead(row.id, str(exc), utc_iso(self.clock()))
+                    async with self.db.transaction() as tx:
+                        await tx.mark_dead(row.id, str(exc), utc_iso(self.clock()))
                     continue
                 except Exception as exc:
                     logger.warning("delivery of outbox %d to %s failed: %s", row.id, row.recipient, exc)
-                    await self.db.mark_failed(row.id, repr(exc))
+                    async with self.db.transaction() as tx:
+                        await tx.mark_failed(row.id, repr(exc))
                     return sent
-                await self.db.mark_delivered(row.id, utc_iso(self.clock()))
+                async with self.db.transaction() as tx:
+                    await tx.mark_delivered(row.id, utc_iso(self.clock()))
                 sent += 1
             if len(rows) < limit or not sent:
                 return sent
+
+    async def undelivered(self, transport: str, limit: int = 100) -> list[OutboxRow]:
+        async with self.db.reading() as tx:
+            return await tx.undelivered(transport, limit)

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.storage import GENESIS_HASH, AuditRow, Database, audit_hash
+from bot.storage import GENESIS_HASH, AuditRow, Database, audit_hash, detail_json
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,8 @@ def check_chain(rows: list[AuditRow]) -> ChainCheck:
         if row.prev_hash != previous:
             return ChainCheck(len(rows), row.id, "its link to the previous record does not match "
                                                  "(a record before it was changed, inserted or deleted)")
-        detail = json.dumps(row.detail, ensure_ascii=False, sort_keys=True, default=str)
-        if audit_hash(row.prev_hash, row.at, row.actor, row.action, row.assessment_id, detail) != row.hash:
+        if audit_hash(row.prev_hash, row.at, row.actor, row.action, row.assessment_id,
+                      detail_json(row.detail)) != row.hash:
             return ChainCheck(len(rows), row.id, "its content does not match its hash (the record was changed)")
         previous = row.hash
     return ChainCheck(len(rows), None)

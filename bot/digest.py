@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from bot.reminders import APPROVED, Batch, Notice
+from bot.reminders import Batch, Notice
 from conversations.model import ReplyKind, utc_iso
 
 if TYPE_CHECKING:
@@ -22,60 +22,40 @@ MAX_PERIOD_DAYS = 31
 SECTION_LINES = 25  # a digest is read by a person: beyond this, a count
 
 
-def _marks(values: list[str]) -> str:
-    return ",".join("?" * len(values))
-
-
 async def _period_start(batch: Batch, manager: str) -> str:
-    row = await batch.tx.fetchone("SELECT MAX(sent_at) AS last FROM notices_sent WHERE kind = 'digest' "
-                                  "AND recipient = ?", (manager,))
+    last = await batch.tx.last_digest_at(manager)
     oldest = utc_iso(batch.now - dt.timedelta(days=MAX_PERIOD_DAYS))
     floor = utc_iso(batch.now - dt.timedelta(days=7))
-    return max(row["last"], oldest) if row and row["last"] else floor
+    return max(last, oldest) if last else floor
 
 
 async def manager_digest(app: Boussole, batch: Batch, manager: str, directions: list[str]) -> dict[str, Any]:
     tx, now = batch.tx, batch.now
     since = await _period_start(batch, manager)
-    d = _marks(directions)
-    new = await tx.fetchall(f"SELECT id, title, requester, status FROM assessments WHERE direction IN ({d}) "
-                            "AND created_at >= ? ORDER BY id", (*directions, since))
-    pending = await tx.fetchall(
-        "SELECT a.id, a.title, r.role, r.requested_at FROM reviews AS r "
-        "JOIN assessments AS a ON a.id = r.assessment_id AND r.round = a.review_round "
-        f"WHERE r.decision IS NULL AND a.status = 'in_review' AND a.direction IN ({d}) ORDER BY r.requested_at",
-        tuple(directions))
-    blockers = await tx.fetchall(
-        "SELECT DISTINCT a.id, a.title, f.criterion FROM findings AS f JOIN assessments AS a ON a.id = f.assessment_id "
-        f"WHERE f.level = 'blocker' AND f.raised_at >= ? AND a.direction IN ({d}) ORDER BY a.id",
-        (since, *directions))
-    decisions = await tx.fetchall(
-        "SELECT a.id, a.title, a.status FROM assessments AS a WHERE a.decided_at >= ? "
-        f"AND a.direction IN ({d}) ORDER BY a.decided_at", (since, *directions))
-    soon = await tx.fetchall(
-        f"SELECT id, title, next_review_at FROM assessments WHERE status IN (?, ?) AND direction IN ({d}) "
-        "AND next_review_at >= ? AND next_review_at <= ? ORDER BY next_review_at",
-        (*APPROVED, *directions, utc_iso(now), utc_iso(now + dt.timedelta(days=SOON_DAYS))))
-    overdue = await tx.fetchall(
-        f"SELECT id, title, next_review_at FROM assessments WHERE status IN (?, ?) AND direction IN ({d}) "
-        "AND next_review_at < ? ORDER BY next_review_at", (*APPROVED, *directions, utc_iso(now)))
+    new = await tx.created_since(directions, since)
+    pending = await tx.waiting_reviews(directions=directions)
+    blockers = await tx.blockers_since(directions, since)
+    decisions = await tx.decided_since(directions, since)
+    soon = await tx.reevaluations_within(directions, utc_iso(now), utc_iso(now + dt.timedelta(days=SOON_DAYS)))
+    overdue = await tx.reevaluations_overdue(directions, utc_iso(now))
 
-    def age(iso: str) -> int:
-        return (now - dt.datetime.fromisoformat(iso)).days
+    def age(iso: str | None) -> int:
+        return (now - dt.datetime.fromisoformat(iso)).days if iso else 0
+
+    def role_label(role: str) -> str:
+        return app.config.roles[role].label if role in app.config.roles else role
 
     content = {
         "directions": [app.config.directions[name].label for name in directions],
         "since": since,
-        "new": [{"id": r["id"], "title": r["title"] or "", "requester": r["requester"], "status": r["status"]}
-                for r in new],
-        "pending": [{"id": r["id"], "title": r["title"] or "", "role": app.config.roles[r["role"]].label
-                     if r["role"] in app.config.roles else r["role"], "days": age(r["requested_at"])}
-                    for r in pending],
-        "blockers": [{"id": r["id"], "title": r["title"] or "", "criterion": r["criterion"]} for r in blockers],
-        "decisions": [{"id": r["id"], "title": r["title"] or "", "status": r["status"]} for r in decisions],
-        "soon": [{"id": r["id"], "title": r["title"] or "", "date": r["next_review_at"]} for r in soon],
-        "overdue": [{"id": r["id"], "title": r["title"] or "", "date": r["next_review_at"],
-                     "days": age(r["next_review_at"])} for r in overdue],
+        "new": [{"id": r.id, "title": r.title or "", "requester": r.requester, "status": r.status} for r in new],
+        "pending": [{"id": r.assessment_id, "title": r.title or "", "role": role_label(r.role),
+                     "days": age(r.requested_at)} for r in pending],
+        "blockers": [{"id": r.id, "title": r.title or "", "criterion": criterion} for r, criterion in blockers],
+        "decisions": [{"id": r.id, "title": r.title or "", "status": r.status} for r in decisions],
+        "soon": [{"id": r.id, "title": r.title or "", "date": r.next_review_at} for r in soon],
+        "overdue": [{"id": r.id, "title": r.title or "", "date": r.next_review_at, "days": age(r.next_review_at)}
+                    for r in overdue],
     }
     return _capped(content)
 
@@ -92,13 +72,9 @@ def _capped(content: dict[str, Any]) -> dict[str, Any]:
 
 async def reviewer_digest(app: Boussole, batch: Batch, reviewer: str) -> dict[str, Any]:
     roles = app.config.roles_of(reviewer)
-    rows = await batch.tx.fetchall(
-        "SELECT a.id, a.title, r.role, r.requested_at FROM reviews AS r "
-        "JOIN assessments AS a ON a.id = r.assessment_id AND r.round = a.review_round "
-        f"WHERE r.decision IS NULL AND a.status = 'in_review' AND r.role IN ({_marks(roles)}) AND a.requester != ? "
-        "ORDER BY r.requested_at", (*roles, reviewer))
-    return _capped({"pending": [{"id": r["id"], "title": r["title"] or "", "role": app.config.roles[r["role"]].label,
-                                 "days": (batch.now - dt.datetime.fromisoformat(r["requested_at"])).days}
+    rows = await batch.tx.waiting_reviews(roles=roles, not_requested_by=reviewer)
+    return _capped({"pending": [{"id": r.assessment_id, "title": r.title or "", "role": app.config.roles[r.role].label,
+                                 "days": (batch.now - dt.datetime.fromisoformat(r.requested_at)).days}
                                 for r in rows]})
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.config import Config
 from bot.i18n import Translator
-from bot.storage import AssessmentRow, Database
+from bot.storage import Database, ReviewRow
 from conversations.answers import Answer
 from conversations.questionnaire import Questionnaire
 from conversations.rules import summarize
@@ -50,19 +50,13 @@ async def entries(db: Database, questionnaire: Questionnaire, config: Config, *,
     statuses = LISTED_STATUSES if include_all else PUBLIC_STATUSES
     t = Translator("fr")
     async with db.reading() as tx:
-        rows = await tx.fetchall(
-            f"SELECT {AssessmentRow.COLUMNS} FROM assessments WHERE status IN ({','.join('?' * len(statuses))}) "
-            "ORDER BY id", statuses)
-        decided = await tx.fetchall(
-            "SELECT r.assessment_id, r.role, r.decision, r.reviewer, r.comment, r.decided_at FROM reviews AS r "
-            "JOIN assessments AS a ON a.id = r.assessment_id AND r.round = a.review_round "
-            "WHERE r.decision IS NOT NULL AND r.decision != 'closed' ORDER BY r.decided_at")
-    by_assessment: dict[int, list[Any]] = {}
-    for row in decided:
-        by_assessment.setdefault(row["assessment_id"], []).append(row)
+        rows = await tx.assessments_with_status(statuses)
+        decided = await tx.current_decisions()
+    by_assessment: dict[int, list[ReviewRow]] = {}
+    for review in decided:
+        by_assessment.setdefault(review.assessment_id, []).append(review)
     out = []
-    for raw in rows:
-        row = AssessmentRow.from_row(raw)
+    for row in rows:
         interview = row.interview
         answers = interview.answers
 
@@ -88,7 +82,7 @@ async def entries(db: Database, questionnaire: Questionnaire, config: Config, *,
             "status": interview.status.value,
             "status_label": t(f"status.{interview.status.value}"),
             "decision_date": row.decided_at,
-            "decided_by_roles": sorted({config.roles[d["role"]].label if d["role"] in config.roles else d["role"]
+            "decided_by_roles": sorted({config.roles[d.role].label if d.role in config.roles else d.role
                                         for d in decisions}),
             "next_review": row.next_review_at,
             "criteria": criteria,
@@ -99,8 +93,8 @@ async def entries(db: Database, questionnaire: Questionnaire, config: Config, *,
         if internal:
             entry["internal"] = {
                 "requester": interview.requester,
-                "decisions": [{"role": d["role"], "decision": d["decision"], "reviewer": d["reviewer"],
-                               "comment": d["comment"] or "", "decided_at": d["decided_at"]} for d in decisions],
+                "decisions": [{"role": d.role, "decision": d.decision, "reviewer": d.reviewer,
+                               "comment": d.comment or "", "decided_at": d.decided_at} for d in decisions],
                 "exceptional_justifications": dict(interview.exceptions),
             }
         out.append(entry)

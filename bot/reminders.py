@@ -15,14 +15,13 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.storage import Tx
+from bot.storage import NoticeClaim, Tx
 from conversations.model import Reply, ReplyKind, utc_iso
 
 if TYPE_CHECKING:
     from bot.app import Boussole
 
 logger = logging.getLogger(__name__)
-APPROVED = ("approved", "approved_with_reservations")
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,6 @@ class Batch:
     new costs a few queries, not one per item still due.
     """
 
-    CHUNK = 500
-
     def __init__(self, tx: Tx, now: dt.datetime, *, dry_run: bool) -> None:
         self.tx = tx
         self.now = now
@@ -65,18 +62,11 @@ class Batch:
 
     async def settle(self) -> list[Notice]:
         """Drop the candidates already sent; claim the others (unless dry). Returns the new ones."""
-        keys = list(self.candidates)
-        sent: set[str] = set()
-        for start in range(0, len(keys), self.CHUNK):
-            chunk = keys[start:start + self.CHUNK]
-            rows = await self.tx.fetchall(
-                f"SELECT key FROM notices_sent WHERE key IN ({','.join('?' * len(chunk))})", chunk)
-            sent.update(r["key"] for r in rows)
+        sent = await self.tx.sent_keys(list(self.candidates))
         fresh = [n for k, n in self.candidates.items() if k not in sent]
         if not self.dry_run:
-            await self.tx.executemany(
-                "INSERT INTO notices_sent(key, recipient, kind, assessment_id, sent_at) VALUES (?, ?, ?, ?, ?)",
-                [(n.key, n.recipient, n.kind, n.assessment, self.stamp) for n in fresh])
+            await self.tx.claim_notices([NoticeClaim(n.key, n.recipient, n.kind, n.assessment) for n in fresh],
+                                        self.stamp)
         self.candidates = {}
         self.notices.extend(fresh)
         return fresh
@@ -89,78 +79,56 @@ def _at(iso: str) -> dt.datetime:
 async def _reevaluations(app: Boussole, batch: Batch) -> None:
     rules = app.config.reminders
     horizon = batch.now + dt.timedelta(days=max(rules.before_days, default=0))
-    rows = await batch.tx.fetchall(
-        "SELECT a.id, a.requester, a.title, a.direction, a.next_review_at FROM assessments AS a "
-        "WHERE a.next_review_at IS NOT NULL AND a.next_review_at <= ? AND a.status IN (?, ?) "
-        "AND NOT EXISTS (SELECT 1 FROM assessments AS r WHERE r.previous_id = a.id "
-        "AND r.status NOT IN ('draft', 'changes_requested', 'withdrawn'))",
-        (utc_iso(horizon), *APPROVED))
-    for row in rows:
-        due = _at(row["next_review_at"])
-        params = {"id": row["id"], "title": row["title"] or "", "date": row["next_review_at"]}
+    for row in await batch.tx.reevaluations_due(utc_iso(horizon)):
+        assert row.next_review_at is not None
+        due = _at(row.next_review_at)
+        params = {"id": row.id, "title": row.title or "", "date": row.next_review_at}
         # Only the latest reminder that fell due counts: after downtime, one message, not three.
         candidates = sorted([(due - dt.timedelta(days=d), f"before{d}") for d in rules.before_days] + [(due, "due")])
         passed = [(when, label) for when, label in candidates if when <= batch.now]
         if passed:
             label = passed[-1][1]
             days = max(0, (due.date() - batch.now.date()).days)
-            batch.add(f"reeval:{row['id']}:{row['next_review_at']}:{label}", row["requester"],
-                            "reevaluation_due" if label == "due" else "reevaluation_soon", row["id"],
-                            "reminder.due" if label == "due" else "reminder.before", {**params, "days": days},
-                            actions=("reevaluate",))
+            batch.add(f"reeval:{row.id}:{row.next_review_at}:{label}", row.requester,
+                      "reevaluation_due" if label == "due" else "reevaluation_soon", row.id,
+                      "reminder.due" if label == "due" else "reminder.before", {**params, "days": days},
+                      actions=("reevaluate",))
         escalate_from = due + dt.timedelta(days=rules.escalate_after_days)
         if batch.now >= escalate_from:
             week = (batch.now - escalate_from).days // 7
-            direction = app.config.directions.get(row["direction"] or "")
+            direction = app.config.directions.get(row.direction or "")
             managers = (direction.managers if direction and direction.managers else app.config.admins)
             late = (batch.now - due).days
             for manager in managers:
-                batch.add(f"escalate:{row['id']}:{row['next_review_at']}:{week}", manager, "escalation",
-                                row["id"], "reminder.overdue", {
-                                    **params, "days": late, "requester": row["requester"],
-                                    "direction": direction.label if direction else (row["direction"] or "-")})
+                batch.add(f"escalate:{row.id}:{row.next_review_at}:{week}", manager, "escalation", row.id,
+                          "reminder.overdue", {**params, "days": late, "requester": row.requester,
+                                               "direction": direction.label if direction else (row.direction or "-")})
 
 
 async def _idle_drafts(app: Boussole, batch: Batch) -> None:
     limit = batch.now - dt.timedelta(days=app.config.reminders.draft_idle_days)
-    # The already-sent test is in SQL (the key is computable there): a steady sweep reads nothing.
-    rows = await batch.tx.fetchall(
-        "SELECT a.id, a.requester, a.title, a.updated_at FROM assessments AS a "
-        "WHERE a.status IN ('draft', 'changes_requested') AND a.updated_at <= ? AND NOT EXISTS "
-        "(SELECT 1 FROM notices_sent WHERE key = 'idle:' || a.id || ':' || a.updated_at || '>' || a.requester)",
-        (utc_iso(limit),))
-    for row in rows:
-        days = (batch.now - _at(row["updated_at"])).days
-        batch.add(f"idle:{row['id']}:{row['updated_at']}", row["requester"], "draft_idle", row["id"],
-                        "reminder.idle", {"id": row["id"], "title": row["title"] or "", "days": days},
-                        actions=("resume",))
+    for row in await batch.tx.idle_drafts(utc_iso(limit)):
+        days = (batch.now - _at(row.updated_at)).days
+        batch.add(f"idle:{row.id}:{row.updated_at}", row.requester, "draft_idle", row.id,
+                  "reminder.idle", {"id": row.id, "title": row.title or "", "days": days}, actions=("resume",))
 
 
 async def _waiting_reviews(app: Boussole, batch: Batch) -> None:
     every = app.config.reminders.review_pending_days
     limit = batch.now - dt.timedelta(days=every)
-    # Every member's nudge for one period is claimed together: one key in the range tells them all.
-    rows = await batch.tx.fetchall(
-        "SELECT * FROM (SELECT a.id, a.title, a.requester, r.round, r.role, r.requested_at, "
-        "'review:' || a.id || ':' || r.round || ':' || r.role || ':' || "
-        "CAST((julianday(?1) - julianday(r.requested_at)) / ?2 AS INTEGER) AS prefix FROM reviews AS r "
-        "JOIN assessments AS a ON a.id = r.assessment_id AND r.round = a.review_round "
-        "WHERE r.decision IS NULL AND a.status = 'in_review' AND r.requested_at <= ?3) AS w "
-        "WHERE NOT EXISTS (SELECT 1 FROM notices_sent WHERE key > w.prefix || '>' AND key < w.prefix || '?')",
-        (batch.stamp, every, utc_iso(limit)))
-    for row in rows:
-        role = app.config.roles.get(row["role"])
+    for review in await batch.tx.waiting_reviews(requested_before=utc_iso(limit)):
+        role = app.config.roles.get(review.role)
         if role is None:
             continue
-        days = (batch.now - _at(row["requested_at"])).days
+        days = (batch.now - _at(review.requested_at)).days
         period = days // every
         for member in role.members:
-            if member == row["requester"]:
+            if member == review.requester:
                 continue
-            batch.add(f"review:{row['id']}:{row['round']}:{row['role']}:{period}", member, "review_waiting",
-                            row["id"], "reminder.review", {"id": row["id"], "title": row["title"] or "",
-                                                           "days": days, "role": role.label},
-                            actions=("approve", "reservations", "request_changes", "reject"))
+            batch.add(f"review:{review.assessment_id}:{review.round}:{review.role}:{period}", member,
+                      "review_waiting", review.assessment_id, "reminder.review",
+                      {"id": review.assessment_id, "title": review.title or "", "days": days, "role": role.label},
+                      actions=("approve", "reservations", "request_changes", "reject"))
 
 
 async def _new_version(app: Boussole, batch: Batch) -> None:
@@ -170,22 +138,18 @@ async def _new_version(app: Boussole, batch: Batch) -> None:
     if await batch.tx.notice_sent(f"{marker}>boussole"):
         return
     deadline = utc_iso(batch.now + dt.timedelta(days=app.config.reminders.new_version_delay_days))
-    rows = await batch.tx.fetchall(
-        "SELECT id, requester, title, next_review_at FROM assessments "
-        "WHERE status IN (?, ?) AND questionnaire_version != ?", (*APPROVED, version))
     new_dates = {}
-    for row in rows:
-        new_dates[row["id"]] = min(row["next_review_at"] or deadline, deadline)
-        batch.add(f"version:{row['id']}:{version}", row["requester"], "new_questionnaire", row["id"],
-                  "reminder.new_version", {"id": row["id"], "title": row["title"] or "", "version": version,
-                                           "date": new_dates[row["id"]]}, actions=("reevaluate",))
+    for row in await batch.tx.approved_under_other_version(version):
+        new_dates[row.id] = min(row.next_review_at or deadline, deadline)
+        batch.add(f"version:{row.id}:{version}", row.requester, "new_questionnaire", row.id,
+                  "reminder.new_version", {"id": row.id, "title": row.title or "", "version": version,
+                                           "date": new_dates[row.id]}, actions=("reevaluate",))
     fresh = await batch.settle()
     if not batch.dry_run:
-        await batch.tx.executemany("UPDATE assessments SET next_review_at = ? WHERE id = ?",
-                                   [(new_dates[n.assessment], n.assessment) for n in fresh
-                                    if n.assessment is not None])
-        await batch.tx.claim_notice(f"{marker}>boussole", recipient="boussole", kind="version_applied",
-                                    assessment_id=None, now=batch.stamp)
+        await batch.tx.set_next_review_dates({n.assessment: new_dates[n.assessment] for n in fresh
+                                              if n.assessment is not None})
+        await batch.tx.claim_notice(NoticeClaim(f"{marker}>boussole", "boussole", "version_applied", None),
+                                    batch.stamp)
 
 
 async def sweep(app: Boussole, now: dt.datetime, *, dry_run: bool = False) -> list[Notice]:

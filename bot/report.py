@@ -38,9 +38,7 @@ async def build(tx: Tx, questionnaire: Questionnaire, config: Config, assessment
         else:
             shown = t.answer(question, answer, choices) if answer is not None else "—"
         answers.append({"criterion": question.criterion, "question": question.text.fr, "answer": shown})
-    decisions = await tx.fetchall(
-        "SELECT round, role, decision, reviewer, comment, decided_at FROM reviews WHERE assessment_id = ? "
-        "AND decision IS NOT NULL AND decision != 'closed' ORDER BY decided_at", (assessment_id,))
+    decisions = await tx.decisions(assessment_id)
     trail = await tx.audit_trail(assessment_id)
     return {
         "id": interview.id, "title": row.title or "", "status": t(f"status.{interview.status.value}"),
@@ -51,9 +49,9 @@ async def build(tx: Tx, questionnaire: Questionnaire, config: Config, assessment
         "criteria": [{"number": c.number, "title": c.title.fr, "level": str(c.level),
                       "reasons": [f.reason.fr for f in c.findings]} for c in summary.criteria],
         "answers": answers, "exceptions": dict(interview.exceptions),
-        "decisions": [{"round": d["round"], "role": config.roles[d["role"]].label if d["role"] in config.roles
-                       else d["role"], "decision": t(f"decision.{d['decision']}"), "reviewer": who(d["reviewer"]),
-                       "comment": d["comment"] or "", "at": d["decided_at"]} for d in decisions],
+        "decisions": [{"round": d.round, "role": config.roles[d.role].label if d.role in config.roles else d.role,
+                       "decision": t(f"decision.{d.decision}"), "reviewer": who(d.reviewer or ""),
+                       "comment": d.comment or "", "at": d.decided_at} for d in decisions],
         "history": [{"at": a.at, "actor": who(a.actor), "action": a.action} for a in trail],
     }
 

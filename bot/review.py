@@ -12,11 +12,14 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
+from bot.assessments import save_assessment
+from bot.config import Config
 from bot.storage import Tx
 from conversations.answers import Answer
 from conversations.commands import Command
@@ -33,11 +36,8 @@ from conversations.model import (
     Withdrawn,
     utc_iso,
 )
-from conversations.questionnaire import Level, Match
+from conversations.questionnaire import Choice, Level, Match, Questionnaire
 from conversations.rules import Finding, findings, matches, summarize
-
-if TYPE_CHECKING:
-    from bot.app import Boussole
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +67,13 @@ class ReviewDesk:
 
     COMMANDS: frozenset[str] = frozenset({"pending_reviews", "history", "report", *DECISION_COMMANDS})
 
-    def __init__(self, app: Boussole) -> None:
-        self.app = app
-        self.config = app.config
-        self.q = app.questionnaire
+    def __init__(self, *, config: Config, questionnaire: Questionnaire, directions: tuple[Choice, ...],
+                 reports_dir: Path, clock: Callable[[], dt.datetime]) -> None:
+        self.config = config
+        self.q = questionnaire
+        self.directions = directions
+        self.reports_dir = reports_dir
+        self.clock = clock
 
     # -- who reviews ----------------------------------------------------------------------
     def required_roles(self, interview: Interview, found: list[Finding]) -> list[str]:
@@ -136,8 +139,7 @@ class ReviewDesk:
             params["justification"] = signal.justification
         else:
             key = "review.blocker_alert"
-            await tx.execute("UPDATE findings SET notified_at = ? WHERE assessment_id = ? AND question_id = ? "
-                             "AND level = 'blocker'", (utc_iso(now), interview.id, signal.question_id))
+            await tx.mark_blocker_notified(interview.id, signal.question_id, utc_iso(now))
         await tx.audit(actor="boussole", action="reviewers_alerted", assessment_id=interview.id,
                        detail={"kind": key.split(".")[1], "question": signal.question_id,
                                "recipients": sorted(recipients)}, now=utc_iso(now))
@@ -147,17 +149,13 @@ class ReviewDesk:
         stamp = utc_iso(now)
         found = findings(self.q, interview.answers)
         roles = self.required_roles(interview, found)
-        row = await tx.fetchone("SELECT review_round FROM assessments WHERE id = ?", (interview.id,))
-        round_ = int(row["review_round"]) + 1
-        await tx.execute("UPDATE assessments SET review_round = ? WHERE id = ?", (round_, interview.id))
         recipients = self.members(roles, exclude=interview.requester)
         if not recipients:
             await tx.audit(actor="boussole", action="no_reviewer", assessment_id=interview.id,
                            detail={"roles": roles}, now=stamp)
             return [Reply(who, ReplyKind.WARNING, "review.no_reviewer", {"id": interview.id}, interview.id)
                     for who in [interview.requester, *self.config.admins]]
-        await tx.executemany("INSERT INTO reviews(assessment_id, round, role, requested_at) VALUES (?, ?, ?, ?)",
-                             [(interview.id, round_, role, stamp) for role in roles])
+        round_ = await tx.start_review_round(interview.id, roles, stamp)
         await tx.audit(actor="boussole", action="review_requested", assessment_id=interview.id,
                        detail={"round": round_, "roles": roles}, now=stamp)
         changes = await self._changes_since_previous(tx, interview)
@@ -166,7 +164,7 @@ class ReviewDesk:
             replies.append(Reply(member, ReplyKind.REVIEW_REQUEST, "review.request", {
                 "interview": interview, "summary": summarize(self.q, interview.answers), "questionnaire": self.q,
                 "requester": interview.requester, "direction": self.direction_label(interview),
-                "roles": labels, "round": round_, "changes": changes, "directions": self.app.directions,
+                "roles": labels, "round": round_, "changes": changes, "directions": self.directions,
             }, interview.id, actions=DECISION_ACTIONS))
         return replies
 
@@ -181,12 +179,8 @@ class ReviewDesk:
     async def _close_reviews(self, tx: Tx, interview: Interview, key: str, params: dict[str, Any],
                              now: dt.datetime, *, skip: str | None = None) -> list[Reply]:
         """Tell the reviewers who still had to decide that their request no longer stands."""
-        rows = await tx.fetchall(
-            "SELECT r.role FROM reviews AS r JOIN assessments AS a ON a.id = r.assessment_id "
-            "WHERE r.assessment_id = ? AND r.round = a.review_round AND r.decision IS NULL", (interview.id,))
-        roles = [r["role"] for r in rows if r["role"] in self.config.roles]
-        await tx.execute("UPDATE reviews SET decision = 'closed', decided_at = ? WHERE assessment_id = ? "
-                         "AND decision IS NULL", (utc_iso(now), interview.id))
+        waiting = await tx.close_open_reviews(interview.id, utc_iso(now))
+        roles = [role for role in waiting if role in self.config.roles]
         recipients = self.members(roles, exclude=interview.requester)
         return [Reply(m, ReplyKind.INFO, key, {"id": interview.id, "title": interview.title or "", **params},
                       interview.id) for m in recipients if m != skip]
@@ -222,25 +216,21 @@ class ReviewDesk:
         if interview.requester == user:
             return await self._refuse(tx, user, assessment_id, "own_request", now)
         if interview.status is not Status.IN_REVIEW:
-            last = await tx.fetchone("SELECT reviewer, decision FROM reviews WHERE assessment_id = ? "
-                                     "AND decision NOT IN ('closed') ORDER BY decided_at DESC LIMIT 1",
-                                     (assessment_id,))
+            last = await tx.last_decision(assessment_id)
             return await self._refuse(tx, user, assessment_id, "not_in_review", now, status=interview.status,
-                                      by=last["reviewer"] if last else "")
-        rows = await tx.fetchall(
-            "SELECT r.role, r.decision, r.reviewer FROM reviews AS r JOIN assessments AS a ON a.id = r.assessment_id "
-            "WHERE r.assessment_id = ? AND r.round = a.review_round", (assessment_id,))
-        mine = [r for r in rows if r["role"] in self.config.roles and user in self.config.roles[r["role"]].members]
+                                      by=last.reviewer if last and last.reviewer else "")
+        rows = await tx.current_round(assessment_id)
+        mine = [r for r in rows if r.role in self.config.roles and user in self.config.roles[r.role].members]
         if not mine:
             return await self._refuse(tx, user, assessment_id, "not_reviewer", now)
-        open_roles = [r["role"] for r in mine if r["decision"] is None]
+        open_roles = [r.role for r in mine if r.decision is None]
         if not open_roles:
             done = mine[0]
-            return await self._refuse(tx, user, assessment_id, "already_decided", now, by=done["reviewer"],
-                                      decision=done["decision"])
+            return await self._refuse(tx, user, assessment_id, "already_decided", now, by=done.reviewer or "",
+                                      decision=done.decision)
         if decision in NEEDS_COMMENT and not comment:
             # Not a refusal: the decision waits for its comment, typed next (or given by a reaction first).
-            conversation, _next_id = await tx.conversation(user)
+            conversation = await tx.conversation(user)
             if conversation.mode is not Mode.COMMENTING:
                 conversation = conversation.to(conversation.resting_mode)
             await tx.save_conversation(conversation.to(Mode.COMMENTING, pending=f"{command.name} {assessment_id}"),
@@ -250,10 +240,8 @@ class ReviewDesk:
                           assessment_id)]
 
         stamp = utc_iso(now)
-        await tx.executemany(
-            "UPDATE reviews SET decision = ?, reviewer = ?, comment = ?, decided_at = ? "
-            "WHERE assessment_id = ? AND round = (SELECT review_round FROM assessments WHERE id = ?) AND role = ?",
-            [(decision.value, user, comment, stamp, assessment_id, assessment_id, role) for role in open_roles])
+        await tx.record_decision(assessment_id, open_roles, decision=decision.value, reviewer=user, comment=comment,
+                                 now=stamp)
         await tx.audit(actor=user, action="decision", assessment_id=assessment_id,
                        detail={"decision": decision.value, "roles": open_roles, "comment": comment}, now=stamp)
         role_labels = ", ".join(self.config.roles[r].label for r in open_roles)
@@ -263,7 +251,7 @@ class ReviewDesk:
                    Reply(interview.requester, ReplyKind.DECISION, "review.decision", common, assessment_id)]
         replies += [Reply(member, ReplyKind.INFO, "review.role_decided", common, assessment_id)
                     for member in self.members(open_roles, exclude=interview.requester) if member != user]
-        decided = {r["role"]: r["decision"] for r in rows}
+        decided = {r.role: r.decision for r in rows}
         decided.update({role: decision.value for role in open_roles})
         replies += await self._conclude(tx, interview, decided, decision, user, comment, now)
         return replies
@@ -288,7 +276,7 @@ class ReviewDesk:
         updated = interview.with_status(status)
         if status is Status.CHANGES_REQUESTED:
             updated = replace(updated, pending=None, revisiting=False, blocked_on=None)
-        await self.app.save_interview(tx, updated, old=old, actor=user, now=now)
+        await save_assessment(tx, self.q, updated, old=old, actor=user, now=now)
         next_review = None
         if status.approved:
             months = (self.config.reminders.reservations_period_months if status is Status.APPROVED_WITH_RESERVATIONS
@@ -312,7 +300,7 @@ class ReviewDesk:
         previous = await tx.assessment(renewal.previous_id)
         if previous is None or previous.interview.status not in (Status.APPROVED, Status.APPROVED_WITH_RESERVATIONS):
             return
-        await self.app.save_interview(tx, previous.interview.with_status(Status.ARCHIVED), old=previous.interview,
+        await save_assessment(tx, self.q, previous.interview.with_status(Status.ARCHIVED), old=previous.interview,
                                       actor=user, now=now)
         await tx.set_review_dates(previous.interview.id, decided_at=previous.decided_at, next_review_at=None)
         await tx.audit(actor="boussole", action="archived", assessment_id=previous.interview.id,
@@ -322,16 +310,10 @@ class ReviewDesk:
         roles = self.config.roles_of(user)
         items = []
         if roles:
-            marks = ",".join("?" * len(roles))
-            rows = await tx.fetchall(
-                "SELECT a.id, a.title, a.requester, r.role, r.requested_at FROM reviews AS r "
-                "JOIN assessments AS a ON a.id = r.assessment_id AND r.round = a.review_round "
-                f"WHERE r.decision IS NULL AND a.status = 'in_review' AND r.role IN ({marks}) AND a.requester != ? "
-                "ORDER BY r.requested_at, a.id", (*roles, user))
-            for row in rows:
-                waited = now - dt.datetime.fromisoformat(row["requested_at"])
-                items.append({"id": row["id"], "title": row["title"] or "", "requester": row["requester"],
-                              "role": self.config.roles[row["role"]].label, "days": waited.days})
+            for review in await tx.waiting_reviews(roles=roles, not_requested_by=user):
+                waited = now - dt.datetime.fromisoformat(review.requested_at)
+                items.append({"id": review.assessment_id, "title": review.title or "", "requester": review.requester,
+                              "role": self.config.roles[review.role].label, "days": waited.days})
         return [Reply(user, ReplyKind.INFO, "review.pending", {"items": items, "reviewer": bool(roles)},
                       actions=())]
 
@@ -352,7 +334,7 @@ class ReviewDesk:
             return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": assessment_id or command.argument})]
         report = await build(tx, self.q, self.config, row.interview.id)
         assert report is not None
-        folder = self.app.reports_dir
+        folder = self.reports_dir
         folder.mkdir(parents=True, exist_ok=True)
         png = compass_png(report["levels"])
         image = folder / f"boussole-{row.interview.id}.png"
@@ -371,7 +353,7 @@ class ReviewDesk:
         row = await tx.assessment(assessment_id) if assessment_id is not None else None
         if row is None or not await self.may_see(tx, user, row.interview):
             await tx.audit(actor=user, action="access_refused", assessment_id=row.interview.id if row else None,
-                           detail={"what": "history", "wanted": assessment_id}, now=utc_iso(self.app.clock()))
+                           detail={"what": "history", "wanted": assessment_id}, now=utc_iso(self.clock()))
             return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": assessment_id or command.argument})]
         trail = await tx.audit_trail(row.interview.id)
         entries = [{"at": a.at, "actor": a.actor, "action": a.action, "detail": a.detail} for a in trail]

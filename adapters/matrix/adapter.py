@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import logging
 import struct
 import time
@@ -43,11 +42,12 @@ from nio import (
 from nio.api import MessageDirection
 
 from adapters.matrix.formatting import DECISION_REACTIONS, REACTION_ANSWERS, contents, emoji_key
+from adapters.posting import PostedMessages
 from bot.app import Boussole, NotYet, Undeliverable
 from bot.config import MatrixConfig
 from bot.i18n import Rendered
 from bot.storage import OutboxRow
-from conversations.model import Incoming, utc_iso
+from conversations.model import Incoming
 
 logger = logging.getLogger(__name__)
 PREFIXES = ("!boussole", "/boussole")
@@ -73,6 +73,7 @@ class MatrixAdapter:
                                                                    KeyVerificationMac, KeyVerificationCancel))
         self.tasks: list[asyncio.Task[None]] = []
         self.stopping = asyncio.Event()
+        self.posted = PostedMessages(app, "matrix")
 
     # -- start and stop -------------------------------------------------------------------
     async def start(self) -> None:
@@ -101,14 +102,8 @@ class MatrixAdapter:
 
     # -- the sync loop ----------------------------------------------------------------------
     async def _state(self, key: str) -> str | None:
-        rows = await self.app.db.execute_now("SELECT value FROM transport_state WHERE key = ?", (key,))
-        return rows[0]["value"] if rows else None
-
-    async def _set_state(self, key: str, value: str) -> None:
-        await self.app.db.execute_now(
-            "INSERT INTO transport_state(key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (key, value))
+        async with self.app.db.reading() as tx:
+            return await tx.transport_state(key)
 
     async def _sync_loop(self) -> None:
         token = await self._state(TOKEN_KEY)
@@ -133,7 +128,8 @@ class MatrixAdapter:
             await self._crypto_housekeeping()  # know the members' devices before any reply is encrypted
             await self._process(response, first=token is None)
             token = response.next_batch
-            await self._set_state(TOKEN_KEY, token)  # only now: every event of this sync is committed
+            async with self.app.db.transaction() as tx:  # only now: every event of this sync is committed
+                await tx.set_transport_state(TOKEN_KEY, token)
             self.app.notify_outbox()  # rooms and members just synced may let waiting messages out
 
     async def _crypto_housekeeping(self) -> None:
@@ -157,7 +153,8 @@ class MatrixAdapter:
         for room_id, info in response.rooms.join.items():
             events = list(info.timeline.events)
             if first:
-                await self._remember_room(room_id)
+                async with self.app.db.transaction() as tx:
+                    await tx.remember_matrix_room(room_id, _now_ms())
                 continue  # the very first sync shows history from before the bot ran: not for it
             if info.timeline.limited and info.timeline.prev_batch:
                 events = await self._backfill(room_id, info.timeline.prev_batch) + events
@@ -201,29 +198,25 @@ class MatrixAdapter:
         if isinstance(response, JoinError):
             logger.warning("Matrix: could not join %s: %s", room_id, response.message)
             return
-        await self.app.db.execute_now(
-            "INSERT INTO matrix_rooms(room_id, user, direct, joined_at) VALUES (?, ?, 0, ?) "
-            "ON CONFLICT(room_id) DO UPDATE SET joined_at = excluded.joined_at", (room_id, inviter, deciding))
-
-    async def _remember_room(self, room_id: str) -> None:
-        await self.app.db.execute_now(
-            "INSERT INTO matrix_rooms(room_id, user, direct, joined_at) VALUES (?, NULL, 0, ?) "
-            "ON CONFLICT(room_id) DO NOTHING", (room_id, _now_ms()))
+        async with self.app.db.transaction() as tx:
+            await tx.joined_matrix_room(room_id, inviter=inviter, joined_at=deciding)
 
     async def _room_info(self, room_id: str) -> tuple[int, bool]:
-        rows = await self.app.db.execute_now("SELECT joined_at, direct FROM matrix_rooms WHERE room_id = ?",
-                                             (room_id,))
-        if not rows:
-            await self._remember_room(room_id)
-            return _now_ms(), False
-        return int(rows[0]["joined_at"]), bool(rows[0]["direct"])
+        async with self.app.db.transaction() as tx:
+            room = await tx.matrix_room(room_id)
+            if room is None:
+                joined_at = _now_ms()
+                await tx.remember_matrix_room(room_id, joined_at)
+                return joined_at, False
+        return room.joined_at, room.direct
 
     def _is_two_person(self, room_id: str) -> bool:
         room = self.client.rooms.get(room_id)
         return room is not None and room.member_count == 2
 
     async def _mark_direct(self, room_id: str, user: str) -> None:
-        await self.app.db.execute_now("UPDATE matrix_rooms SET direct = 1, user = ? WHERE room_id = ?", (user, room_id))
+        async with self.app.db.transaction() as tx:
+            await tx.set_direct_matrix_room(room_id, user, _now_ms())
 
     # -- events -----------------------------------------------------------------------------
     async def _on_event(self, room_id: str, event: Any) -> None:
@@ -254,20 +247,17 @@ class MatrixAdapter:
     async def _translate(self, room_id: str, event: Any, user: str, direct: bool) -> Incoming | None:
         event_id = f"matrix:{event.event_id}"
         if isinstance(event, ReactionEvent):
-            rows = await self.app.db.execute_now(
-                "SELECT question_id, key, assessment_id FROM transport_messages WHERE transport = 'matrix' "
-                "AND channel = ? AND message_id = ?", (room_id, event.reacts_to))
-            if not rows:
+            posted = await self.posted.find(room_id, event.reacts_to)
+            if posted is None:
                 return None
-            row = rows[0]
-            if row["key"] == "review.request":
+            if posted.key == "review.request":
                 # ✅ approves; ⚠️ reservations, 📝 changes, ❌ rejection: the bot then asks for the comment.
                 decision = DECISION_REACTIONS.get(emoji_key(event.key))
-                return Incoming(event_id, user, f"{decision} {row['assessment_id']}") if decision else None
+                return Incoming(event_id, user, f"{decision} {posted.assessment_id}") if decision else None
             answer = REACTION_ANSWERS.get(emoji_key(event.key))
-            if row["question_id"] is None or answer is None:
+            if posted.question_id is None or answer is None:
                 return None
-            return Incoming(event_id, user, answer, question=row["question_id"])
+            return Incoming(event_id, user, answer, question=posted.question_id)
         text = event.body.strip()
         lowered = text.lower()
         for prefix in PREFIXES:
@@ -304,27 +294,25 @@ class MatrixAdapter:
     # -- outgoing ---------------------------------------------------------------------------------
     async def _dm_room(self, user: str) -> str:
         mxid = user.removeprefix("matrix:")
-        rows = await self.app.db.execute_now(
-            "SELECT room_id FROM matrix_rooms WHERE user = ? AND direct = 1 ORDER BY joined_at DESC LIMIT 1", (user,))
-        for row in rows:
-            if row["room_id"] in self.client.rooms:
-                return str(row["room_id"])
+        async with self.app.db.reading() as tx:
+            rooms = await tx.direct_matrix_rooms(user)
+        for room_id in rooms[:1]:
+            if room_id in self.client.rooms:
+                return room_id
         initial_state = [{"type": "m.room.encryption", "state_key": "",
                           "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if self.config.encryption else []
         response = await self.client.room_create(is_direct=True, invite=[mxid], initial_state=initial_state,
                                                  preset=None)
         if isinstance(response, RoomCreateError):
             raise ConnectionError(f"could not open a direct room with {mxid}: {response.message}")
-        await self.app.db.execute_now(
-            "INSERT INTO matrix_rooms(room_id, user, direct, joined_at) VALUES (?, ?, 1, ?) "
-            "ON CONFLICT(room_id) DO UPDATE SET user = excluded.user, direct = 1",
-            (response.room_id, user, _now_ms()))
+        async with self.app.db.transaction() as tx:
+            await tx.set_direct_matrix_room(response.room_id, user, _now_ms())
         return str(response.room_id)
 
     async def _send(self, row: OutboxRow, rendered: Rendered) -> None:
         if rendered.kind == "review_request" and self.config.reviewers_room:
             room_id = self.config.reviewers_room
-            if await self.app.posted_for_batch("matrix", room_id, row, rendered.key):
+            if await self.posted.shown_in_room(room_id, row, rendered):
                 return
         else:
             room_id = await self._dm_room(row.recipient)
@@ -336,8 +324,7 @@ class MatrixAdapter:
             raise NotYet(f"{mxid} has not joined {room_id}")
         if room.encrypted and mxid in room.invited_users:
             raise NotYet(f"{mxid} has not accepted the invitation to {room_id} yet: keys go to members")
-        posted = {r["part"] for r in await self.app.db.execute_now(
-            "SELECT part FROM transport_messages WHERE outbox_id = ?", (row.id,))}
+        posted = await self.posted.parts_posted(row)
         if room.encrypted:
             await self._crypto_housekeeping()
         for part, content in enumerate(contents(rendered)):
@@ -355,19 +342,10 @@ class MatrixAdapter:
                 if response.status_code in ("M_FORBIDDEN", "M_UNKNOWN_TOKEN"):
                     raise Undeliverable(f"{response.status_code}: {response.message}")
                 raise ConnectionError(f"{response.status_code}: {response.message}")
-            await self._remember(row, part, room_id, response.event_id, rendered)
+            await self.posted.remember(row, part, room_id, response.event_id, rendered, {"kind": rendered.kind})
         image = (rendered.attachment or {}).get("image")
         if image and len(contents(rendered)) not in posted:
             await self._send_image(row, rendered, room_id, Path(image), part=len(contents(rendered)))
-
-    async def _remember(self, row: OutboxRow, part: int, room_id: str, event_id: str, rendered: Rendered) -> None:
-        await self.app.db.execute_now(
-            "INSERT INTO transport_messages(outbox_id, part, transport, channel, message_id, recipient, "
-            "assessment_id, key, question_id, payload, sent_at) VALUES (?, ?, 'matrix', ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
-            (row.id, part, room_id, event_id, row.recipient, rendered.assessment, rendered.key,
-             rendered.question["id"] if rendered.question else None, json.dumps({"kind": rendered.kind}),
-             utc_iso(self.app.clock())))
 
     async def _send_image(self, row: OutboxRow, rendered: Rendered, room_id: str, path: Path, *, part: int) -> None:
         """The compass picture as m.image; encrypted as a file in an encrypted room."""
@@ -388,7 +366,7 @@ class MatrixAdapter:
                                            ignore_unverified_devices=self.config.send_to_unverified_devices)
         if isinstance(sent, RoomSendError | ErrorResponse):
             raise ConnectionError(f"{sent.status_code}: {sent.message}")
-        await self._remember(row, part, room_id, sent.event_id, rendered)
+        await self.posted.remember(row, part, room_id, sent.event_id, rendered, {"kind": rendered.kind})
 
 
 def _now_ms() -> int:

@@ -24,13 +24,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import SlackMessage, answered, build, escape
+from adapters.posting import PostedMessages
+from adapters.slack.blocks import answered, build, escape
 from adapters.slack.translate import Click, Modal, Translated, translate
 from bot.app import Boussole, Undeliverable
 from bot.config import SlackConfig
 from bot.i18n import Rendered, Translator
 from bot.storage import OutboxRow
-from conversations.model import utc_iso
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ class SlackAdapter:
         self.bolt.action(re.compile(r".*"))(self._on_action)
         self.bolt.view(re.compile(r"^boussole:"))(self._on_view)
         self.pacer = Pacer(config.messages_per_second)
+        self.posted = PostedMessages(app, "slack")
         self.dm_channels: dict[str, str] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.runner: web.AppRunner | None = None
@@ -237,10 +238,9 @@ class SlackAdapter:
         channel = await self._dm(user_id)
         if rendered.kind == "review_request" and self.config.reviewers_channel:
             channel = self.config.reviewers_channel
-            if await self.app.posted_for_batch("slack", channel, row, rendered.key):
+            if await self.posted.shown_in_room(channel, row, rendered):
                 return
-        posted = {r["part"] for r in await self.app.db.execute_now(
-            "SELECT part FROM transport_messages WHERE outbox_id = ?", (row.id,))}
+        posted = await self.posted.parts_posted(row)
         messages = build(rendered, self.labels(locale))
         for part, message in enumerate(messages):
             if part in posted:
@@ -254,7 +254,7 @@ class SlackAdapter:
                 response = await self._call("chat.postMessage", channel=channel, text=message.text,
                                             blocks=message.blocks)
                 ts = str(response.get("ts", ""))
-            await self._remember(row, part, channel, ts, rendered, message)
+            await self.posted.remember(row, part, channel, ts, rendered, {"blocks": message.blocks})
         image = (rendered.attachment or {}).get("image")
         if image and rendered.kind != "error" and len(messages) not in posted:
             # The compass picture as a file in the conversation (files.getUploadURLExternal / complete).
@@ -264,35 +264,19 @@ class SlackAdapter:
                                                   title=rendered.heading or Path(image).name)
             except SlackApiError as exc:
                 raise Undeliverable(f"file upload: {exc.response.get('error')}") from exc
-            await self._remember(row, len(messages), channel, f"file:{row.id}", rendered, SlackMessage("", []))
+            await self.posted.remember(row, len(messages), channel, f"file:{row.id}", rendered, {"blocks": []})
         if rendered.key in SETTLING_KEYS and rendered.assessment is not None:
             await self._settle_requests(row.recipient, rendered)
 
-    async def _remember(self, row: OutboxRow, part: int, channel: str, ts: str, rendered: Rendered,
-                        message: SlackMessage) -> None:
-        await self.app.db.execute_now(
-            "INSERT INTO transport_messages(outbox_id, part, transport, channel, message_id, recipient, assessment_id, "
-            "key, question_id, payload, sent_at) VALUES (?, ?, 'slack', ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
-            (row.id, part, channel, ts, row.recipient, rendered.assessment, rendered.key,
-             rendered.question["id"] if rendered.question else None,
-             json.dumps({"blocks": message.blocks}, ensure_ascii=False),
-             utc_iso(self.app.clock())))
-
     async def _settle_requests(self, recipient: str, rendered: Rendered) -> None:
         """Redraw this reviewer's (or the channel's) request: who decided what, when; no buttons left."""
-        channel_clause = "(recipient = ? OR channel = ?)"
-        rows = await self.app.db.execute_now(
-            f"SELECT outbox_id, part, channel, message_id, payload FROM transport_messages WHERE transport = 'slack' "
-            f"AND assessment_id = ? AND key = 'review.request' AND closed_at IS NULL AND {channel_clause}",
-            (rendered.assessment, recipient, self.config.reviewers_channel or ""))
+        requests = await self.posted.open_requests(rendered.assessment, recipient=recipient,
+                                                   channel=self.config.reviewers_channel or "")
         t = Translator(self.app.config.locale)
         when = time.strftime("%Y-%m-%d %H:%M")
-        for r in rows:
-            blocks = answered(json.loads(r["payload"])["blocks"], f"{t('slack.decided', text=rendered.body)} ({when})")
-            await self.pacer.wait(r["channel"])
-            await self._call("chat.update", channel=r["channel"], ts=r["message_id"], blocks=blocks,
+        for request in requests:
+            blocks = answered(request.payload["blocks"], f"{t('slack.decided', text=rendered.body)} ({when})")
+            await self.pacer.wait(request.channel)
+            await self._call("chat.update", channel=request.channel, ts=request.message_id, blocks=blocks,
                              text=escape(rendered.body)[:300])
-            await self.app.db.execute_now(
-                "UPDATE transport_messages SET closed_at = ? WHERE outbox_id = ? AND part = ?",
-                (utc_iso(self.app.clock()), r["outbox_id"], r["part"]))
+            await self.posted.close(request)

@@ -8,9 +8,8 @@ import sqlite3
 import pytest
 
 from bot.app import Boussole
-from bot.audit import verify
-from bot.storage import Database, Expected, Tx
-from conversations.model import Incoming, Status
+from bot.storage import Database
+from conversations.model import Status
 from tests.helpers import CLEAN, Chat, event
 
 
@@ -116,22 +115,6 @@ async def test_a_failed_delivery_stays_in_the_outbox_in_order(app):
     assert kinds[0].startswith("Comman") and kinds[1].startswith("Pourqu")
 
 
-class Overtaken:
-    """Another process (its own connection to the same file) writes between a step's read and its write."""
-
-    def __init__(self, app: Boussole, other: Boussole, competing: Incoming) -> None:
-        self.app, self.other, self.competing = app, other, competing
-        self.snapshots = 0
-        self._snapshot = app.snapshot
-        app.snapshot = self.snapshot  # type: ignore[method-assign]
-
-    async def snapshot(self, *args, **kwargs):
-        self.snapshots += 1
-        if self.snapshots == 1:
-            assert await self.other.handle(self.competing)
-        return await self._snapshot(*args, **kwargs)
-
-
 @pytest.fixture
 async def other_process(config, questionnaire, db_path, clock):
     """The application again, on its own connection to the same file: another process."""
@@ -143,26 +126,6 @@ def _answers(db_path) -> list[tuple[str, str]]:
     with sqlite3.connect(db_path) as raw:
         return [(q, json.loads(a)["value"]) for q, a in raw.execute(
             "SELECT question_id, answer FROM answers ORDER BY id")]
-
-
-async def test_a_step_overtaken_by_another_process_runs_again_on_what_it_wrote(app, other_process, db_path):
-    chat = Chat(app)
-    await chat.say("nouveau")
-    overtaken = Overtaken(app, other_process, event("console:alice", "Nom écrit ailleurs"))
-    replies = await chat.say("Un outil qui résume les courriers reçus par le service.")
-    assert overtaken.snapshots == 2  # the first read was stale: nothing written, the step ran again
-    assert _answers(db_path) == [("ctx_name", "Nom écrit ailleurs"),
-                                 ("ctx_purpose", "Un outil qui résume les courriers reçus par le service.")]
-    assert replies[-1].question["id"] == chat.app.questionnaire.questions[2].id
-    assert (await verify(app.db)).intact
-
-
-async def test_an_event_claimed_by_another_process_meanwhile_is_not_processed_again(app, other_process, db_path):
-    chat = Chat(app)
-    await chat.say("nouveau")
-    Overtaken(app, other_process, event("console:alice", "Nom", event_id="slack:Ev7"))
-    assert not await app.handle(event("console:alice", "Nom", event_id="slack:Ev7"))
-    assert _answers(db_path) == [("ctx_name", "Nom")]
 
 
 async def test_a_step_whose_write_fails_leaves_nothing_and_can_come_again(app, db_path):
@@ -182,51 +145,9 @@ async def test_a_step_whose_write_fails_leaves_nothing_and_can_come_again(app, d
     assert _answers(db_path) == [("ctx_name", "Nom")]
 
 
-async def _fresh_read(db_path, user: str) -> Expected | None:
-    """What a step of `user` would read from the file right now, on a connection of its own."""
-    async with Database(db_path) as db:
-        tx = Tx(db.conn, checked=True)
-        await tx.start_step("probe", user, "2026-03-02T09:00:00+00:00")
-        return tx.expected
-
-
-async def test_what_a_step_leaves_for_the_next_is_what_the_database_holds(app, db_path, clock):
-    chat = Chat(app)
-    compared = 0
-
-    async def say_and_compare(*texts: str) -> None:
-        nonlocal compared
-        for text in texts:
-            clock.advance(minutes=1)
-            await chat.say(text)
-            left = app.db.last_states.entries.get(chat.user)
-            if left is not None:
-                assert left == await _fresh_read(db_path, chat.user), f"after {text!r}"
-                compared += 1
-
-    await say_and_compare("nouveau", CLEAN["ctx_name"], "language en", "langue fr", "retour", "Nom changé",
-                          "résumé", "reprendre", "liste")
-    await chat.answer_all({"c1_biometric": "oui"}, stop_at="c1_sensitive")  # a blocker: reviewers alerted
-    await say_and_compare("corriger", "non", "annuler", "oui", "nouveau", CLEAN["ctx_name"])
-    assert compared >= 10
-
-
-async def test_a_users_next_step_writes_without_reading_again(app):
-    chat = Chat(app)
-    await chat.say("nouveau")
-    statements: list[str] = []
-    await app.db.conn.set_trace_callback(statements.append)
-    await app.handle(event(chat.user, CLEAN["ctx_name"]))
-    await app.db.conn.set_trace_callback(None)
-    # One statement (reported again at each trigger it runs): the check, the writes and the commit in one.
-    assert [s.split()[:3] for s in dict.fromkeys(statements)] == [["INSERT", "INTO", "queued_writes"]]
-    assert "summary" in [r.kind for r in await chat.say("résumé")]
-
-
 async def test_a_step_after_another_process_wrote_for_the_same_user_reads_again(app, other_process, db_path):
     chat = Chat(app)
     await chat.say("nouveau")
-    assert chat.user in app.db.last_states.entries
     assert await other_process.handle(event(chat.user, "Nom écrit ailleurs"))
     replies = await chat.say("Un outil qui résume les courriers reçus par le service.")
     assert replies[-1].question["id"] == chat.app.questionnaire.questions[2].id

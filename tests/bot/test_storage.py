@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 
 import pytest
@@ -78,7 +80,28 @@ async def test_a_failed_transaction_leaves_nothing(db_path):
             async with db.transaction() as tx:
                 await tx.enqueue([("console:a", {"text": "x"})], "t")
                 raise RuntimeError("crash mid-step")
-        assert await db.undelivered("console") == []
+        async with db.reading() as tx:
+            assert await tx.undelivered("console") == []
+
+
+async def test_a_task_cancelled_as_it_begins_leaves_no_transaction_open(db_path):
+    async with Database(db_path) as db:
+        async def read_forever() -> None:
+            async with db.reading() as tx:
+                await tx.undelivered("console")
+                await asyncio.Event().wait()
+
+        for attempt in range(20):  # cancelled at every point of its way in, including while BEGIN is on its way
+            task = asyncio.create_task(read_forever())
+            for _ in range(attempt % 4):
+                await asyncio.sleep(0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            async with db.transaction() as tx:
+                await tx.enqueue([("console:a", {"n": attempt})], "t")
+        async with db.reading() as tx:
+            assert len(await tx.undelivered("console")) == 20
 
 
 async def test_outbox_is_delivered_in_order_per_transport(db_path):
@@ -86,8 +109,9 @@ async def test_outbox_is_delivered_in_order_per_transport(db_path):
         async with db.transaction() as tx:
             await tx.enqueue([("console:a", {"n": n}) for n in range(3)], "t")
             await tx.enqueue([("slack:U1", {"n": 9})], "t")
-        rows = await db.undelivered("console")
-        assert [r.payload["n"] for r in rows] == [0, 1, 2]
-        await db.mark_delivered(rows[0].id, "t2")
-        assert [r.payload["n"] for r in await db.undelivered("console")] == [1, 2]
-        assert [r.payload["n"] for r in await db.undelivered("slack")] == [9]
+        async with db.transaction() as tx:
+            rows = await tx.undelivered("console")
+            assert [r.payload["n"] for r in rows] == [0, 1, 2]
+            await tx.mark_delivered(rows[0].id, "t2")
+            assert [r.payload["n"] for r in await tx.undelivered("console")] == [1, 2]
+            assert [r.payload["n"] for r in await tx.undelivered("slack")] == [9]

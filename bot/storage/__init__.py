@@ -1,0 +1,21 @@
+"""Storage on SQLite: the one source of truth, and the only place with SQL.
+
+`Database` opens the file and runs transactions; `Tx` offers every query by name, grouped by
+concern in the modules beside this one (schema, interviews, reviews, notices, outbox, audit,
+transport state).
+"""
+
+from bot.storage.audit import GENESIS_HASH, AuditRow, audit_hash, detail_json
+from bot.storage.database import Database, StorageError, Tx
+from bot.storage.interviews import AssessmentRow, UserState
+from bot.storage.notices import APPROVED, AssessmentLine, NoticeClaim
+from bot.storage.outbox import OutboxRow, PostedPart, transport_of
+from bot.storage.reviews import ReviewRow, WaitingReview
+from bot.storage.schema import MIGRATIONS
+from bot.storage.transport import MatrixRoom
+
+__all__ = [
+    "APPROVED", "GENESIS_HASH", "MIGRATIONS", "AssessmentLine", "AssessmentRow", "AuditRow", "Database",
+    "MatrixRoom", "NoticeClaim", "OutboxRow", "PostedPart", "ReviewRow", "StorageError", "Tx", "UserState",
+    "WaitingReview", "audit_hash", "detail_json", "transport_of",
+]

@@ -1,0 +1,151 @@
+"""The database: one aiosqlite connection, its migrations, and transactions.
+
+Every step runs in one `BEGIN IMMEDIATE` transaction (`Database.transaction()`) that commits
+its state, answers, findings, audit records and outgoing replies together, or nothing. A
+`Tx` offers every query by name; no SQL lives outside this package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiosqlite
+
+from bot.storage.audit import AuditQueries
+from bot.storage.interviews import InterviewQueries
+from bot.storage.notices import NoticeQueries
+from bot.storage.outbox import OutboxQueries
+from bot.storage.reviews import ReviewQueries
+from bot.storage.schema import MIGRATIONS, statements
+from bot.storage.transport import TransportQueries
+
+logger = logging.getLogger(__name__)
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StorageError(Exception):
+    """The database cannot be used as it is (unreadable, not a database, read-only, too new)."""
+
+
+class Tx(InterviewQueries, ReviewQueries, NoticeQueries, OutboxQueries, AuditQueries, TransportQueries):
+    """Every query, on the connection of one transaction."""
+
+
+class Database:
+    """One aiosqlite connection; transactions serialised in-process by a lock, across processes by SQLite."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise StorageError("the database is not open: call open() first")
+        return self._conn
+
+    async def open(self) -> Database:
+        """Connect, set the pragmas and migrate; a StorageError names the file and what is wrong with it."""
+        in_memory = str(self.path) == ":memory:"
+        if not in_memory:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StorageError(f"{self.path}: its folder cannot be created ({error.strerror or error})") from error
+        try:
+            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+            self._conn.row_factory = aiosqlite.Row
+            await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await self._conn.execute("PRAGMA journal_mode = WAL")
+            await self._conn.execute("PRAGMA foreign_keys = ON")
+            await self._conn.execute("PRAGMA synchronous = FULL")
+            await self.migrate()
+        except sqlite3.Error as error:
+            await self.close()
+            raise StorageError(f"{self.path}: not a usable SQLite database ({error})") from error
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()
+
+    async def __aenter__(self) -> Database:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def schema_version(self) -> int:
+        rows = await self.conn.execute_fetchall("PRAGMA user_version")
+        return int(next(iter(rows))[0])
+
+    async def migrate(self, target: int | None = None) -> int:
+        """Apply the numbered migrations not yet applied, each in its own transaction."""
+        target = len(MIGRATIONS) if target is None else target
+        current = await self.schema_version()
+        if current > len(MIGRATIONS):
+            raise StorageError(f"{self.path}: schema version {current} is newer than this Boussole "
+                               f"({len(MIGRATIONS)}): upgrade Boussole")
+        async with self._lock:
+            for number in range(current + 1, target + 1):
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    # Read again under the write lock: another process may have migrated meanwhile.
+                    if await self.schema_version() >= number:
+                        await self.conn.execute("ROLLBACK")
+                        continue
+                    for statement in statements(MIGRATIONS[number - 1]):
+                        await self.conn.execute(statement)
+                    await self.conn.execute(f"PRAGMA user_version = {number}")
+                    await self.conn.execute("COMMIT")
+                except BaseException:
+                    await self.conn.execute("ROLLBACK")
+                    raise
+                logger.info("database %s migrated to schema version %d", self.path, number)
+        return await self.schema_version()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A write transaction: committed when the block ends, rolled back if it raises or is cancelled."""
+        async with self._lock:
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                yield Tx(self.conn)
+                await self.conn.execute("COMMIT")
+            except BaseException:
+                await self._end_quietly("ROLLBACK")
+                raise
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[Tx]:
+        """Consistent reads (one snapshot), kept apart from a write transaction of this connection."""
+        async with self._lock:
+            try:
+                await self.conn.execute("BEGIN")
+                yield Tx(self.conn)
+            finally:
+                await self._end_quietly("COMMIT")
+
+    async def _end_quietly(self, statement: str) -> None:
+        """End whatever transaction is open. A task cancelled while its BEGIN was on its way to the database
+        thread cannot know whether the BEGIN ran: a first statement waits for it (the thread runs them in
+        order), then the connection tells whether a transaction is open."""
+        await self.conn.execute("SELECT 1")
+        if self.conn.in_transaction:
+            await self.conn.execute(statement)
+
+    async def data_version(self) -> int:
+        """Changes whenever another connection (another process) commits to the database."""
+        async with self._lock:
+            rows = await self.conn.execute_fetchall("PRAGMA data_version")
+        return int(next(iter(rows))[0])

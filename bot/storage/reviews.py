@@ -1,0 +1,128 @@
+"""The reviews' rows: one per required role and review round, with the decision once taken."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.storage.base import Queries, marks
+
+CLOSED = "closed"  # a request that no longer stands (withdrawn, or settled by another role's decision)
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """One role's review of one round: who decided what, when (nothing yet while it waits)."""
+
+    assessment_id: int
+    round: int
+    role: str
+    requested_at: str
+    decision: str | None
+    reviewer: str | None
+    comment: str | None
+    decided_at: str | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> ReviewRow:
+        return cls(row["assessment_id"], row["round"], row["role"], row["requested_at"], row["decision"],
+                   row["reviewer"], row["comment"], row["decided_at"])
+
+
+@dataclass(frozen=True)
+class WaitingReview:
+    """A review request still waiting for its role's decision."""
+
+    assessment_id: int
+    title: str | None
+    requester: str
+    direction: str | None
+    round: int
+    role: str
+    requested_at: str
+
+    @classmethod
+    def from_row(cls, row: Any) -> WaitingReview:
+        return cls(row["id"], row["title"], row["requester"], row["direction"], row["round"], row["role"],
+                   row["requested_at"])
+
+
+_REVIEW_COLUMNS = "r.assessment_id, r.round, r.role, r.requested_at, r.decision, r.reviewer, r.comment, r.decided_at"
+_WAITING = ("SELECT a.id, a.title, a.requester, a.direction, r.round, r.role, r.requested_at FROM reviews AS r "
+            "JOIN assessments AS a ON a.id = r.assessment_id AND r.round = a.review_round "
+            "WHERE r.decision IS NULL AND a.status = 'in_review'")
+
+
+class ReviewQueries(Queries):
+    """Review rounds, requests and decisions."""
+
+    async def start_review_round(self, assessment_id: int, roles: list[str], now: str) -> int:
+        """Open the next review round of an assessment with one request per role; its number."""
+        row = await self.fetchone("SELECT review_round FROM assessments WHERE id = ?", (assessment_id,))
+        round_ = int(row["review_round"]) + 1
+        await self.execute("UPDATE assessments SET review_round = ? WHERE id = ?", (round_, assessment_id))
+        await self.executemany("INSERT INTO reviews(assessment_id, round, role, requested_at) VALUES (?, ?, ?, ?)",
+                               [(assessment_id, round_, role, now) for role in roles])
+        return round_
+
+    async def current_round(self, assessment_id: int) -> list[ReviewRow]:
+        """The reviews of the assessment's current round."""
+        rows = await self.fetchall(
+            f"SELECT {_REVIEW_COLUMNS} FROM reviews AS r JOIN assessments AS a ON a.id = r.assessment_id "
+            "WHERE r.assessment_id = ? AND r.round = a.review_round ORDER BY r.role", (assessment_id,))
+        return [ReviewRow.from_row(r) for r in rows]
+
+    async def record_decision(self, assessment_id: int, roles: list[str], *, decision: str, reviewer: str,
+                              comment: str, now: str) -> None:
+        await self.executemany(
+            "UPDATE reviews SET decision = ?, reviewer = ?, comment = ?, decided_at = ? WHERE assessment_id = ? "
+            "AND round = (SELECT review_round FROM assessments WHERE id = ?) AND role = ?",
+            [(decision, reviewer, comment, now, assessment_id, assessment_id, role) for role in roles])
+
+    async def close_open_reviews(self, assessment_id: int, now: str) -> list[str]:
+        """Close the requests of the current round still waiting; the roles they were for."""
+        waiting = [r.role for r in await self.current_round(assessment_id) if r.decision is None]
+        await self.execute("UPDATE reviews SET decision = ?, decided_at = ? WHERE assessment_id = ? "
+                           "AND decision IS NULL", (CLOSED, now, assessment_id))
+        return waiting
+
+    async def last_decision(self, assessment_id: int) -> ReviewRow | None:
+        row = await self.fetchone(
+            f"SELECT {_REVIEW_COLUMNS} FROM reviews AS r WHERE r.assessment_id = ? AND r.decision IS NOT NULL "
+            "AND r.decision != ? ORDER BY r.decided_at DESC LIMIT 1", (assessment_id, CLOSED))
+        return ReviewRow.from_row(row) if row else None
+
+    async def decisions(self, assessment_id: int) -> list[ReviewRow]:
+        """Every decision taken on an assessment, every round, oldest first."""
+        rows = await self.fetchall(
+            f"SELECT {_REVIEW_COLUMNS} FROM reviews AS r WHERE r.assessment_id = ? AND r.decision IS NOT NULL "
+            "AND r.decision != ? ORDER BY r.decided_at", (assessment_id, CLOSED))
+        return [ReviewRow.from_row(r) for r in rows]
+
+    async def current_decisions(self) -> list[ReviewRow]:
+        """The decisions of every assessment's current round, oldest first (the register's deciding roles)."""
+        rows = await self.fetchall(
+            f"SELECT {_REVIEW_COLUMNS} FROM reviews AS r JOIN assessments AS a ON a.id = r.assessment_id "
+            "AND r.round = a.review_round WHERE r.decision IS NOT NULL AND r.decision != ? ORDER BY r.decided_at",
+            (CLOSED,))
+        return [ReviewRow.from_row(r) for r in rows]
+
+    async def waiting_reviews(self, *, roles: list[str] | None = None, directions: list[str] | None = None,
+                              not_requested_by: str | None = None,
+                              requested_before: str | None = None) -> list[WaitingReview]:
+        """Review requests still waiting, oldest first; optionally only some roles', directions' or ages."""
+        sql, params = _WAITING, []
+        if roles is not None:
+            sql += f" AND r.role IN ({marks(roles)})"
+            params += roles
+        if directions is not None:
+            sql += f" AND a.direction IN ({marks(directions)})"
+            params += directions
+        if not_requested_by is not None:
+            sql += " AND a.requester != ?"
+            params.append(not_requested_by)
+        if requested_before is not None:
+            sql += " AND r.requested_at <= ?"
+            params.append(requested_before)
+        rows = await self.fetchall(sql + " ORDER BY r.requested_at, a.id", params)
+        return [WaitingReview.from_row(r) for r in rows]
