@@ -4,6 +4,7 @@ A rendered reply may go out in several parts (a transport's size limits); each p
 remembered, so that a send interrupted by a crash or an outage resumes at the part not yet
 posted. A review request queued for every reviewer shows once in a shared reviewers' room.
 A posted message can be found again (a reaction to it, a request to redraw once decided).
+`split_text` cuts a long text into parts without losing a character.
 """
 
 from __future__ import annotations
@@ -52,3 +53,25 @@ class PostedMessages:
     async def close(self, part: PostedPart) -> None:
         async with self.app.db.transaction() as tx:
             await tx.close_posted(part.outbox_id, part.part, utc_iso(self.app.clock()))
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Chunks of at most `limit` characters, cut at line ends when possible, never dropped."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # one line longer than a section: cut it hard, keep every character
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not chunks:
+        chunks.append(current)
+    return chunks

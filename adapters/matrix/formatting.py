@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from adapters.slack.blocks import split_text
+from adapters.posting import split_text
 from bot.i18n import Rendered
 
 # Matrix events are limited to 64 KiB; keep each part well below, HTML included.

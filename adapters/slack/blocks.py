@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.posting import split_text
 from bot.i18n import Rendered
 
 MAX_BLOCKS = 50
@@ -43,28 +44,6 @@ def escape(text: str) -> str:
 
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def split_text(text: str, limit: int = MAX_SECTION) -> list[str]:
-    """Chunks of at most `limit` characters, cut at line ends when possible, never dropped."""
-    chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # one line longer than a section: cut it hard, keep every character
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not chunks:
-        chunks.append(current)
-    return chunks
 
 
 def section(text: str) -> dict[str, Any]:
@@ -135,7 +114,7 @@ def build(rendered: Rendered, labels: dict[str, str]) -> list[SlackMessage]:
                 blocks.append({"type": "header", "text": {"type": "plain_text", "text": chunk, "emoji": True}})
         else:
             blocks.append(context(escape(rendered.heading)))
-    for n, chunk in enumerate(split_text(escape(rendered.body or ""))):
+    for n, chunk in enumerate(split_text(escape(rendered.body or ""), MAX_SECTION)):
         if chunk.strip():
             blocks.append(section(chunk))
             if rendered.question is not None:  # which question this message asks, for clients and tests

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from adapters.posting import split_text
 from adapters.slack.adapter import Pacer
-from adapters.slack.blocks import MAX_BLOCKS, MAX_BUTTON, MAX_SECTION, build, split_text
+from adapters.slack.blocks import MAX_BLOCKS, MAX_BUTTON, MAX_SECTION, build
 from adapters.slack.translate import translate
 from bot.i18n import Rendered
 
@@ -66,7 +67,7 @@ def test_a_long_summary_is_split_never_cut():
 
 
 def test_a_line_longer_than_a_section_is_kept_whole_across_sections():
-    chunks = split_text("x" * 7000)
+    chunks = split_text("x" * 7000, MAX_SECTION)
     assert [len(c) for c in chunks] == [3000, 3000, 1000]
 
 
