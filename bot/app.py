@@ -20,7 +20,8 @@ from bot.assessments import save_assessment
 from bot.config import Config
 from bot.i18n import Rendered, render
 from bot.review import ReviewDesk
-from bot.storage import Database, OutboxRow, Tx, UserState
+from bot.storage import Database, DatabaseUnavailable, InboxRow, OutboxRow, Tx, UserState
+from bot.text import MAX_MESSAGE, without_controls
 from conversations import engine
 from conversations.model import Incoming, Mode, Reply, ReplyKind, utc_iso
 from conversations.questionnaire import Choice, LocalText, Questionnaire
@@ -56,23 +57,102 @@ class Boussole:
         self.directions = tuple(Choice(name, LocalText(d.label, d.label)) for name, d in config.directions.items())
         self.reports_dir = (db.path.parent if str(db.path) != ":memory:" else Path(".")) / "reports"
         self._outbox_changed = asyncio.Event()
+        self._inbox_changed = asyncio.Event()
         self._delivering: dict[str, asyncio.Lock] = {}
         self.review = ReviewDesk(config=config, questionnaire=questionnaire, directions=self.directions,
                                  reports_dir=self.reports_dir, clock=clock)
 
     # -- incoming -----------------------------------------------------------------------
     async def handle(self, event: Incoming) -> bool:
-        """Process one event once, in one transaction; False when its id was already processed (a retry)."""
+        """Process one event once, in one transaction; False when its id was already processed (a retry).
+
+        An error while processing it is contained: the event is marked done, the error audited and the
+        user told, so that no message can stop a transport. Only DatabaseUnavailable (nothing written, try
+        again later) reaches the caller."""
+        event = replace(event, text=without_controls(event.text))
         now = self.clock()
-        async with self.db.transaction() as tx:
-            done = await tx.claim_event(event.id, utc_iso(now))
-            if done:
-                await self._step(tx, event, now)
+        try:
+            async with self.db.transaction() as tx:
+                done = await tx.claim_event(event.id, utc_iso(now))
+                if done and len(event.text) > MAX_MESSAGE:
+                    await self.enqueue(tx, [Reply(event.user, ReplyKind.ERROR, "error.too_long",
+                                                  {"length": len(event.text), "max": MAX_MESSAGE})], utc_iso(now))
+                elif done:
+                    await self._step(tx, event, now)
+        except DatabaseUnavailable:
+            raise
+        except Exception as error:
+            logger.exception("event %s from %s failed", event.id, event.user)
+            done = await self.contain(event, error, now)
         if done:
             self.notify_outbox()
         else:
             logger.info("event %s already processed: ignored", event.id)
         return done
+
+    async def contain(self, event: Incoming, error: Exception, now: dt.datetime | None = None) -> bool:
+        """Mark a failed event done, audit the error and apologise (a transport calls it for an event it could
+        not even translate); the original error if even that fails. False when the event was already done."""
+        stamp = utc_iso(now or self.clock())
+        try:
+            async with self.db.transaction() as tx:
+                if not await tx.claim_event(event.id, stamp):
+                    return False
+                await tx.audit(actor=event.user, action="event_failed", assessment_id=None, now=stamp, detail={
+                    "event": event.id, "error": type(error).__name__, "message": str(error)[:300],
+                    "text": event.text[:200]})
+                await self.enqueue(tx, [Reply(event.user, ReplyKind.ERROR, "error.internal", {})], stamp)
+        except Exception as second:
+            raise error from second
+        return True
+
+    async def receive(self, events: list[Incoming]) -> None:
+        """Record events durably before their transport acknowledges them; `run_inbox` processes them."""
+        async with self.db.transaction() as tx:
+            await tx.receive([replace(e, text=without_controls(e.text)) for e in events], utc_iso(self.clock()))
+        self._inbox_changed.set()
+
+    async def process_inbox(self, transport: str) -> int:
+        """Process what the inbox holds for a transport, oldest first; how many events were processed.
+        Stops at the first event the database could not take now: it stays, in order, for the next round."""
+        processed = 0
+        while rows := await self._inbox_waiting(transport):
+            for row in rows:
+                try:
+                    await self.handle(row.event)
+                except DatabaseUnavailable as error:
+                    logger.warning("inbox: event %s waits, the database is unavailable: %s", row.event.id, error)
+                    with contextlib.suppress(DatabaseUnavailable):
+                        async with self.db.transaction() as tx:
+                            await tx.inbox_failed(row.id, str(error))
+                    return processed
+                async with self.db.transaction() as tx:
+                    await tx.inbox_done(row.id, utc_iso(self.clock()))
+                processed += 1
+        return processed
+
+    async def _inbox_waiting(self, transport: str) -> list[InboxRow]:
+        async with self.db.reading() as tx:
+            return await tx.inbox_waiting(transport)
+
+    async def run_inbox(self, transport: str, stopping: asyncio.Event, *, retry_delay: float = 1.0) -> None:
+        """A transport's inbox loop: process what was received; after a failure, again after a growing delay."""
+        backoff = retry_delay
+        while not stopping.is_set():
+            self._inbox_changed.clear()
+            try:
+                await self.process_inbox(transport)
+                waiting = bool(await self._inbox_waiting(transport))
+            except DatabaseUnavailable as error:
+                logger.warning("inbox: the database is unavailable: %s", error)
+                waiting = True
+            if waiting:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._inbox_changed.wait(), backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            backoff = retry_delay
+            await self._inbox_changed.wait()
 
     async def _step(self, tx: Tx, event: Incoming, now: dt.datetime) -> None:
         stamp = utc_iso(now)

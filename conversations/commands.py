@@ -56,6 +56,14 @@ NEEDS_ARGUMENT = {"edit", "status", "language", "reservations", "request_changes
                   "history", "reevaluate", "report"}
 
 
+MAX_ASSESSMENT_NUMBER = 2**63 - 1  # SQLite's largest integer
+
+
+def is_assessment_number(digits: str) -> bool:
+    """ASCII digits within SQLite's integer range: `²`, `①` or `٣` are digits to Python, not numbers here."""
+    return digits.isascii() and digits.isdigit() and int(digits) <= MAX_ASSESSMENT_NUMBER
+
+
 @dataclass(frozen=True)
 class Command:
     name: str
@@ -66,7 +74,7 @@ class Command:
         """The assessment number the argument starts with (`12`, `n°12`, `#12`), if any."""
         head = self.argument.split(maxsplit=1)[0] if self.argument else ""
         digits = head.lstrip("#").removeprefix("n°").removeprefix("no")
-        return int(digits) if digits.isdigit() else None
+        return int(digits) if is_assessment_number(digits) else None
 
     @property
     def rest(self) -> str:

@@ -328,7 +328,7 @@ def _cmd_edit(step: _Step, command: Command) -> None:
     applicable = applicable_questions(step.q, interview.answers)
     target = None
     arg = command.argument.strip().lstrip("#")
-    if arg.isdigit() and 1 <= int(arg) <= len(applicable):
+    if arg.isascii() and arg.isdigit() and 1 <= int(arg) <= len(applicable):
         target = applicable[int(arg) - 1]
     elif step.q.has(arg) and any(q.id == arg for q in applicable):
         target = step.q.question(arg)

@@ -46,7 +46,7 @@ from adapters.posting import PostedMessages
 from bot.app import Boussole, NotYet, Undeliverable
 from bot.config import MatrixConfig
 from bot.i18n import Rendered
-from bot.storage import OutboxRow
+from bot.storage import DatabaseUnavailable, OutboxRow
 from conversations.model import Incoming
 
 logger = logging.getLogger(__name__)
@@ -126,7 +126,14 @@ class MatrixAdapter:
             delay = self.retry_delay
             full_state = False
             await self._crypto_housekeeping()  # know the members' devices before any reply is encrypted
-            await self._process(response, first=token is None)
+            try:
+                await self._process(response, first=token is None)
+            except DatabaseUnavailable as error:  # nothing of it lost: the same sync again, from the same token
+                logger.warning("Matrix: events wait, the database is unavailable (%s); retrying in %.0f s",
+                               error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+                continue
             token = response.next_batch
             async with self.app.db.transaction() as tx:  # only now: every event of this sync is committed
                 await tx.set_transport_state(TOKEN_KEY, token)
@@ -162,7 +169,19 @@ class MatrixAdapter:
             for event in events:
                 if getattr(event, "event_id", None) not in done:
                     done.add(event.event_id)
-                    await self._on_event(room_id, event)
+                    await self._contained(room_id, event)
+
+    async def _contained(self, room_id: str, event: Any) -> None:
+        """One event's failure is its own: recorded and answered, and the sync goes on past it."""
+        try:
+            await self._on_event(room_id, event)
+        except DatabaseUnavailable:
+            raise
+        except Exception as error:
+            logger.exception("Matrix: event %s in %s failed", getattr(event, "event_id", "?"), room_id)
+            sender = str(getattr(event, "sender", ""))
+            if sender and hasattr(event, "event_id"):
+                await self.app.contain(Incoming(f"matrix:{event.event_id}", f"matrix:{sender}", ""), error)
 
     async def _backfill(self, room_id: str, start: str) -> list[Any]:
         """The events a limited timeline left out, back to the first one already handled (or the join)."""

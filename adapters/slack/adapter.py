@@ -1,7 +1,8 @@
 """The Slack adapter: slack-bolt (async) in HTTP or Socket Mode, and the Slack side of the outbox.
 
-Every Slack request is acknowledged at once (Slack's 3-second limit) and processed after
-the ack. Delivery paces messages per channel, waits on 429 for Retry-After, retries 5xx and
+Every Slack request's events are recorded in the inbox, then acknowledged (within Slack's 3-second
+limit), then processed from the inbox; one that cannot be recorded is not acknowledged, and Slack
+sends it again. Delivery paces messages per channel, waits on 429 for Retry-After, retries 5xx and
 connection errors with backoff, and leaves what it cannot send in the outbox, in order.
 No business rule here: the adapter translates payloads and draws replies.
 """
@@ -13,7 +14,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,9 @@ class SlackAdapter:
         self.secrets = dict(secrets)
         self.client = AsyncWebClient(token=secrets["SLACK_BOT_TOKEN"], base_url=config.api_url)
         self.bolt = AsyncApp(client=self.client, signing_secret=secrets.get("SLACK_SIGNING_SECRET", ""),
-                             process_before_response=False, request_verification_enabled=config.mode == "http")
+                             # The listener runs before the response: an event that could not be recorded gets
+                             # an error, not an acknowledgement, and Slack sends it again. Listeners only record.
+                             process_before_response=True, request_verification_enabled=config.mode == "http")
         self.bolt.command(re.compile(r"^/boussole"))(self._on_command)
         self.bolt.event("message")(self._on_event)
         self.bolt.action(re.compile(r".*"))(self._on_action)
@@ -80,44 +83,50 @@ class SlackAdapter:
         self.runner: web.AppRunner | None = None
         self.socket_handler: Any = None
         self.delivery: asyncio.Task[None] | None = None
+        self.inbox: asyncio.Task[None] | None = None
         self.port: int | None = None
         self.stopping = asyncio.Event()
 
     # -- incoming -----------------------------------------------------------------------
-    def _spawn(self, translated: Translated) -> None:
-        task = asyncio.create_task(self._process(translated))
+    # A request's events are recorded before Slack gets its acknowledgement (Slack never resends an
+    # acknowledged event): when they cannot be recorded, no acknowledgement goes out and Slack retries.
+    async def _receive_then_ack(self, ack: AsyncAck, translated: Translated, **ack_args: Any) -> None:
+        if translated.events:
+            await self.app.receive(list(translated.events))
+        await ack(**ack_args)
+        if translated.click is not None:
+            self._spawn(self._settle_click(translated.click))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(self._quietly(work))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _process(self, translated: Translated) -> None:
+    @staticmethod
+    async def _quietly(work: Coroutine[Any, Any, None]) -> None:
         try:
-            for event in translated.events:
-                await self.app.handle(event)
-            if translated.click is not None:
-                await self._settle_click(translated.click)
+            await work
         except Exception:
-            logger.exception("processing a Slack request failed")
+            logger.exception("a Slack side task failed")
 
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         in_dm = str(body.get("channel_id", "")).startswith("D")
-        await ack() if in_dm else await ack(text=Translator(self.app.config.locale)("slack.ack"))
-        self._spawn(translate("command", body))
+        ack_args = {} if in_dm else {"text": Translator(self.app.config.locale)("slack.ack")}
+        await self._receive_then_ack(ack, translate("command", body), **ack_args)
 
     async def _on_event(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        self._spawn(translate("event_callback", body))
+        await self._receive_then_ack(ack, translate("event_callback", body))
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
         translated = translate("block_actions", body)
         if translated.modal is not None:
-            await self._open_modal(translated.modal)
-        elif translated.events:
-            self._spawn(translated)
+            await ack()
+            self._spawn(self._open_modal(translated.modal))
+        else:
+            await self._receive_then_ack(ack, translated)
 
     async def _on_view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        self._spawn(translate("view_submission", body))
+        await self._receive_then_ack(ack, translate("view_submission", body))
 
     async def _open_modal(self, modal: Modal) -> None:
         t = Translator(await self.app.user_locale(modal.user))
@@ -177,6 +186,7 @@ class SlackAdapter:
             self.socket_handler = AsyncSocketModeHandler(self.bolt, self.secrets["SLACK_APP_TOKEN"])
             await self.socket_handler.connect_async()
             logger.info("Slack Socket Mode connected")
+        self.inbox = asyncio.create_task(self.app.run_inbox("slack", self.stopping, retry_delay=self.retry_delay))
         self.delivery = asyncio.create_task(
             self.app.run_delivery("slack", self._send, self.stopping, retry_delay=self.retry_delay))
 
@@ -189,6 +199,9 @@ class SlackAdapter:
             await self.socket_handler.close_async()
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.inbox is not None:  # what it did not process stays in the inbox for the next start
+            self.inbox.cancel()
+            await asyncio.gather(self.inbox, return_exceptions=True)
         if self.delivery is not None:
             await self.app.finish_delivery(self.delivery)
 

@@ -2,11 +2,12 @@
 
 `Database` opens the file and runs transactions; `Tx` offers every query by name, grouped by
 concern in the modules beside this one (schema, interviews, reviews, notices, outbox, audit,
-transport state).
+transport state, inbox).
 """
 
 from bot.storage.audit import GENESIS_HASH, AuditRow, audit_hash, detail_json
-from bot.storage.database import Database, StorageError, Tx
+from bot.storage.database import Database, DatabaseUnavailable, StorageError, Tx, is_transient
+from bot.storage.inbox import InboxRow
 from bot.storage.interviews import AssessmentRow, UserState
 from bot.storage.notices import APPROVED, AssessmentLine, NoticeClaim
 from bot.storage.outbox import OutboxRow, PostedPart, transport_of
@@ -15,7 +16,26 @@ from bot.storage.schema import MIGRATIONS
 from bot.storage.transport import MatrixRoom
 
 __all__ = [
-    "APPROVED", "GENESIS_HASH", "MIGRATIONS", "AssessmentLine", "AssessmentRow", "AuditRow", "Database",
-    "MatrixRoom", "NoticeClaim", "OutboxRow", "PostedPart", "ReviewRow", "StorageError", "Tx", "UserState",
-    "WaitingReview", "audit_hash", "detail_json", "transport_of",
+    "APPROVED",
+    "GENESIS_HASH",
+    "MIGRATIONS",
+    "AssessmentLine",
+    "AssessmentRow",
+    "AuditRow",
+    "Database",
+    "DatabaseUnavailable",
+    "InboxRow",
+    "MatrixRoom",
+    "NoticeClaim",
+    "OutboxRow",
+    "PostedPart",
+    "ReviewRow",
+    "StorageError",
+    "Tx",
+    "UserState",
+    "WaitingReview",
+    "audit_hash",
+    "detail_json",
+    "is_transient",
+    "transport_of",
 ]

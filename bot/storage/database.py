@@ -17,6 +17,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.storage.audit import AuditQueries
+from bot.storage.inbox import InboxQueries
 from bot.storage.interviews import InterviewQueries
 from bot.storage.notices import NoticeQueries
 from bot.storage.outbox import OutboxQueries
@@ -25,22 +26,38 @@ from bot.storage.schema import MIGRATIONS, statements
 from bot.storage.transport import TransportQueries
 
 logger = logging.getLogger(__name__)
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_MS = 10_000  # how long a statement waits for another process's write lock
 
 
 class StorageError(Exception):
     """The database cannot be used as it is (unreadable, not a database, read-only, too new)."""
 
 
-class Tx(InterviewQueries, ReviewQueries, NoticeQueries, OutboxQueries, AuditQueries, TransportQueries):
+class DatabaseUnavailable(StorageError):
+    """The database could not do it now (locked by another process beyond the busy timeout, disk full or
+    failing, read-only): nothing was written, and the same work may succeed later."""
+
+
+# SQLite's primary result codes that say "not now" rather than "never": a retry may succeed.
+_TRANSIENT_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR,
+                    sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL}
+
+
+def is_transient(error: BaseException) -> bool:
+    return isinstance(error, sqlite3.Error) and (getattr(error, "sqlite_errorcode", 0) & 0xFF) in _TRANSIENT_CODES
+
+
+class Tx(InterviewQueries, ReviewQueries, NoticeQueries, OutboxQueries, AuditQueries, TransportQueries,
+         InboxQueries):
     """Every query, on the connection of one transaction."""
 
 
 class Database:
     """One aiosqlite connection; transactions serialised in-process by a lock, across processes by SQLite."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -61,7 +78,7 @@ class Database:
         try:
             self._conn = await aiosqlite.connect(self.path, isolation_level=None)
             self._conn.row_factory = aiosqlite.Row
-            await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await self._conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             await self._conn.execute("PRAGMA journal_mode = WAL")
             await self._conn.execute("PRAGMA foreign_keys = ON")
             await self._conn.execute("PRAGMA synchronous = FULL")
@@ -116,14 +133,17 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        """A write transaction: committed when the block ends, rolled back if it raises or is cancelled."""
+        """A write transaction: committed when the block ends, rolled back if it raises or is cancelled.
+        Raises DatabaseUnavailable when the database could not do it now (locked, full, read-only)."""
         async with self._lock:
             try:
                 await self.conn.execute("BEGIN IMMEDIATE")
                 yield Tx(self.conn)
                 await self.conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as error:
                 await self._end_quietly("ROLLBACK")
+                if is_transient(error):
+                    raise DatabaseUnavailable(f"{self.path}: {error}") from error
                 raise
 
     @contextlib.asynccontextmanager

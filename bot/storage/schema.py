@@ -189,6 +189,22 @@ MIGRATIONS: list[str] = [
     ALTER TABLE conversations DROP COLUMN revision;
     ALTER TABLE assessments DROP COLUMN revision;
     """,
+    # 10: the inbox: events a transport acknowledged, recorded before the acknowledgement and processed from
+    # here, so that nothing acknowledged is lost when processing fails or the bot stops.
+    """
+    CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL UNIQUE,
+        user TEXT NOT NULL,
+        transport TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        processed_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    CREATE INDEX inbox_waiting ON inbox(transport, id) WHERE processed_at IS NULL;
+    """,
 ]
 
 

@@ -153,3 +153,43 @@ async def test_a_step_after_another_process_wrote_for_the_same_user_reads_again(
     assert replies[-1].question["id"] == chat.app.questionnaire.questions[2].id
     assert _answers(db_path) == [("ctx_name", "Nom écrit ailleurs"),
                                  ("ctx_purpose", "Un outil qui résume les courriers reçus par le service.")]
+
+
+async def test_an_event_that_fails_is_contained_audited_and_answered(app, db_path, monkeypatch):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    step = app._step
+
+    async def failing_step(tx, event, now):
+        if event.text == "boum":
+            raise RuntimeError("a bug met by this message")
+        return await step(tx, event, now)
+
+    monkeypatch.setattr(app, "_step", failing_step)
+    replies = await chat.say("boum", event_id="slack:EvPoison")
+    assert [r.key for r in replies] == ["error.internal"]
+    assert not await app.handle(event(chat.user, "boum", event_id="slack:EvPoison"))  # a retry: done already
+    with sqlite3.connect(db_path) as raw:
+        failed = [json.loads(d) for (d,) in raw.execute("SELECT detail FROM audit WHERE action = 'event_failed'")]
+    assert failed == [{"event": "slack:EvPoison", "error": "RuntimeError", "message": "a bug met by this message",
+                       "text": "boum"}]
+    assert (await chat.say(CLEAN["ctx_name"]))[-1].question["id"] == "ctx_purpose"  # the next one goes on
+
+
+@pytest.mark.parametrize("text", ["statut ²", "statut ①", "statut 99999999999999999999", "modifier ³",
+                                  "valider ² ok", "rapport 99999999999999999999"])
+async def test_numbers_from_other_scripts_or_beyond_sqlite_never_fail(app, text):
+    chat = Chat(app)
+    replies = await chat.say(text)
+    assert replies and "error.internal" not in [r.key for r in replies]
+
+
+async def test_control_characters_are_never_stored_and_long_messages_are_refused(app, db_path):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    await chat.say("Tri\x00 du \x1b[31mcourrier\u202e entrant\r\nsuite")
+    with sqlite3.connect(db_path) as raw:
+        (stored,) = raw.execute("SELECT json_extract(answer, '$.value') FROM answers").fetchone()
+    assert stored == "Tri du [31mcourrier entrant\nsuite"
+    replies = await chat.say("x" * 5000)
+    assert replies[0].key == "error.too_long" and "5000" in replies[0].text
