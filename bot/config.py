@@ -120,14 +120,14 @@ class DirectionConfig(Section):
 
 
 class RemindersConfig(Section):
-    period_months: int = Field(12, ge=1, le=60)
-    reservations_period_months: int = Field(6, ge=1, le=60)
+    period_months: int = Field(default=12, ge=1, le=60)
+    reservations_period_months: int = Field(default=6, ge=1, le=60)
     before_days: list[Annotated[int, Field(ge=1, le=365)]] = [30, 7]
-    escalate_after_days: int = Field(14, ge=0, le=365)
-    draft_idle_days: int = Field(7, ge=1, le=365)
-    review_pending_days: int = Field(5, ge=1, le=365)
-    new_version_delay_days: int = Field(90, ge=0, le=730)
-    sweep_seconds: int = Field(60, ge=5, le=3600)
+    escalate_after_days: int = Field(default=14, ge=0, le=365)
+    draft_idle_days: int = Field(default=7, ge=1, le=365)
+    review_pending_days: int = Field(default=5, ge=1, le=365)
+    new_version_delay_days: int = Field(default=90, ge=0, le=730)
+    sweep_seconds: int = Field(default=60, ge=5, le=3600)
 
 
 class DigestConfig(Section):
@@ -151,12 +151,12 @@ class SlackConfig(Section):
 
     enabled: bool = False
     mode: Literal["socket", "http"] = "socket"
-    port: int = Field(3000, ge=0, le=65535)
+    port: int = Field(default=3000, ge=0, le=65535)
     host: str = "0.0.0.0"
-    path: str = Field("/slack/events", pattern=r"^/[\w\-/]*$")
-    api_url: str = Field("https://slack.com/api/", pattern=r"^https?://")
-    reviewers_channel: str | None = Field(None, pattern=r"^[CG][A-Z0-9]+$")
-    messages_per_second: float = Field(1.0, gt=0, le=1000)
+    path: str = Field(default="/slack/events", pattern=r"^/[\w\-/]*$")
+    api_url: str = Field(default="https://slack.com/api/", pattern=r"^https?://")
+    reviewers_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]+$")
+    messages_per_second: float = Field(default=1.0, gt=0, le=1000)
 
     def secrets(self, environ: Mapping[str, str]) -> dict[str, str]:
         """The tokens this mode needs, from the environment; ConfigError naming what is missing."""
@@ -172,13 +172,13 @@ class MatrixConfig(Section):
     """The secret comes only from MATRIX_ACCESS_TOKEN or MATRIX_PASSWORD."""
 
     enabled: bool = False
-    homeserver: str = Field("http://127.0.0.1:8008", pattern=r"^https?://")
-    user_id: str = Field("@boussole:localhost", pattern=r"^@[^:\s]+:\S+$")
-    device_id: str = Field("BOUSSOLE", pattern=r"^[A-Za-z0-9_\-]+$")
+    homeserver: str = Field(default="http://127.0.0.1:8008", pattern=r"^https?://")
+    user_id: str = Field(default="@boussole:localhost", pattern=r"^@[^:\s]+:\S+$")
+    device_id: str = Field(default="BOUSSOLE", pattern=r"^[A-Za-z0-9_\-]+$")
     store_path: Path = Path("var/matrix-store")
     allowed_users: list[str] = []
     allowed_servers: list[str] = []
-    reviewers_room: str | None = Field(None, pattern=r"^!\S+:\S+$")
+    reviewers_room: str | None = Field(default=None, pattern=r"^!\S+:\S+$")
     encryption: bool = True
     # Clients increasingly refuse unverified devices; the bot's own choice for others' devices:
     # true sends to every device of the room's members (verified or not); false sends only to verified ones.
@@ -206,7 +206,7 @@ class MatrixConfig(Section):
 
 
 class ConsoleConfig(Section):
-    user: str = Field("agent", pattern=r"^[\w.\-]+$")
+    user: str = Field(default="agent", pattern=r"^[\w.\-]+$")
 
 
 class Config(Section):
