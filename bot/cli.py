@@ -94,6 +94,7 @@ def _setup(args: argparse.Namespace) -> tuple[Config, Boussole]:
     if args.db is not None:
         config = config.model_copy(update={"storage": config.storage.model_copy(update={"path": args.db})})
     questionnaire = load_questionnaire(config.questionnaire)
+    config.check_against(questionnaire)  # raises ConfigError; logs the warnings
     app = Boussole(config=config, questionnaire=questionnaire, db=Database(config.storage.path))
     return config, app
 

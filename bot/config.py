@@ -1,23 +1,36 @@
 """Configuration: one pydantic model per section, validated at start.
 
 A wrong key or value raises `ConfigError` naming the file, the key and what is expected;
-only the command-line entry point turns it into an exit. Secrets never live in the file:
-they come from environment variables.
+only the command-line entry point turns it into an exit. Loading also checks that the
+database's directory can be created. What needs the questionnaire too (the answers named
+in `when_answers`) is checked by `Config.check_against`, which also returns the warnings
+worth reading at start. Secrets never live in the file: they come from environment variables.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import os
 import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from conversations.questionnaire import DEFAULT_PATH as DEFAULT_QUESTIONNAIRE
+from conversations.questionnaire import Question, Questionnaire, QuestionType
+
+logger = logging.getLogger(__name__)
 
 IDENTITY = re.compile(r"^(console:[\w.\-]+|slack:[A-Z0-9]+|matrix:@[^:\s]+:[^\s]+)$")
+NAME = re.compile(r"[a-z0-9][a-z0-9_\-]*")
+CRON_FIELDS = (("minute", "minute"), ("hour", "hour"), ("day", "day of month"), ("month", "month"),
+               ("day_of_week", "weekday"))
+CRON_HINT = 'write minute hour day month weekday, with English day names, e.g. "0 9 * * mon" (Mondays at 9:00)'
 
 
 def _identity(value: str) -> str:
@@ -27,6 +40,37 @@ def _identity(value: str) -> str:
 
 
 Identity = Annotated[str, AfterValidator(_identity)]
+
+
+def _name(value: str) -> str:
+    if not NAME.fullmatch(value):
+        raise ValueError(f"name '{value}' must be lower-case letters, digits, '-' or '_' (e.g. \"dpo\")")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+
+
+def _cron(value: str) -> str:
+    """A crontab line as APScheduler 3 reads it (the scheduler's own parser, not a copy of it)."""
+    fields = value.split()
+    if len(fields) != len(CRON_FIELDS):
+        raise ValueError(f"cron needs 5 fields: {CRON_HINT}")
+    for (argument, label), field in zip(CRON_FIELDS, fields, strict=True):  # one at a time, to name the field
+        try:
+            CronTrigger(**{argument: field}, timezone=dt.UTC)
+        except ValueError as exc:
+            raise ValueError(f"the {label} field '{field}' is wrong ({exc}): {CRON_HINT}") from None
+    try:  # the time zone changes when it fires, not whether it parses
+        trigger = CronTrigger.from_crontab(value, timezone=dt.UTC)
+    except ValueError as exc:
+        raise ValueError(f"{exc}: {CRON_HINT}") from None
+    if trigger.get_next_fire_time(None, dt.datetime.now(dt.UTC)) is None:
+        raise ValueError(f"this schedule never fires (no such date): {CRON_HINT}")
+    return value
+
+
+Cron = Annotated[str, AfterValidator(_cron)]
 
 
 class ConfigError(Exception):
@@ -43,10 +87,23 @@ class StorageConfig(Section):
 
 class RoleConfig(Section):
     label: str
-    members: list[Identity] = Field(min_length=1)
+    members: list[Identity]
     criteria: list[int] = []
     always: bool = False
     when_answers: dict[str, list[str]] = {}
+
+    @field_validator("members")
+    @classmethod
+    def _someone(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("a role needs at least one member to decide: add an identity such as "
+                             "\"slack:U0123ABC\", \"matrix:@name:server\" or \"console:NAME\"")
+        return value
+
+    @property
+    def may_be_required(self) -> bool:
+        """Whether an assessment can ever need this role's decision."""
+        return self.always or bool(self.when_answers) or bool(self.criteria)
 
     @field_validator("criteria")
     @classmethod
@@ -63,27 +120,20 @@ class DirectionConfig(Section):
 
 
 class RemindersConfig(Section):
-    period_months: int = Field(12, ge=1, le=60)
-    reservations_period_months: int = Field(6, ge=1, le=60)
+    period_months: int = Field(default=12, ge=1, le=60)
+    reservations_period_months: int = Field(default=6, ge=1, le=60)
     before_days: list[Annotated[int, Field(ge=1, le=365)]] = [30, 7]
-    escalate_after_days: int = Field(14, ge=0, le=365)
-    draft_idle_days: int = Field(7, ge=1, le=365)
-    review_pending_days: int = Field(5, ge=1, le=365)
-    new_version_delay_days: int = Field(90, ge=0, le=730)
-    sweep_seconds: int = Field(60, ge=5, le=3600)
+    escalate_after_days: int = Field(default=14, ge=0, le=365)
+    draft_idle_days: int = Field(default=7, ge=1, le=365)
+    review_pending_days: int = Field(default=5, ge=1, le=365)
+    new_version_delay_days: int = Field(default=90, ge=0, le=730)
+    sweep_seconds: int = Field(default=60, ge=5, le=3600)
 
 
 class DigestConfig(Section):
-    cron: str = "0 9 * * mon"
+    cron: Cron = "0 9 * * mon"
     timezone: str = "Europe/Paris"
     skip_empty: bool = True
-
-    @field_validator("cron")
-    @classmethod
-    def _cron_fields(cls, value: str) -> str:
-        if len(value.split()) != 5:
-            raise ValueError("cron needs 5 fields: minute hour day month weekday, e.g. \"0 9 * * mon\"")
-        return value
 
     @field_validator("timezone")
     @classmethod
@@ -101,12 +151,12 @@ class SlackConfig(Section):
 
     enabled: bool = False
     mode: Literal["socket", "http"] = "socket"
-    port: int = Field(3000, ge=0, le=65535)
+    port: int = Field(default=3000, ge=0, le=65535)
     host: str = "0.0.0.0"
-    path: str = Field("/slack/events", pattern=r"^/[\w\-/]*$")
-    api_url: str = Field("https://slack.com/api/", pattern=r"^https?://")
-    reviewers_channel: str | None = Field(None, pattern=r"^[CG][A-Z0-9]+$")
-    messages_per_second: float = Field(1.0, gt=0, le=1000)
+    path: str = Field(default="/slack/events", pattern=r"^/[\w\-/]*$")
+    api_url: str = Field(default="https://slack.com/api/", pattern=r"^https?://")
+    reviewers_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]+$")
+    messages_per_second: float = Field(default=1.0, gt=0, le=1000)
 
     def secrets(self, environ: Mapping[str, str]) -> dict[str, str]:
         """The tokens this mode needs, from the environment; ConfigError naming what is missing."""
@@ -122,13 +172,13 @@ class MatrixConfig(Section):
     """The secret comes only from MATRIX_ACCESS_TOKEN or MATRIX_PASSWORD."""
 
     enabled: bool = False
-    homeserver: str = Field("http://127.0.0.1:8008", pattern=r"^https?://")
-    user_id: str = Field("@boussole:localhost", pattern=r"^@[^:\s]+:\S+$")
-    device_id: str = Field("BOUSSOLE", pattern=r"^[A-Za-z0-9_\-]+$")
+    homeserver: str = Field(default="http://127.0.0.1:8008", pattern=r"^https?://")
+    user_id: str = Field(default="@boussole:localhost", pattern=r"^@[^:\s]+:\S+$")
+    device_id: str = Field(default="BOUSSOLE", pattern=r"^[A-Za-z0-9_\-]+$")
     store_path: Path = Path("var/matrix-store")
     allowed_users: list[str] = []
     allowed_servers: list[str] = []
-    reviewers_room: str | None = Field(None, pattern=r"^!\S+:\S+$")
+    reviewers_room: str | None = Field(default=None, pattern=r"^!\S+:\S+$")
     encryption: bool = True
     # Clients increasingly refuse unverified devices; the bot's own choice for others' devices:
     # true sends to every device of the room's members (verified or not); false sends only to verified ones.
@@ -156,7 +206,7 @@ class MatrixConfig(Section):
 
 
 class ConsoleConfig(Section):
-    user: str = Field("agent", pattern=r"^[\w.\-]+$")
+    user: str = Field(default="agent", pattern=r"^[\w.\-]+$")
 
 
 class Config(Section):
@@ -164,20 +214,62 @@ class Config(Section):
     questionnaire: Path = DEFAULT_QUESTIONNAIRE
     admins: list[Identity] = []
     storage: StorageConfig = StorageConfig()
-    roles: dict[str, RoleConfig] = {}
-    directions: dict[str, DirectionConfig] = {}
+    roles: dict[Name, RoleConfig] = {}
+    directions: dict[Name, DirectionConfig] = {}
     reminders: RemindersConfig = RemindersConfig()
     digest: DigestConfig = DigestConfig()
     console: ConsoleConfig = ConsoleConfig()
     slack: SlackConfig = SlackConfig()
     matrix: MatrixConfig = MatrixConfig()
+    _source: Path | None = PrivateAttr(None)  # the file it was read from, to name it in messages
 
-    @model_validator(mode="after")
-    def _role_names(self) -> Config:
-        for name in list(self.roles) + list(self.directions):
-            if not re.fullmatch(r"[a-z0-9][a-z0-9_\-]*", name):
-                raise ValueError(f"name '{name}' must be lower-case letters, digits, '-' or '_'")
-        return self
+    def check_against(self, questionnaire: Questionnaire) -> list[str]:
+        """Check what needs the questionnaire as well; return (and log) the warnings worth reading at start.
+
+        Raises ConfigError listing every `when_answers` entry that names a question or an answer
+        the questionnaire does not have: such a role would silently never be required.
+        """
+        problems = [problem for name, role in self.roles.items()
+                    for problem in _when_answers_problems(name, role, questionnaire, self.directions)]
+        if problems:
+            raise ConfigError("\n".join(f"{self._where_from()}key {p}" for p in problems))
+        warnings = [*self._undecidable_roles(), *_numeric_weekdays("digest.cron", self.digest.cron)]
+        if not self.directions:
+            warnings += [f"questionnaire question '{q.id}' offers the directions, but the config has none, so "
+                         f"nobody can answer it: add a [directions.NAME] section with a label"
+                         for q in questionnaire.questions if q.choices_from == "directions"]
+        for warning in warnings:
+            logger.warning("%s%s", self._where_from(), warning)
+        return warnings
+
+    def _where_from(self) -> str:
+        return f"{self._source}: " if self._source is not None else ""
+
+    def _undecidable_roles(self) -> list[str]:
+        out = []
+        for name, role in self.roles.items():
+            reasons = [self._cannot_decide(member) for member in role.members]
+            if role.may_be_required and all(reasons):
+                listing = "; ".join(f"{member}: {reason}" for member, reason in zip(role.members, reasons, strict=True))
+                out.append(f"roles.{name}: no member can decide, so an assessment that needs this role can never be "
+                           f"approved ({listing}): add a member the bot can reach")
+        return out
+
+    def _cannot_decide(self, identity: str) -> str | None:
+        """Why this identity cannot reach the bot with this config; None when it can."""
+        transport, _, who = identity.partition(":")
+        if transport == "console":
+            if self.slack.enabled or self.matrix.enabled:
+                return "a terminal identity, which `boussole run` on Slack or Matrix does not reach"
+            return None
+        if transport == "slack" and not self.slack.enabled:
+            return "Slack is not enabled ([slack] enabled = false)"
+        if transport == "matrix":
+            if not self.matrix.enabled:
+                return "Matrix is not enabled ([matrix] enabled = false)"
+            if not self.matrix.allows(who):
+                return "not allowed to talk to the bot (see matrix.allowed_users and matrix.allowed_servers)"
+        return None
 
     def roles_of(self, identity: str) -> list[str]:
         return [name for name, role in self.roles.items() if identity in role.members]
@@ -210,11 +302,80 @@ def demo_config() -> Config:
     )
 
 
+def _answers_of(question: Question, directions: Mapping[str, DirectionConfig]) -> list[str]:
+    """The values an answer to `question` can take, as `conversations.rules.matches` compares them."""
+    if question.type is QuestionType.YESNO:
+        values = ["yes", "no"]
+    elif question.choices_from == "directions":
+        values = list(directions)
+    else:
+        values = [choice.id for choice in question.choices]
+    return [*values, "unknown"] if question.unknown_allowed else values
+
+
+def _when_answers_problems(name: str, role: RoleConfig, questionnaire: Questionnaire,
+                           directions: Mapping[str, DirectionConfig]) -> list[str]:
+    """Each `when_answers` entry naming a question or an answer the questionnaire does not have."""
+    matchable = ", ".join(q.id for q in questionnaire.questions if _answers_of(q, directions))
+    problems = []
+    for question_id, values in role.when_answers.items():
+        key = f"'roles.{name}.when_answers.{question_id}'"
+        if not questionnaire.has(question_id):
+            problems.append(f"{key}: questionnaire {questionnaire.version} has no question '{question_id}'; "
+                            f"questions whose answers a role can follow: {matchable}")
+            continue
+        question = questionnaire.question(question_id)
+        allowed = _answers_of(question, directions)
+        if not allowed:
+            problems.append(f"{key}: question '{question_id}' ({question.type}) has no answers to choose from; "
+                            f"questions whose answers a role can follow: {matchable}")
+            continue
+        wrong = [value for value in values if value not in allowed]
+        if wrong:
+            listing = ", ".join(f"'{value}'" for value in wrong)
+            problems.append(f"{key}: {listing} {'is not an answer' if len(wrong) == 1 else 'are not answers'} "
+                            f"of question '{question_id}'; its answers are {', '.join(allowed)}")
+        elif not values:
+            problems.append(f"{key}: the list is empty, so it never requires the role; "
+                            f"list answers of question '{question_id}': {', '.join(allowed)}")
+    return problems
+
+
+def _numeric_weekdays(key: str, cron: str) -> list[str]:
+    weekday = cron.split()[-1]
+    if not re.search(r"(?:^|[,\-])\d", weekday):
+        return []
+    return [f"{key} '{cron}' gives the weekday as a number, which APScheduler 3 counts from 0 = Monday "
+            f"(cron counts from 0 = Sunday): write day names instead, e.g. \"mon-fri\""]
+
+
 def _where(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
+        if part == "[key]":  # a table's name, already in the path
+            continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
+
+
+def _directory_problem(database: Path) -> str | None:
+    """Why the database file cannot be created where it is asked for; None when it can."""
+    if database.is_dir():
+        return "it is a directory, not a file name"
+    existing = database.parent
+    try:
+        while not existing.exists():
+            existing = existing.parent
+    except OSError as exc:
+        return f"'{existing}' cannot be looked into ({exc.strerror})"
+    if not existing.is_dir():
+        return f"its directory cannot be created: '{existing}' is a file, not a directory"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        if existing == database.parent:
+            return f"its directory '{existing}' cannot be written to (permission denied or read-only)"
+        return (f"its directory '{database.parent}' cannot be created: '{existing}' cannot be written to "
+                f"(permission denied or read-only)")
+    return None
 
 
 def load_config(path: Path | str | None) -> Config:
@@ -223,9 +384,17 @@ def load_config(path: Path | str | None) -> Config:
         return demo_config()
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found (copy config.example.toml and edit it)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: line {line}: byte 0x{raw[exc.start]:02x} is not UTF-8 text: "
+                          f"save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     try:
@@ -236,6 +405,8 @@ def load_config(path: Path | str | None) -> Config:
             key = _where(error["loc"])
             if error["type"] == "extra_forbidden":
                 lines.append(f"{path}: unknown key '{key}' (a typo? see config.example.toml for the keys)")
+            elif error["type"] == "missing":
+                lines.append(f"{path}: key '{key}' is missing: add it (see config.example.toml)")
             else:
                 message = error["msg"].removeprefix("Value error, ")
                 lines.append(f"{path}: key '{key}': {message} (got {error.get('input')!r})")
@@ -248,4 +419,10 @@ def load_config(path: Path | str | None) -> Config:
     if not config.storage.path.is_absolute():
         storage = config.storage.model_copy(update={"path": (path.parent / config.storage.path).resolve()})
         config = config.model_copy(update={"storage": storage})
+    problem = _directory_problem(config.storage.path)
+    if problem is not None:
+        raise ConfigError(f"{path}: key 'storage.path': cannot keep the database at '{config.storage.path}': "
+                          f"{problem}; choose another path, e.g. \"var/boussole.sqlite3\" (relative paths "
+                          f"follow the config file)")
+    config._source = path
     return config
