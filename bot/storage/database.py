@@ -43,8 +43,21 @@ _TRANSIENT_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_R
                     sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL}
 
 
+def _primary_code(error: BaseException) -> int:
+    return int(getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF if isinstance(error, sqlite3.Error) else 0
+
+
 def is_transient(error: BaseException) -> bool:
-    return isinstance(error, sqlite3.Error) and (getattr(error, "sqlite_errorcode", 0) & 0xFF) in _TRANSIENT_CODES
+    return _primary_code(error) in _TRANSIENT_CODES
+
+
+def _as_storage_error(path: Path, error: BaseException) -> StorageError | None:
+    """The storage error to raise instead of a SQLite error that says the file cannot be used (or not now)."""
+    if is_transient(error):
+        return DatabaseUnavailable(f"{path}: {error}")
+    if _primary_code(error) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return StorageError(f"{path}: the database file is damaged ({error}): restore it from a backup")
+    return None
 
 
 class Tx(InterviewQueries, ReviewQueries, NoticeQueries, OutboxQueries, AuditQueries, TransportQueries,
@@ -142,8 +155,8 @@ class Database:
                 await self.conn.execute("COMMIT")
             except BaseException as error:
                 await self._end_quietly("ROLLBACK")
-                if is_transient(error):
-                    raise DatabaseUnavailable(f"{self.path}: {error}") from error
+                if (instead := _as_storage_error(self.path, error)) is not None:
+                    raise instead from error
                 raise
 
     @contextlib.asynccontextmanager
@@ -153,6 +166,10 @@ class Database:
             try:
                 await self.conn.execute("BEGIN")
                 yield Tx(self.conn)
+            except BaseException as error:
+                if (instead := _as_storage_error(self.path, error)) is not None:
+                    raise instead from error
+                raise
             finally:
                 await self._end_quietly("COMMIT")
 

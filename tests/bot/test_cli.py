@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.scheduler import Scheduler
 from tests.adapters.test_console import run_console, script_for_clean_interview
 from tests.helpers import Chat, submitted
@@ -68,3 +70,31 @@ async def test_scheduler_start_sweeps_what_fell_due_while_down(app, clock):
         sent = await tx.fetchall("SELECT recipient, kind FROM notices_sent WHERE assessment_id = ?", (n,))
     assert {(r["recipient"], r["kind"]) for r in sent} == {("console:alice", "reevaluation_due"),
                                                            ("console:manager", "escalation")}
+
+
+def _damaged(tmp_path: Path, kind: str) -> Path:
+    """A database file as an operator may find it after a bad copy, a disk fault or a wrong path."""
+    good = tmp_path / "good.db"
+    run_console(good, ["nouveau", "Tri du courrier entrant"])
+    target = tmp_path / f"{kind}.db"
+    if kind == "truncated":
+        target.write_bytes(good.read_bytes()[:8192])
+    elif kind == "random":
+        target.write_bytes(bytes((n * 131 + 17) % 256 for n in range(20_000)))
+    elif kind == "header_only":
+        target.write_bytes(b"SQLite format 3\x00")
+    elif kind == "under_a_file":
+        (tmp_path / "a_file").write_text("not a folder")
+        target = tmp_path / "a_file" / "boussole.db"
+    return target
+
+
+@pytest.mark.parametrize("kind", ["truncated", "random", "header_only", "under_a_file"])
+@pytest.mark.parametrize("command", [["console"], ["register", "--format", "json"], ["audit", "verify"]])
+def test_an_unusable_database_is_named_with_its_problem_and_exits_2(tmp_path, kind, command):
+    db = _damaged(tmp_path, kind)
+    done = subprocess.run([sys.executable, "-m", "bot", *command, "--db", str(db)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=30, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert str(db) in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
