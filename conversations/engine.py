@@ -170,11 +170,6 @@ class _Step:
         first = next((q.id for q in applicable if q.id not in interview.answers), None)
         return first, False
 
-    def with_answer(self, interview: Interview, question_id: str, answer: Answer) -> dict[str, Answer]:
-        # Answers of an interview of this questionnaire's version are kept pruned (every change comes here).
-        return with_answer(self.q, interview.answers, question_id, answer,
-                           pruned=interview.questionnaire_version == self.q.version)
-
     def unresolved_blockers(self, interview: Interview) -> list[str]:
         seen: list[str] = []
         for finding in findings(self.q, interview.answers):
@@ -216,7 +211,8 @@ def _answer(step: _Step, interview: Interview, text: str, *, confirm: bool = Fal
 
     old = interview.answers.get(question.id)
     exceptions = {k: v for k, v in interview.exceptions.items() if k != question.id or old == parsed}
-    interview = replace(interview, answers=step.with_answer(interview, question.id, parsed), exceptions=exceptions)
+    interview = replace(interview, answers=with_answer(step.q, interview.answers, question.id, parsed),
+                        exceptions=exceptions)
     if old != parsed:
         step.record("answer", interview.id, question=question.id, answer=parsed.to_json(),
                     previous=old.to_json() if old else None)
@@ -351,7 +347,7 @@ def _cmd_skip(step: _Step, _: Command) -> None:
         step.say(ReplyKind.ERROR, "error.required", interview.id)
         step.ask(interview)
         return
-    interview = replace(interview, answers=step.with_answer(interview, question.id, Answer(skipped=True)))
+    interview = replace(interview, answers=with_answer(step.q, interview.answers, question.id, Answer(skipped=True)))
     step.record("answer", interview.id, question=question.id, answer={"skipped": True}, previous=None)
     pending, revisiting = step.next_pending(interview, question.id)
     step.ask(step.save(replace(interview, pending=pending, revisiting=revisiting)))
