@@ -152,6 +152,7 @@ class Incoming:
     user: str          # transport identity: console:alice, slack:U123, matrix:@a:server
     text: str
     question: str | None = None   # the question a button or reaction answered; stale ones are refused
+    explicit: bool = False        # sent as a command (a slash command, a prefix, a button): a command word wins
 
 
 class ReplyKind(StrEnum):
