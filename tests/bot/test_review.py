@@ -247,7 +247,7 @@ async def test_every_review_command_of_the_table_is_answered_by_the_desk(app):
 
     chat = Chat(app)
     n = await submitted(chat)
-    assert app.review.COMMANDS == names(Side.REVIEW)
+    assert names(Side.REVIEW) == app.review.COMMANDS
     for name in sorted(names(Side.REVIEW)):
         spec = COMMANDS[name]
         text = f"{spec.word('fr')} {n}" if spec.takes_number else spec.word("fr")

@@ -307,6 +307,7 @@ async def test_a_project_named_after_commands_is_stored_as_typed_in_a_direct_mes
         answers = raw.execute("SELECT question_id, answer FROM answers ORDER BY id").fetchall()
         title = raw.execute("SELECT title FROM assessments WHERE id = 1").fetchone()[0]
     assert [(q, json.loads(a)["value"]) for q, a in answers] == [
-        ("ctx_name", "Rapport mensuel des demandes"), ("ctx_purpose", "Valider automatiquement les factures fournisseurs")]
+        ("ctx_name", "Rapport mensuel des demandes"),
+        ("ctx_purpose", "Valider automatiquement les factures fournisseurs")]
     assert title == "Rapport mensuel des demandes"
     assert not audit(world, "access_refused") and not audit(world, "decision_refused")
