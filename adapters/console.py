@@ -3,7 +3,8 @@
 Identities are `console:NAME`; `/as NAME` switches who is typing, so one person can play
 requester, reviewer and manager. With `--json`, a plain input line is text from the
 current user and `{"as": NAME, "text": "…"}` is text from NAME (an optional "id" gives the
-event id, to replay a delivery); each reply is printed as one JSON object per line.
+event id, to replay a delivery); each reply is printed as one JSON object per line. A text
+that starts with "/" is a command even while a free-text answer is awaited ("/rapport 3").
 """
 
 from __future__ import annotations
@@ -53,6 +54,14 @@ def human_text(rendered: Rendered, current: str) -> str:
     return body
 
 
+def _incoming(event_id: str, user: str, text: str) -> Incoming:
+    """A leading "/" sends a command even while a free-text answer waits ("/rapport 3")."""
+    stripped = text.strip()
+    if stripped.startswith("/"):
+        return Incoming(event_id, user, stripped[1:].strip() or "aide", explicit=True)
+    return Incoming(event_id, user, text)
+
+
 class ConsoleAdapter:
     def __init__(self, app: Boussole, *, user: str, json_mode: bool = False,
                  stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
@@ -92,8 +101,8 @@ class ConsoleAdapter:
                 self._notice({"error": "expected {\"as\": NAME, \"text\": \"…\"}"})
                 return None
             user = identity(name) if name else self.user
-            return Incoming(str(data.get("id") or f"console:{uuid.uuid4()}"), user, text)
-        return Incoming(f"console:{uuid.uuid4()}", self.user, line)
+            return _incoming(str(data.get("id") or f"console:{uuid.uuid4()}"), user, text)
+        return _incoming(f"console:{uuid.uuid4()}", self.user, line)
 
     def _notice(self, payload: dict[str, Any]) -> None:
         self.stdout.write((json.dumps(payload, ensure_ascii=False) if self.json_mode else

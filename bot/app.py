@@ -157,22 +157,20 @@ class Boussole:
     async def _step(self, tx: Tx, event: Incoming, now: dt.datetime) -> None:
         stamp = utc_iso(now)
         state = await tx.user_state(event.user)
-        command = engine.read_command(event.text, None)
         conversation = state.conversation
+        command = engine.route(event, conversation, state.drafts, self.questionnaire,
+                               default_locale=self.config.locale)
         if conversation.mode is Mode.COMMENTING:
-            # The text is the comment the pending decision waited for; a command abandons it.
-            pending = conversation.pending
+            # The route read the text as the comment the pending decision waited for, or a command abandoning it.
             conversation = conversation.to(conversation.resting_mode, pending=None)
             state = replace(state, conversation=conversation)
             await tx.save_conversation(conversation, stamp)
-            if command is None and pending:
-                command = engine.read_command(f"{pending} {event.text.strip()}", None)
         if command is not None and command.name in self.review.COMMANDS:
             replies = await self.review.handle_command(tx, event.user, command, now)
             await self.enqueue(tx, replies, stamp)
         else:
             snapshot = await self.snapshot(tx, state, command.id_argument if command else None)
-            outcome = engine.handle(snapshot, event, now)
+            outcome = engine.handle(snapshot, event, now, command)
             await self.commit_outcome(tx, snapshot, outcome, actor=event.user, now=now)
 
     async def refuse(self, event: Incoming, reason: str) -> bool:

@@ -11,12 +11,13 @@ import datetime as dt
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from conversations.answers import Answer
+from conversations.commands import COMMANDS, Argument, Who
 from conversations.model import Brief, Interview, Prompt, Reply
 from conversations.questionnaire import Choice, Level, LocalText, Question, QuestionType
 from conversations.rules import Summary
@@ -25,6 +26,8 @@ LOCALES = ("fr", "en")
 LOCALE_DIR = Path(__file__).with_name("locales")
 DISPLAY_ZONE = ZoneInfo("Europe/Paris")
 LEVEL_MARK = {Level.OK: "✅", Level.TO_CHECK: "⚠️", Level.BLOCKER: "⛔"}
+HINTED = ("why", "back", "summary", "help")  # the ways around that every question recalls
+HELP_GROUPS = (Who.REQUESTER, Who.REVIEWER, Who.ANYONE, Who.ADMIN)
 
 
 @cache
@@ -119,62 +122,45 @@ class Rendered:
         return cls(**{k: v for k, v in data.items() if k != "text"})  # older rows also stored the text
 
 
-_COMMANDS_WITH_NUMBER = frozenset({"status", "approve", "reservations", "request_changes", "reject", "reevaluate",
-                                   "history", "resume"})
-
-
-@lru_cache(maxsize=4096)
-def _action_buttons(locale: str, names: tuple[str, ...], assessment: int | None) -> tuple[tuple[str, str, str], ...]:
-    t = Translator(locale)
-    out = []
-    for name in names:
-        command = t(f"command.{name}")
-        if assessment is not None and name in _COMMANDS_WITH_NUMBER:
-            command = f"{command} {assessment}"
-        out.append((name, t(f"action.{name}"), command))
-    return tuple(out)
+def command_word(name: str, locale: str) -> str:
+    """What to type for a command, in one language (a word of the command table)."""
+    return COMMANDS[name].word(locale)
 
 
 def _actions(t: Translator, names: tuple[str, ...], assessment: int | None) -> list[dict[str, str]]:
-    return [{"name": name, "label": label, "command": command}
-            for name, label, command in _action_buttons(t.locale, names, assessment)]
+    """The buttons of a reply: each command's label and what it sends (with the reply's assessment when it
+    takes one). Yes and no, offered while a withdrawal waits for its confirmation, are answers, not commands."""
+    out = []
+    for name in names:
+        spec = COMMANDS.get(name)
+        if spec is None:
+            command = t(f"answer.{name}")
+        elif assessment is not None and spec.takes_number:
+            command = f"{spec.word(t.locale)} {assessment}"
+        else:
+            command = spec.word(t.locale)
+        out.append({"name": name, "label": t(f"action.{name}"), "command": command})
+    return out
 
 
-@dataclass(frozen=True)
-class _QuestionWords:
-    """What a question's message says whatever the progress and the current answer, in one language."""
-
-    lines: tuple[str, ...]     # the question and its numbered choices
-    hint: str
-    help: str
-    choices: tuple[tuple[str, str], ...]
-
-
-@lru_cache(maxsize=1024)
-def _question_words(locale: str, question: Question, choices: tuple[Choice, ...]) -> _QuestionWords:
-    t = Translator(locale)
+def _render_prompt(t: Translator, prompt: Prompt) -> tuple[str, str, str, list[tuple[str, str]]]:
+    question = prompt.question
+    params = {"criterion": prompt.criterion.number, "criteria_total": prompt.criteria_total,
+              "criterion_title": prompt.criterion.title, "number": prompt.number, "total": prompt.total}
+    heading = t("question.context" if prompt.criterion.number == 0 else "question.criterion", **params)
+    choices = [(choice.id, t.text(choice.label)) for choice in prompt.choices]
     lines = [t.text(question.text)]
-    lines += [f"  {index}. {t.text(choice.label)}" for index, choice in enumerate(choices, 1)]
+    lines += [f"  {index}. {label}" for index, (_id, label) in enumerate(choices, 1)]
+    if prompt.current is not None:
+        key = "question.previous" if prompt.from_previous else "question.current"
+        lines.append(t(key, answer=t.answer(question, prompt.current, prompt.choices)))
     hints = [t(f"hint.{question.type}", min=question.min_length, max=question.max_length)]
     if question.unknown_allowed and question.type is not QuestionType.YESNO:
         hints.append(t("hint.unknown"))
     if not question.required:
-        hints.append(t("hint.skip"))
-    hints.append(t("hint.commands"))
-    return _QuestionWords(tuple(lines), " ".join(hints), t.text(question.help),
-                          tuple((c.id, t.text(c.label)) for c in choices))
-
-
-def _render_prompt(t: Translator, prompt: Prompt) -> tuple[str, str, str, _QuestionWords]:
-    words = _question_words(t.locale, prompt.question, prompt.choices)
-    params = {"criterion": prompt.criterion.number, "criteria_total": prompt.criteria_total,
-              "criterion_title": prompt.criterion.title, "number": prompt.number, "total": prompt.total}
-    heading = t("question.context" if prompt.criterion.number == 0 else "question.criterion", **params)
-    lines = list(words.lines)
-    if prompt.current is not None:
-        key = "question.previous" if prompt.from_previous else "question.current"
-        lines.append(t(key, answer=t.answer(prompt.question, prompt.current, prompt.choices)))
-    return heading, "\n".join(lines), words.hint, words
+        hints.append(t("hint.skip", skip=command_word("skip", t.locale)))
+    hints.append(t("hint.commands", commands=" · ".join(command_word(n, t.locale) for n in HINTED)))
+    return heading, "\n".join(lines), " ".join(hints), choices
 
 
 def summary_sections(t: Translator, summary: Summary) -> list[dict[str, Any]]:
@@ -241,11 +227,32 @@ def _render_list(t: Translator, p: Mapping[str, Any]) -> tuple[str, str]:
     return t("list.title"), "\n".join(lines)
 
 
+def _usage(t: Translator, name: str) -> str:
+    """A command as it is typed: its word, then what its argument looks like."""
+    spec = COMMANDS[name]
+    parts = [spec.word(t.locale)]
+    if spec.argument is Argument.WORD:
+        parts.append(t(f"help.arg.{name}"))
+    elif spec.takes_number:
+        parts.append(t("help.arg.number" if spec.argument_required else "help.arg.number_optional"))
+    if spec.argument is Argument.NUMBER_COMMENT:
+        parts.append(t("help.arg.comment" if spec.comment_required else "help.arg.comment_optional"))
+    return " ".join(parts)
+
+
 def _render_help(t: Translator, p: Mapping[str, Any]) -> str:
-    text = t("help.intro") + t("help.commands")
+    """Every command of the table, grouped by whom it is for, each with what it does."""
+    lines = [t("help.intro")]
+    for who in HELP_GROUPS:
+        group = [name for name, spec in COMMANDS.items() if spec.who is who]
+        if group:
+            lines.append(t(f"help.who.{who}"))
+            lines += [f"  {_usage(t, name)} — {t(f'help.{name}')}" for name in group]
+    navigation = [spec.word(t.locale) for spec in COMMANDS.values() if spec.navigation]
+    lines.append(t("help.explicit", navigation=", ".join(navigation)))
     if p.get("question_help") is not None:
-        text += "\n" + t("help.question", help=p["question_help"])
-    return text
+        lines.append(t("help.question", help=p["question_help"]))
+    return "\n".join(lines)
 
 
 def _render_status(t: Translator, p: Mapping[str, Any]) -> str:
@@ -369,8 +376,6 @@ def _render_digest(t: Translator, reply: Reply) -> tuple[str, str, list[dict[str
     return heading, "\n".join(lines), sections
 
 
-
-
 def render(reply: Reply, locale: str) -> Rendered:
     """The words of one reply in one language."""
     t = Translator(locale)
@@ -380,12 +385,12 @@ def render(reply: Reply, locale: str) -> Rendered:
     sections: list[dict[str, Any]] = []
     question = None
     if reply.prompt is not None:
-        heading, body, hint, words = _render_prompt(t, reply.prompt)
+        heading, body, hint, choices = _render_prompt(t, reply.prompt)
         q = reply.prompt.question
         question = {"id": q.id, "criterion": q.criterion, "type": str(q.type),
                     "number": reply.prompt.number, "total": reply.prompt.total, "required": q.required,
-                    "choices": [{"id": choice_id, "label": label} for choice_id, label in words.choices],
-                    "help": words.help, "unknown": q.unknown_allowed,
+                    "choices": [{"id": choice_id, "label": label} for choice_id, label in choices],
+                    "help": t.text(q.help), "unknown": q.unknown_allowed,
                     "current": reply.prompt.current is not None}
     elif reply.key.startswith("summary."):
         heading, body, hint, sections = _render_summary(t, reply)

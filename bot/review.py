@@ -22,7 +22,7 @@ from bot.assessments import save_assessment
 from bot.config import Config
 from bot.storage import Tx
 from conversations.answers import Answer
-from conversations.commands import Command
+from conversations.commands import COMMANDS, Command, Side, names
 from conversations.model import (
     BlockerRaised,
     ExceptionRequested,
@@ -50,8 +50,8 @@ class Decision(StrEnum):
 
 
 DECISION_COMMANDS = {d.value: d for d in Decision}
-NEEDS_COMMENT = {Decision.RESERVATIONS, Decision.CHANGES, Decision.REJECT}
-DECISION_ACTIONS = ("approve", "reservations", "request_changes", "reject")
+NEEDS_COMMENT = {d for d in Decision if COMMANDS[d.value].comment_required}
+DECISION_ACTIONS = tuple(d.value for d in Decision)  # the buttons of a review request
 
 
 def add_months(moment: dt.datetime, months: int) -> dt.datetime:
@@ -65,7 +65,7 @@ def add_months(moment: dt.datetime, months: int) -> dt.datetime:
 class ReviewDesk:
     """The review side of the application; works inside the caller's transaction."""
 
-    COMMANDS: frozenset[str] = frozenset({"pending_reviews", "history", "report", *DECISION_COMMANDS})
+    COMMANDS: frozenset[str] = names(Side.REVIEW)
 
     def __init__(self, *, config: Config, questionnaire: Questionnaire, directions: tuple[Choice, ...],
                  reports_dir: Path, clock: Callable[[], dt.datetime]) -> None:

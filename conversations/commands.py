@@ -1,59 +1,156 @@
-"""The command language users type, in French with English aliases.
+"""The command language users type, declared once: one table every part of Boussole reads.
 
-`parse_command("modifier 5")` gives `Command("edit", "5")`; text that is not a command
-gives None and is read as an answer. The same grammar serves every transport.
+Each command has one `CommandSpec`: its canonical name, its French and English words (the
+first of each is the one shown), the argument it takes, who it is for, which side answers it
+(the interview engine or the review desk), whether it is a way around that counts even while
+a free-text answer is awaited (navigation), and how transports offer it (button, Slack modal,
+Matrix reaction). Parsing, help, action buttons, Slack modals and Matrix reactions all read
+`COMMANDS`.
+
+`parse_command("modifier 5")` gives `Command("edit", "5")`; text that is not a command gives
+None. Whether a command in a text counts (or the text is an answer) depends on what the
+conversation waits for: `conversations.engine.route` decides that.
 """
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from enum import StrEnum
+from types import MappingProxyType
 
 from conversations.answers import fold
 
-# canonical name → every accepted spelling (folded: lower case, no accents)
-ALIASES: dict[str, tuple[str, ...]] = {
-    "new": ("nouveau", "nouvelle", "new"),
-    "resume": ("reprendre", "resume"),
-    "back": ("retour", "precedent", "back"),
-    "edit": ("modifier", "edit", "change"),
-    "skip": ("passer", "skip"),
-    "summary": ("resume de l'evaluation", "recap", "résumé", "summary", "synthese"),
-    "submit": ("soumettre", "submit", "envoyer"),
-    "withdraw": ("annuler", "retirer", "cancel", "withdraw"),
-    "help": ("aide", "help", "commandes"),
-    "why": ("pourquoi", "why", "pourquoi ?", "why?"),
-    "list": ("liste", "list", "mes evaluations"),
-    "status": ("statut", "status", "etat"),
-    "language": ("langue", "language", "lang"),
-    "fix": ("corriger", "fix", "correct"),
-    "exception": ("exception", "examen exceptionnel", "exceptional review"),
-    "confirm": ("ok", "confirmer", "confirm", "garder", "keep", "="),
-    # review side
-    "pending_reviews": ("a valider", "pending", "to review", "reviews"),
-    "approve": ("valider", "approve", "approuver"),
-    "reservations": ("reserves", "reservations", "avec reserves"),
-    "request_changes": ("modifications", "changes", "request changes"),
-    "reject": ("refuser", "reject", "rejeter"),
-    "history": ("historique", "history", "audit"),
-    "reevaluate": ("reevaluer", "reevaluate", "re-evaluate"),
-    "report": ("rapport", "report", "fiche"),
-}
+SHORT_WORD = 12  # characters: a language code, a question number or id ("c3_indicator")
 
-# The one command that is also a plain word of the summary request: "résumé" folds to
-# "resume", which is also the English for "reprendre". French wins: the bot speaks French.
-_FOLDED: dict[str, str] = {}
-for _name, _spellings in ALIASES.items():
-    for _spelling in _spellings:
-        _FOLDED.setdefault(fold(_spelling), _name)
-_FOLDED["resume"] = "summary"
-_FOLDED["reprendre"] = "resume"
-_FOLDED["resume interview"] = "resume"
 
-TAKES_ARGUMENT = {"resume", "edit", "status", "language", "approve", "reservations", "request_changes",
-                  "reject", "history", "reevaluate", "report", "withdraw"}
-NEEDS_ARGUMENT = {"edit", "status", "language", "reservations", "request_changes", "reject",
-                  "history", "reevaluate", "report"}
+class Argument(StrEnum):
+    """What may follow a command's word."""
+
+    NONE = "none"
+    NUMBER = "number"                  # an assessment number: `statut 12`
+    NUMBER_COMMENT = "number_comment"  # an assessment number, then a comment: `refuser 12 hors doctrine`
+    WORD = "word"                      # one short word: a language code, a question number or id
+
+
+class Who(StrEnum):
+    """Whom a command is for; it groups the help, it grants nothing (the review desk checks roles)."""
+
+    ANYONE = "anyone"
+    REQUESTER = "requester"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+class Side(StrEnum):
+    """Which part of the application answers a command."""
+
+    ENGINE = "engine"   # the interview engine (conversations.engine)
+    REVIEW = "review"   # the review desk (bot.review), which reads and writes reviews
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str                      # canonical name: handlers, catalogue keys (action.<name>, help.<name>)
+    fr: tuple[str, ...]            # French words, the first one shown
+    en: tuple[str, ...]            # English words, the first one shown
+    argument: Argument = Argument.NONE
+    argument_required: bool = False
+    comment_required: bool = False  # a decision that waits for its comment when none is given
+    who: Who = Who.REQUESTER
+    side: Side = Side.ENGINE
+    navigation: bool = False       # a way around: counts even while a free-text answer is awaited (see fits)
+    button: bool = True            # offered as a button when a reply lists it among its actions
+    modal: bool = False            # Slack: its button opens a modal for a comment or a justification first
+    reaction: str | None = None    # Matrix: the reaction that sends it on a review request
+
+    def word(self, locale: str | None) -> str:
+        """The word shown to someone who reads `locale`."""
+        return self.en[0] if locale == "en" else self.fr[0]
+
+    @property
+    def takes_number(self) -> bool:
+        return self.argument in (Argument.NUMBER, Argument.NUMBER_COMMENT)
+
+    def fits(self, argument: str) -> bool:
+        """Whether `argument` has the form this command expects (no argument always fits)."""
+        words = argument.split()
+        if not words:
+            return True
+        if self.argument is Argument.NUMBER:
+            return len(words) == 1 and _number(words[0]) is not None
+        if self.argument is Argument.NUMBER_COMMENT:
+            return _number(words[0]) is not None
+        if self.argument is Argument.WORD:
+            return len(words) == 1 and len(words[0]) <= SHORT_WORD
+        return False
+
+
+def _decision(name: str, fr: tuple[str, ...], en: tuple[str, ...], *, reaction: str,
+              comment_required: bool = True) -> CommandSpec:
+    """A reviewer's decision: `valider 12 [commentaire]`, offered as a modal and as a reaction."""
+    return CommandSpec(name, fr, en, argument=Argument.NUMBER_COMMENT, argument_required=True,
+                       comment_required=comment_required, who=Who.REVIEWER, side=Side.REVIEW, modal=True,
+                       reaction=reaction)
+
+
+def _table(*specs: CommandSpec) -> Mapping[str, CommandSpec]:
+    table: dict[str, CommandSpec] = {}
+    for spec in specs:
+        if spec.name in table or not spec.fr or not spec.en:
+            raise ValueError(f"command '{spec.name}': declared twice, or without a French and an English word")
+        table[spec.name] = spec
+    return MappingProxyType(table)
+
+
+COMMANDS: Mapping[str, CommandSpec] = _table(
+    # -- the interview -------------------------------------------------------------------------------
+    CommandSpec("new", ("nouveau", "nouvelle"), ("new",)),
+    CommandSpec("resume", ("reprendre",), ("continue", "resume", "resume interview"), argument=Argument.NUMBER),
+    CommandSpec("back", ("retour", "précédent"), ("back",), navigation=True),
+    CommandSpec("edit", ("modifier",), ("edit", "change"), argument=Argument.WORD, argument_required=True,
+                navigation=True, button=False),
+    CommandSpec("skip", ("passer",), ("skip",), navigation=True),
+    CommandSpec("summary", ("résumé", "résumé de l'évaluation", "récap", "synthèse"), ("summary",), navigation=True),
+    CommandSpec("why", ("pourquoi", "pourquoi ?"), ("why", "why?"), navigation=True),
+    CommandSpec("confirm", ("ok", "confirmer", "garder", "="), ("ok", "confirm", "keep"), navigation=True),
+    CommandSpec("fix", ("corriger",), ("fix", "correct"), navigation=True),
+    CommandSpec("exception", ("exception", "examen exceptionnel"), ("exception", "exceptional review"), modal=True),
+    CommandSpec("submit", ("soumettre", "envoyer"), ("submit",), navigation=True),
+    CommandSpec("withdraw", ("annuler", "retirer"), ("withdraw", "cancel"), argument=Argument.NUMBER,
+                navigation=True),
+    CommandSpec("list", ("liste", "mes évaluations"), ("list",)),
+    CommandSpec("status", ("statut", "état"), ("status",), argument=Argument.NUMBER, argument_required=True),
+    CommandSpec("reevaluate", ("réévaluer",), ("reevaluate", "re-evaluate"), argument=Argument.NUMBER,
+                argument_required=True),
+    # -- everyone ------------------------------------------------------------------------------------
+    CommandSpec("help", ("aide", "commandes"), ("help",), who=Who.ANYONE, navigation=True),
+    CommandSpec("language", ("langue",), ("language", "lang"), argument=Argument.WORD, argument_required=True,
+                who=Who.ANYONE, navigation=True, button=False),
+    CommandSpec("history", ("historique",), ("history", "audit"), argument=Argument.NUMBER, argument_required=True,
+                who=Who.ANYONE, side=Side.REVIEW),
+    CommandSpec("report", ("rapport", "fiche"), ("report",), argument=Argument.NUMBER, argument_required=True,
+                who=Who.ANYONE, side=Side.REVIEW),
+    # -- reviewers -----------------------------------------------------------------------------------
+    CommandSpec("pending_reviews", ("à valider",), ("pending", "to review", "reviews"), who=Who.REVIEWER,
+                side=Side.REVIEW, navigation=True),
+    _decision("approve", ("valider", "approuver"), ("approve",), reaction="✅", comment_required=False),
+    _decision("reservations", ("réserves", "avec réserves"), ("reservations",), reaction="⚠️"),
+    _decision("request_changes", ("modifications",), ("changes", "request changes"), reaction="📝"),
+    _decision("reject", ("refuser", "rejeter"), ("reject",), reaction="❌"),
+)
+
+
+def names(side: Side) -> frozenset[str]:
+    """The canonical names of the commands one side answers."""
+    return frozenset(name for name, spec in COMMANDS.items() if spec.side is side)
+
+
+def _number(word: str) -> int | None:
+    """An assessment number as people write it: `12`, `n°12`, `#12`."""
+    digits = word.lstrip("#").removeprefix("n°").removeprefix("no")
+    return int(digits) if is_assessment_number(digits) else None
 
 
 MAX_ASSESSMENT_NUMBER = 2**63 - 1  # SQLite's largest integer
@@ -70,11 +167,14 @@ class Command:
     argument: str = ""
 
     @property
+    def spec(self) -> CommandSpec:
+        return COMMANDS[self.name]
+
+    @property
     def id_argument(self) -> int | None:
         """The assessment number the argument starts with (`12`, `n°12`, `#12`), if any."""
         head = self.argument.split(maxsplit=1)[0] if self.argument else ""
-        digits = head.lstrip("#").removeprefix("n°").removeprefix("no")
-        return int(digits) if is_assessment_number(digits) else None
+        return _number(head)
 
     @property
     def rest(self) -> str:
@@ -85,22 +185,55 @@ class Command:
         return self.argument.strip()
 
 
-@lru_cache(maxsize=256)  # a step reads its text twice (the application routes, the engine answers)
-def parse_command(text: str) -> Command | None:
-    """Recognise a command at the start of `text`; longer spellings win ('à valider' over 'valider')."""
-    stripped = text.strip()
-    folded = fold(stripped)
-    if not folded:
+@dataclass(frozen=True)
+class _Spelling:
+    spec: CommandSpec
+    language: str
+    text: str   # as declared, accents included
+
+
+# folded spelling → every command it may name (a few spellings fold alike: "résumé" and "resume")
+_SPELLINGS: dict[str, list[_Spelling]] = {}
+for _spec in COMMANDS.values():
+    for _language, _words in (("fr", _spec.fr), ("en", _spec.en)):
+        for _word in _words:
+            _SPELLINGS.setdefault(fold(_word), []).append(_Spelling(_spec, _language, _word))
+_LONGEST = max(len(folded.split()) for folded in _SPELLINGS)
+
+
+def _accented(text: str) -> bool:
+    return any(unicodedata.combining(c) for c in unicodedata.normalize("NFD", text))
+
+
+def _pick(typed: str, candidates: list[_Spelling], locale: str | None) -> CommandSpec:
+    """The command a spelling names when several fold alike.
+
+    Accents typed are meant ("résumé" is the summary); without them the reader's language decides
+    ("resume" is the French summary, the English for "reprendre"), French when it is not known."""
+    if _accented(typed):
+        exact = [c for c in candidates if unicodedata.normalize("NFC", c.text.lower()) == typed]
+        if exact:
+            return exact[0].spec
+    language = "en" if locale == "en" else "fr"
+    own = [c for c in candidates if c.language == language]
+    return (own or candidates)[0].spec
+
+
+def parse_command(text: str, locale: str | None = None) -> Command | None:
+    """Recognise a command at the start of `text`; longer spellings win ('à valider' over 'valider').
+
+    `locale` is the reader's language: it settles the few spellings two commands share."""
+    words = text.split()
+    if not words:
         return None
-    if folded in _FOLDED:
-        return Command(_FOLDED[folded])
-    words = folded.split(" ")
-    raw_words = stripped.split()
-    for size in (3, 2, 1):
-        if len(words) <= size:
-            continue
-        head = " ".join(words[:size])
-        name = _FOLDED.get(head)
-        if name in TAKES_ARGUMENT:
-            return Command(name, " ".join(raw_words[size:]))
+    whole = fold(text)
+    if whole in _SPELLINGS:
+        typed = unicodedata.normalize("NFC", " ".join(words).lower())
+        return Command(_pick(typed, _SPELLINGS[whole], locale).name)
+    for size in range(min(_LONGEST, len(words) - 1), 0, -1):
+        head = words[:size]
+        candidates = [c for c in _SPELLINGS.get(fold(" ".join(head)), []) if c.spec.argument is not Argument.NONE]
+        if candidates:
+            typed = unicodedata.normalize("NFC", " ".join(head).lower())
+            return Command(_pick(typed, candidates, locale).name, " ".join(words[size:]))
     return None

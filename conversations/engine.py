@@ -1,10 +1,12 @@
 """The interview as a sans-I/O state machine.
 
-`handle(snapshot, event, now)` takes what the application loaded for one user, one
-incoming message and the current instant, and returns an `Outcome`: the new conversation
-and interview states, the replies to send, the audit entries and the signals (blocker
-raised, submitted…) for the review side. It reads no clock, no database, no network: the
-application commits the outcome in one transaction, then delivers the replies.
+`route(event, conversation, drafts, questionnaire)` reads one incoming message once: the
+command it is, or None when it is the answer, comment or justification the conversation waits
+for. `handle(snapshot, event, now, command)` takes what the application loaded for one user,
+that message, the current instant and the command read from it, and returns an `Outcome`: the
+new conversation and interview states, the replies to send, the audit entries and the signals
+(blocker raised, submitted…) for the review side. It reads no clock, no database, no network:
+the application commits the outcome in one transaction, then delivers the replies.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from conversations.answers import Answer, Invalid, fold, parse_answer
-from conversations.commands import Command, parse_command
+from conversations.commands import COMMANDS, Command, Side, names, parse_command
 from conversations.model import (
     STATUS_TRANSITIONS,
     AuditEntry,
@@ -39,9 +42,7 @@ from conversations.rules import applicable_questions, findings, question_finding
 
 JUSTIFICATION_MIN, JUSTIFICATION_MAX = 20, 2000
 LOCALES = ("fr", "en")
-# Commands the engine answers; the application routes the others (reviews, reports).
-ENGINE_COMMANDS = {"new", "resume", "back", "edit", "skip", "summary", "submit", "withdraw", "help",
-                   "why", "list", "status", "language", "fix", "exception", "confirm", "reevaluate"}
+ENGINE_COMMANDS = names(Side.ENGINE)  # the application hands the others to the review desk
 
 
 @dataclass(frozen=True)
@@ -170,11 +171,6 @@ class _Step:
         first = next((q.id for q in applicable if q.id not in interview.answers), None)
         return first, False
 
-    def with_answer(self, interview: Interview, question_id: str, answer: Answer) -> dict[str, Answer]:
-        # Answers of an interview of this questionnaire's version are kept pruned (every change comes here).
-        return with_answer(self.q, interview.answers, question_id, answer,
-                           pruned=interview.questionnaire_version == self.q.version)
-
     def unresolved_blockers(self, interview: Interview) -> list[str]:
         seen: list[str] = []
         for finding in findings(self.q, interview.answers):
@@ -216,7 +212,8 @@ def _answer(step: _Step, interview: Interview, text: str, *, confirm: bool = Fal
 
     old = interview.answers.get(question.id)
     exceptions = {k: v for k, v in interview.exceptions.items() if k != question.id or old == parsed}
-    interview = replace(interview, answers=step.with_answer(interview, question.id, parsed), exceptions=exceptions)
+    interview = replace(interview, answers=with_answer(step.q, interview.answers, question.id, parsed),
+                        exceptions=exceptions)
     if old != parsed:
         step.record("answer", interview.id, question=question.id, answer=parsed.to_json(),
                     previous=old.to_json() if old else None)
@@ -351,7 +348,7 @@ def _cmd_skip(step: _Step, _: Command) -> None:
         step.say(ReplyKind.ERROR, "error.required", interview.id)
         step.ask(interview)
         return
-    interview = replace(interview, answers=step.with_answer(interview, question.id, Answer(skipped=True)))
+    interview = replace(interview, answers=with_answer(step.q, interview.answers, question.id, Answer(skipped=True)))
     step.record("answer", interview.id, question=question.id, answer={"skipped": True}, previous=None)
     pending, revisiting = step.next_pending(interview, question.id)
     step.ask(step.save(replace(interview, pending=pending, revisiting=revisiting)))
@@ -541,26 +538,52 @@ HANDLERS = {
     "why": _cmd_why, "list": _cmd_list, "status": _cmd_status, "language": _cmd_language, "fix": _cmd_fix,
     "exception": _cmd_exception, "confirm": _cmd_confirm, "reevaluate": _cmd_reevaluate,
 }
-assert set(HANDLERS) == ENGINE_COMMANDS
 
 
-def read_command(text: str, pending: Question | None) -> Command | None:
-    """The command in `text`, unless it is better read as a free-text answer.
+def _awaited(conversation: Conversation, active: Interview | None,
+             questionnaire: Questionnaire) -> Literal["text", "yes/no"] | None:
+    """What the conversation waits for that a command word could be mistaken for, if anything."""
+    if conversation.mode in (Mode.COMMENTING, Mode.JUSTIFYING):
+        return "text"
+    if conversation.mode is Mode.CONFIRM_WITHDRAW:
+        return "yes/no"
+    if (active is not None and active.pending is not None and active.blocked_on is None
+            and questionnaire.has(active.pending)
+            and questionnaire.question(active.pending).type is QuestionType.TEXT):
+        return "text"
+    return None
 
-    A description that starts with a command word ("Modifier les courriers…") is an
-    answer: with a text question pending, a command counts only when it is the bare word
-    or its argument has the expected form.
+
+def route(event: Incoming, conversation: Conversation, drafts: Mapping[int, Interview],
+          questionnaire: Questionnaire, *, default_locale: str | None = None) -> Command | None:
+    """What one message is: a command, or None when it is what the conversation waits for.
+
+    While free text is awaited (a text question, a justification, a reviewer's comment) the text
+    is that text: a project named "Rapport mensuel des demandes" is a name, not a report. Only a
+    navigation command ("retour", "aide", "langue en") or a command sent explicitly (a slash
+    command, a prefix, a button) is a command then, and only when its argument has the expected
+    form. A reviewer's comment comes back as the decision that waited for it. While a yes/no is
+    awaited only an explicit command counts. Otherwise commands are read as typed.
     """
-    command = parse_command(text)
-    if command is None or pending is None or pending.type is not QuestionType.TEXT or not command.argument:
+    if event.question is not None:  # a button or a reaction answering a question
+        return None
+    active = drafts.get(conversation.active) if conversation.active is not None else None
+    command = parse_command(event.text, conversation.locale or default_locale)
+    awaited = _awaited(conversation, active, questionnaire)
+    if awaited is None:
         return command
-    if command.name == "language":
-        return command if fold(command.argument)[:2] in LOCALES and len(command.argument) <= 8 else None
-    return command if command.id_argument is not None and len(command.argument.split()) <= 1 else None
+    if command is not None and event.explicit and command.spec.fits(command.argument):
+        return command
+    if awaited == "text" and command is not None and command.spec.navigation and command.spec.fits(command.argument):
+        return command
+    decision, _, number = (conversation.pending or "").partition(" ")
+    if conversation.mode is Mode.COMMENTING and decision in COMMANDS:
+        return Command(decision, f"{number} {event.text.strip()}")
+    return None
 
 
-def handle(snapshot: Snapshot, event: Incoming, now: dt.datetime) -> Outcome:
-    """One step of one user's conversation: (state, event, now) → (new state, replies)."""
+def handle(snapshot: Snapshot, event: Incoming, now: dt.datetime, command: Command | None) -> Outcome:
+    """One step of one user's conversation: (state, event, now, what `route` read) → (new state, replies)."""
     step = _Step(snapshot, event, now)
     interview = step.active()
     mode = step.conversation.mode
@@ -570,15 +593,14 @@ def handle(snapshot: Snapshot, event: Incoming, now: dt.datetime) -> Outcome:
     if event.question is not None and (pending is None or pending.id != event.question):
         step.say(ReplyKind.INFO, "error.stale_answer", interview.id if interview else None)
         return step.outcome()
-    if mode is Mode.CONFIRM_WITHDRAW:
+    if mode is Mode.CONFIRM_WITHDRAW and command is None:
         _confirm_withdraw(step, event.text)
         return step.outcome()
-    command = read_command(event.text, None if mode is Mode.JUSTIFYING else pending)
-    if mode is Mode.JUSTIFYING and (command is None or command.name not in ("fix", "withdraw", "help")):
+    if mode is Mode.JUSTIFYING and command is None:
         _justify(step, event.text)
         return step.outcome()
-    if mode is Mode.JUSTIFYING:
-        step.conversation = step.conversation.to(Mode.INTERVIEW)
+    if mode in (Mode.CONFIRM_WITHDRAW, Mode.JUSTIFYING):  # a command leaves what was awaited
+        step.conversation = step.conversation.to(step.conversation.resting_mode, target=None)
 
     if command is not None and command.name in HANDLERS:
         HANDLERS[command.name](step, command)

@@ -152,6 +152,7 @@ class Incoming:
     user: str          # transport identity: console:alice, slack:U123, matrix:@a:server
     text: str
     question: str | None = None   # the question a button or reaction answered; stale ones are refused
+    explicit: bool = False        # sent as a command (a slash command, a prefix, a button): a command word wins
 
 
 class ReplyKind(StrEnum):
@@ -230,13 +231,6 @@ class AuditEntry:
 
 def utc_iso(moment: dt.datetime) -> str:
     """The one text form of instants in storage: UTC, seconds, ISO 8601."""
-    if moment is _last_iso[0]:  # one step stamps everything it writes with the same instant
-        return str(_last_iso[1])
     if moment.tzinfo is None:
         raise ValueError("naive datetime: pass an aware UTC instant")
-    text = moment.astimezone(dt.UTC).isoformat(timespec="seconds")
-    _last_iso[:] = [moment, text]
-    return text
-
-
-_last_iso: list[Any] = [None, ""]
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")

@@ -122,21 +122,9 @@ class Questionnaire:
     criteria: tuple[Criterion, ...]
     questions: tuple[Question, ...]
     _index: dict[str, Question] = field(default_factory=dict, compare=False, repr=False)
-    _positions: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
-    _condition_sources: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._index.update({q.id: q for q in self.questions})
-        self._positions.update({q.id: i for i, q in enumerate(self.questions)})
-        self._condition_sources.update(c.question for q in self.questions for c in q.when)
-
-    def position(self, question_id: str) -> int:
-        """Where a question stands in the questionnaire."""
-        return self._positions[question_id]
-
-    def is_condition_source(self, question_id: str) -> bool:
-        """Whether some question is asked or not depending on the answer to this one."""
-        return question_id in self._condition_sources
 
     def question(self, question_id: str) -> Question:
         return self._index[question_id]

@@ -84,52 +84,14 @@ def is_applicable(question: Question, answers: Mapping[str, Answer]) -> bool:
     return all(matches(c.match, answers.get(c.question)) for c in question.when)
 
 
-class _Recent:
-    """The last results of a rule function, by the identity of its arguments.
-
-    One step asks the same question of the same answers several times (the engine to move on and
-    show progress, the application to store findings), and most answers of a step are the very
-    objects of the previous one. Questionnaires, answers and answer mappings are immutable:
-    replaced, never changed, so identity is enough. An entry holds its arguments, which keeps their
-    ids theirs.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.entries: dict[tuple[int, int], tuple[object, object, list[Any]]] = {}
-
-    def get(self, first: object, second: object) -> list[Any] | None:
-        entry = self.entries.get((id(first), id(second)))
-        return list(entry[2]) if entry is not None else None
-
-    def put(self, first: object, second: object, result: list[Any]) -> list[Any]:
-        if len(self.entries) >= self.size:
-            del self.entries[next(iter(self.entries))]  # the oldest: dicts keep insertion order
-        self.entries[(id(first), id(second))] = (first, second, list(result))
-        return result
-
-
-_applicable = _Recent(32)
-_findings = _Recent(32)
-_answer_findings = _Recent(4096)
-
-
 def applicable_questions(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> list[Question]:
-    known = _applicable.get(questionnaire, answers)
-    if known is not None:
-        return known
-    # Most questions have no condition: skip the call for them.
-    return _applicable.put(questionnaire, answers,
-                           [q for q in questionnaire.questions if not q.when or is_applicable(q, answers)])
+    return [q for q in questionnaire.questions if is_applicable(q, answers)]
 
 
 def question_findings(question: Question, answer: Answer | None) -> list[Finding]:
     """Findings raised by one answer; 'I don't know' is never a silent pass."""
     if answer is None:
         return []
-    known = _answer_findings.get(question, answer)
-    if known is not None:
-        return known
     found = [
         Finding(question.id, rule.criterion if rule.criterion is not None else question.criterion,
                 rule.level, rule.reason)
@@ -138,58 +100,27 @@ def question_findings(question: Question, answer: Answer | None) -> list[Finding
     ]
     if answer.unknown and not found:
         found.append(Finding(question.id, question.criterion, Level.TO_CHECK, UNKNOWN_REASON))
-    return _answer_findings.put(question, answer, found)
+    return found
 
 
 def findings(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> list[Finding]:
     """Every finding of the current answers to the questions that apply."""
-    known = _findings.get(questionnaire, answers)
-    if known is not None:
-        return known
     out: list[Finding] = []
     for question in applicable_questions(questionnaire, answers):
-        answer = answers.get(question.id)
-        if answer is not None and (question.rules or answer.unknown):
-            out.extend(question_findings(question, answer))
-    return _findings.put(questionnaire, answers, out)
+        out.extend(question_findings(question, answers.get(question.id)))
+    return out
 
 
-def with_answer(questionnaire: Questionnaire, answers: Mapping[str, Answer], question_id: str, answer: Answer,
-                *, pruned: bool) -> dict[str, Answer]:
+def with_answer(questionnaire: Questionnaire, answers: Mapping[str, Answer], question_id: str,
+                answer: Answer) -> dict[str, Answer]:
     """The answers with one set, in questionnaire order, without the answers to questions whose
-    conditions no longer hold (conditions look backwards). `pruned`: `answers` are known to hold only
-    answers to this questionnaire's questions that apply (the engine keeps them so).
-
-    When no condition reads this question, the others still apply and so do the same questions:
-    those found for the old answers are the new answers' too."""
+    conditions no longer hold (conditions look backwards, so one pass in order settles them)."""
     changed = {**answers, question_id: answer}
-    if pruned and _keeps_the_others(questionnaire, answers, question_id):
-        applicable, found = _applicable.get(questionnaire, answers), _findings.get(questionnaire, answers)
-        if applicable is not None:
-            _applicable.put(questionnaire, changed, applicable)
-        if applicable is not None and found is not None:
-            question = questionnaire.question(question_id)
-            own = question_findings(question, answer) if is_applicable(question, changed) else []
-            at = questionnaire.position(question_id)
-            before = [f for f in found if questionnaire.position(f.question_id) < at]
-            after = [f for f in found if questionnaire.position(f.question_id) > at]
-            _findings.put(questionnaire, changed, before + own + after)
-        return changed
     kept: dict[str, Answer] = {}
     for question in questionnaire.questions:
         if question.id in changed and is_applicable(question, kept):
             kept[question.id] = changed[question.id]
     return kept
-
-
-def _keeps_the_others(questionnaire: Questionnaire, answers: Mapping[str, Answer], question_id: str) -> bool:
-    """Whether setting this answer leaves the others applying, and in questionnaire order."""
-    if questionnaire.is_condition_source(question_id):
-        return False
-    if question_id in answers or not answers:
-        return True
-    last = next(reversed(answers)) if isinstance(answers, dict) else list(answers)[-1]
-    return questionnaire.has(last) and questionnaire.position(last) < questionnaire.position(question_id)
 
 
 def summarize(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> Summary:

@@ -54,8 +54,8 @@ CLEAN = {
 _ids = itertools.count(1)
 
 
-def event(user: str, text: str, event_id: str | None = None) -> Incoming:
-    return Incoming(event_id or f"test-{next(_ids)}", user, text)
+def event(user: str, text: str, event_id: str | None = None, *, explicit: bool = False) -> Incoming:
+    return Incoming(event_id or f"test-{next(_ids)}", user, text, explicit=explicit)
 
 
 class Chat:
@@ -69,8 +69,9 @@ class Chat:
     async def _collect(self, row: Any, rendered: Rendered) -> None:
         self.inbox.append(rendered)
 
-    async def say(self, text: str, *, user: str | None = None, event_id: str | None = None) -> list[Rendered]:
-        await self.app.handle(event(user or self.user, text, event_id))
+    async def say(self, text: str, *, user: str | None = None, event_id: str | None = None,
+                  explicit: bool = False) -> list[Rendered]:
+        await self.app.handle(event(user or self.user, text, event_id, explicit=explicit))
         start = len(self.inbox)
         await self.app.deliver("console", self._collect)
         return self.inbox[start:]

@@ -272,7 +272,8 @@ class MatrixAdapter:
             if posted.key == "review.request":
                 # ✅ approves; ⚠️ reservations, 📝 changes, ❌ rejection: the bot then asks for the comment.
                 decision = DECISION_REACTIONS.get(emoji_key(event.key))
-                return Incoming(event_id, user, f"{decision} {posted.assessment_id}") if decision else None
+                return Incoming(event_id, user, f"{decision} {posted.assessment_id}",
+                                explicit=True) if decision else None
             answer = REACTION_ANSWERS.get(emoji_key(event.key))
             if posted.question_id is None or answer is None:
                 return None
@@ -281,7 +282,9 @@ class MatrixAdapter:
         lowered = text.lower()
         for prefix in PREFIXES:
             if lowered.startswith(prefix):
-                return Incoming(event_id, user, text[len(prefix):].strip() or "aide")
+                return Incoming(event_id, user, text[len(prefix):].strip() or "aide", explicit=True)
+        if text.startswith("/") and direct:  # "/rapport 3": a command even while a free-text answer waits
+            return Incoming(event_id, user, text[1:].strip() or "aide", explicit=True)
         return Incoming(event_id, user, text) if direct else None  # in shared rooms, only commands
 
     # -- verification (emoji SAS) ---------------------------------------------------------------

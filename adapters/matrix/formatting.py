@@ -7,6 +7,7 @@ from typing import Any
 
 from adapters.posting import split_text
 from bot.i18n import Rendered
+from conversations.commands import COMMANDS
 
 # Matrix events are limited to 64 KiB; keep each part well below, HTML included.
 MAX_PART = 12_000
@@ -22,6 +23,8 @@ def emoji_key(text: str) -> str:
 # What a reaction means on a question (keycaps are choice numbers).
 REACTION_ANSWERS = {emoji_key(k): v for k, v in
                     {YES: "oui", NO: "non", UNKNOWN: "?", **{k: str(i) for i, k in enumerate(KEYCAPS, 1)}}.items()}
+# What a reaction means on a review request: the command the table gives it.
+DECISION_REACTIONS = {emoji_key(spec.reaction): spec.fr[0] for spec in COMMANDS.values() if spec.reaction}
 STRONG_KINDS = {"blocker", "review_request", "summary", "digest"}
 FIELD = "fr.nantesmetropole.boussole"
 
@@ -39,8 +42,9 @@ def contents(rendered: Rendered) -> list[dict[str, Any]]:
         reactions = f"{YES} oui · {NO} non · {UNKNOWN} ?"
     elif question is not None and question["type"] == "choice" and len(question["choices"]) <= len(KEYCAPS):
         reactions = " ".join(KEYCAPS[: len(question["choices"])])
-    elif rendered.kind == "review_request":
-        reactions = f"{YES} valider · ⚠️ réserves · 📝 modifications · {NO} refuser"
+    elif rendered.kind == "review_request":  # the decisions a reaction sends, with their buttons' labels
+        reactions = " · ".join(f"{COMMANDS[a['name']].reaction} {a['label']}" for a in rendered.actions
+                               if a["name"] in COMMANDS and COMMANDS[a["name"]].reaction)
     parts = split_text(body, MAX_PART) if body else [""]
     out = []
     for n, part in enumerate(parts):
@@ -67,7 +71,3 @@ def contents(rendered: Rendered) -> list[dict[str, Any]]:
                           "question": question["id"] if question else None, "part": n}
         out.append(content)
     return out
-
-# What a reaction means on a review request.
-DECISION_REACTIONS = {emoji_key(k): v for k, v in
-                      {YES: "valider", "⚠️": "réserves", "📝": "modifications", NO: "refuser"}.items()}

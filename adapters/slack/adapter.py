@@ -32,6 +32,7 @@ from bot.app import Boussole, Undeliverable
 from bot.config import SlackConfig
 from bot.i18n import Rendered, Translator
 from bot.storage import OutboxRow
+from conversations.commands import COMMANDS, Argument
 
 logger = logging.getLogger(__name__)
 
@@ -130,8 +131,10 @@ class SlackAdapter:
 
     async def _open_modal(self, modal: Modal) -> None:
         t = Translator(await self.app.user_locale(modal.user))
+        spec = COMMANDS[modal.action]
+        optional = spec.argument is Argument.NUMBER_COMMENT and not spec.comment_required
         label = t("slack.modal.justification") if modal.action == "exception" else (
-            t("slack.modal.comment_optional") if modal.action == "approve" else t("slack.modal.comment"))
+            t("slack.modal.comment_optional") if optional else t("slack.modal.comment"))
         view = {
             "type": "modal", "callback_id": f"boussole:{modal.action}",
             "private_metadata": json.dumps({"action": modal.action, "command": modal.command,
@@ -139,7 +142,7 @@ class SlackAdapter:
             "title": {"type": "plain_text", "text": t("slack.modal.title")},
             "submit": {"type": "plain_text", "text": t("slack.modal.submit")},
             "close": {"type": "plain_text", "text": t("slack.modal.cancel")},
-            "blocks": [{"type": "input", "block_id": "text", "optional": modal.action == "approve",
+            "blocks": [{"type": "input", "block_id": "text", "optional": optional,
                         "label": {"type": "plain_text", "text": label},
                         "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
                                     "max_length": 2000}}],

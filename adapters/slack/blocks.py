@@ -15,6 +15,7 @@ from typing import Any
 
 from adapters.posting import split_text
 from bot.i18n import Rendered
+from conversations.commands import COMMANDS
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -24,10 +25,7 @@ MAX_ACTIONS = 25
 MAX_CHECKBOXES = 10
 MAX_FALLBACK = 300
 
-# Buttons that open a modal instead of sending their command at once.
-MODAL_ACTIONS = {"exception", "approve", "reservations", "request_changes", "reject"}
 HEADER_KINDS = {"blocker", "review_request", "summary", "digest"}
-NOT_BUTTONS = {"edit"}  # needs a number: typed as "modifier 5"
 
 
 @dataclass(frozen=True)
@@ -93,9 +91,10 @@ def _action_buttons(rendered: Rendered) -> list[dict[str, Any]]:
     elements = []
     for action in rendered.actions:
         name = action["name"]
-        if name in NOT_BUTTONS:
+        spec = COMMANDS.get(name)  # None: an answer offered as a button (yes, no)
+        if spec is not None and not spec.button:
             continue
-        if name in MODAL_ACTIONS:
+        if spec is not None and spec.modal:
             payload = json.dumps({"action": name, "command": action["command"], "assessment": rendered.assessment})
             style = "danger" if name == "reject" else ("primary" if name == "approve" else None)
             elements.append(button(action["label"], f"modal:{name}", payload, style))

@@ -53,7 +53,7 @@ def _user(body: dict[str, Any]) -> str:
 
 def from_command(body: dict[str, Any]) -> Translated:
     text = (body.get("text") or "").strip() or "aide"
-    return Translated([Incoming(f"slack:command:{body['trigger_id']}", _user(body), text)])
+    return Translated([Incoming(f"slack:command:{body['trigger_id']}", _user(body), text, explicit=True)])
 
 
 def from_event(body: dict[str, Any]) -> Translated:
@@ -97,8 +97,9 @@ def from_block_actions(body: dict[str, Any]) -> Translated:
         # One answer per question message: a double click has the same event id.
         event = Incoming(f"slack:answer:{channel}:{message_ts}", user, text, question=question)
         return Translated([event], click=click(label if action_id != "multi_confirm" else text))
-    if action_id.startswith("command:"):
-        return Translated([Incoming(f"slack:action:{action['action_ts']}:{user}", user, action["value"])])
+    if action_id.startswith("command:"):  # a button sends its command even while a free-text answer waits
+        return Translated([Incoming(f"slack:action:{action['action_ts']}:{user}", user, action["value"],
+                                    explicit=True)])
     if action_id.startswith("modal:"):
         data = json.loads(action["value"])
         return Translated(modal=Modal(body["trigger_id"], user, data["action"], data["command"], data["assessment"]))
@@ -116,8 +117,9 @@ def from_view_submission(body: dict[str, Any]) -> Translated:
     base = f"slack:view:{view['id']}"
     if meta.get("action") == "exception":
         # The engine takes "exception", then the justification as the next message.
-        return Translated([Incoming(f"{base}:1", user, "exception"), Incoming(f"{base}:2", user, typed)])
-    return Translated([Incoming(base, user, f"{meta['command']} {typed}".strip())])
+        return Translated([Incoming(f"{base}:1", user, meta["command"], explicit=True),
+                           Incoming(f"{base}:2", user, typed)])
+    return Translated([Incoming(base, user, f"{meta['command']} {typed}".strip(), explicit=True)])
 
 
 TRANSLATORS: dict[str, Callable[[dict[str, Any]], Translated]] = {

@@ -144,3 +144,23 @@ def test_config_errors_exit_with_a_message(tmp_path):
                           text=True, cwd=ROOT, timeout=30, input="")
     assert done.returncode == 2
     assert "unknown key 'storage.paht'" in done.stderr
+
+
+def test_a_project_named_after_commands_is_stored_and_a_slash_sends_a_command(tmp_path):
+    db = tmp_path / "b.db"
+    out = run_console(db, ["nouveau", "Rapport mensuel des demandes", "/statut 1",
+                           json.dumps({"text": "Valider automatiquement les factures fournisseurs"}), "/aide"])
+    asked = [o["question"]["id"] for o in out if o["question"]]
+    assert asked == ["ctx_name", "ctx_purpose", "ctx_direction"]
+    status = next(o for o in out if "brouillon" in o["text"])
+    assert "Rapport mensuel des demandes" in status["text"]
+    assert out[-1]["text"].startswith("Commandes de Boussole")
+    assert "error" not in [o["kind"] for o in out]
+    import sqlite3
+    with sqlite3.connect(db) as raw:
+        answers = [(q, json.loads(a)["value"]) for q, a in raw.execute(
+            "SELECT question_id, answer FROM answers ORDER BY id")]
+        refused = raw.execute("SELECT COUNT(*) FROM audit WHERE action LIKE '%refused'").fetchone()[0]
+    assert answers == [("ctx_name", "Rapport mensuel des demandes"),
+                       ("ctx_purpose", "Valider automatiquement les factures fournisseurs")]
+    assert refused == 0

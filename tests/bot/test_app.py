@@ -193,3 +193,27 @@ async def test_control_characters_are_never_stored_and_long_messages_are_refused
     assert stored == "Tri du [31mcourrier entrant\nsuite"
     replies = await chat.say("x" * 5000)
     assert replies[0].key == "error.too_long" and "5000" in replies[0].text
+
+
+async def test_a_project_named_after_a_command_is_stored_and_nothing_is_refused(app, db_path):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    named = await chat.say("Rapport mensuel des demandes")
+    assert named[-1].question["id"] == "ctx_purpose"
+    described = await chat.say("Valider automatiquement les factures fournisseurs")
+    assert described[-1].question["id"] == "ctx_direction"
+    assert _answers(db_path) == [("ctx_name", "Rapport mensuel des demandes"),
+                                 ("ctx_purpose", "Valider automatiquement les factures fournisseurs")]
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("SELECT title FROM assessments WHERE id = 1").fetchone()[0] == "Rapport mensuel des demandes"
+        actions = {r[0] for r in raw.execute("SELECT action FROM audit")}
+    assert actions == {"created", "answer"}
+
+
+async def test_an_explicit_report_at_a_text_question_is_the_report(app, db_path):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    await chat.say("Rapport mensuel des demandes")
+    replies = await chat.say("rapport 1", explicit=True)
+    assert replies[0].key == "report.ready" and "Rapport mensuel des demandes" in replies[0].text
+    assert _answers(db_path) == [("ctx_name", "Rapport mensuel des demandes")]  # not taken as the description

@@ -219,3 +219,38 @@ async def test_english_reviewer_gets_english(app):
 def test_add_months_clamps_short_months():
     assert add_months(dt.datetime(2026, 1, 31, tzinfo=dt.UTC), 1).date() == dt.date(2026, 2, 28)
     assert add_months(dt.datetime(2026, 11, 15, tzinfo=dt.UTC), 14).date() == dt.date(2028, 1, 15)
+
+
+async def test_a_comment_starting_with_a_command_word_is_the_comment_of_the_decision_waiting(app, db_path):
+    chat = Chat(app)
+    n = await submitted(chat)
+    prompt = await chat.say(f"modifications {n}", user=NR)
+    assert "Votre commentaire pour « modifications demandées »" in prompt[0].text
+    await chat.say("Valider automatiquement les factures fournisseurs n'est pas décrit", user=NR)
+    assert await status_of(app, n) is Status.CHANGES_REQUESTED
+    with sqlite3.connect(db_path) as raw:
+        comment = raw.execute("SELECT comment FROM reviews WHERE assessment_id = ?", (n,)).fetchone()[0]
+    assert comment == "Valider automatiquement les factures fournisseurs n'est pas décrit"
+    assert (NR, "decision_refused") not in audit_actions(db_path)
+
+
+async def test_an_explicit_decision_abandons_the_comment_awaited(app):
+    chat = Chat(app)
+    n = await submitted(chat)
+    await chat.say(f"refuser {n}", user=NR)
+    await chat.say(f"valider {n} finalement conforme", user=NR, explicit=True)
+    assert await status_of(app, n) is Status.APPROVED
+
+
+async def test_every_review_command_of_the_table_is_answered_by_the_desk(app):
+    from conversations.commands import COMMANDS, Side, names
+
+    chat = Chat(app)
+    n = await submitted(chat)
+    assert names(Side.REVIEW) == app.review.COMMANDS
+    for name in sorted(names(Side.REVIEW)):
+        spec = COMMANDS[name]
+        text = f"{spec.word('fr')} {n}" if spec.takes_number else spec.word("fr")
+        replies = await chat.say(text, user=NR)
+        assert to(replies, NR), name
+        assert all(r.key != "error.unknown_command" for r in replies), name

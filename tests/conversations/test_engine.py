@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from conversations.engine import Outcome, Snapshot, handle
+from conversations.commands import Command
+from conversations.engine import Outcome, Snapshot, handle, route
 from conversations.model import (
     BlockerRaised,
     Conversation,
@@ -43,18 +44,17 @@ class Driver:
         self.last: Outcome | None = None
         self.n = 0
 
-    def say(self, text: str) -> Outcome:
+    def say(self, text: str, *, explicit: bool = False) -> Outcome:
         self.n += 1
-        referenced = None
-        words = text.split()
-        if len(words) > 1 and words[-1].isdigit():
-            referenced = self.interviews.get(int(words[-1]))
+        event = Incoming(f"e{self.n}", self.user, text, explicit=explicit)
+        drafts = {i: v for i, v in self.interviews.items() if v.status.editable}
+        command = route(event, self.conversation, drafts, self.q)  # once, as the application does
+        referenced = self.interviews.get(command.id_argument) if command and command.id_argument else None
         snapshot = Snapshot(
-            conversation=self.conversation, questionnaire=self.q,
-            drafts={i: v for i, v in self.interviews.items() if v.status.editable},
+            conversation=self.conversation, questionnaire=self.q, drafts=drafts,
             referenced=referenced, next_id=max(self.interviews, default=0) + 1, directions=DIRECTIONS,
         )
-        outcome = handle(snapshot, Incoming(f"e{self.n}", self.user, text), NOW)
+        outcome = handle(snapshot, event, NOW, command)
         self.conversation = outcome.conversation
         for interview in outcome.interviews:
             self.interviews[interview.id] = interview
@@ -373,11 +373,102 @@ def test_a_stale_button_answer_is_refused(driver):
 
 
 def handle_event(driver, event):
-    snapshot = Snapshot(conversation=driver.conversation, questionnaire=driver.q,
-                        drafts={i: v for i, v in driver.interviews.items() if v.status.editable},
+    drafts = {i: v for i, v in driver.interviews.items() if v.status.editable}
+    snapshot = Snapshot(conversation=driver.conversation, questionnaire=driver.q, drafts=drafts,
                         next_id=max(driver.interviews, default=0) + 1, directions=DIRECTIONS)
-    outcome = handle(snapshot, event, NOW)
+    outcome = handle(snapshot, event, NOW, route(event, driver.conversation, drafts, driver.q))
     driver.conversation = outcome.conversation
     for interview in outcome.interviews:
         driver.interviews[interview.id] = interview
     return outcome
+
+
+# -- routing: what a message is depends on what the conversation waits for ---------------------------
+
+def test_a_name_or_a_description_starting_with_a_command_word_is_an_answer(driver):
+    driver.say("nouveau")
+    named = driver.say("Rapport mensuel des demandes")
+    assert named.replies[-1].prompt.question.id == "ctx_purpose"
+    described = driver.say("Valider automatiquement les factures fournisseurs")
+    assert described.replies[-1].prompt.question.id == "ctx_direction"
+    assert driver.active.title == "Rapport mensuel des demandes"
+    assert driver.active.answers["ctx_purpose"].value == "Valider automatiquement les factures fournisseurs"
+    assert [a.action for a in named.audit + described.audit] == ["answer", "answer"]
+
+
+def test_navigation_words_alone_still_move_around_a_text_question(driver):
+    driver.say("nouveau")
+    driver.say(CLEAN["ctx_name"])
+    assert driver.say("aide").replies[0].key == "help"
+    assert driver.say("pourquoi").replies[0].key == "why"
+    back = driver.say("retour")
+    assert back.replies[-1].prompt.question.id == "ctx_name"
+    driver.run(stop_at="c3_indicator")  # an optional free-text question
+    skipped = driver.say("passer")
+    assert driver.active.answers["c3_indicator"].skipped
+    assert skipped.replies[-1].prompt.question.id == "c4_effect"
+
+
+def test_an_explicit_command_counts_at_a_text_question_and_a_plain_one_is_the_answer(driver, questionnaire):
+    driver.say("nouveau")
+    explicit = driver.say("statut 1", explicit=True)
+    assert explicit.replies[0].key == "status" and "ctx_name" not in driver.active.answers
+    report = route(Incoming("r", driver.user, "rapport 3", explicit=True), driver.conversation,
+                   driver.interviews, questionnaire)
+    assert report == Command("report", "3")
+    # an explicit prefix on what is not a command of that form is still the answer
+    driver.say("Rapport mensuel des demandes", explicit=True)
+    assert driver.active.title == "Rapport mensuel des demandes"
+    plain = route(Incoming("p", driver.user, "rapport 3"), driver.conversation, driver.interviews, questionnaire)
+    assert plain is None
+
+
+def test_commands_are_read_as_typed_when_nothing_free_is_awaited(driver, questionnaire):
+    driver.say("nouveau")
+    driver.run(stop_at="ctx_direction")  # a choice question
+    command = route(Incoming("r", driver.user, "Rapport 3"), driver.conversation, driver.interviews, questionnaire)
+    assert command == Command("report", "3")
+
+
+def test_continue_and_resume_resume_in_english(questionnaire):
+    driver = Driver(questionnaire)
+    driver.say("nouveau")
+    driver.say("language en")
+    driver.run(stop_at="c1_bias")
+    driver.conversation = Conversation(driver.user, locale="en")  # as if idle elsewhere
+    outcome = driver.say("continue 1")
+    assert outcome.replies[0].key == "resume.at" and outcome.replies[-1].prompt.question.id == "c1_bias"
+    driver.conversation = Conversation(driver.user, locale="en")
+    assert driver.say("resume").replies[0].key == "resume.at"
+    driver.conversation = Conversation(driver.user)  # in French, "resume" is the summary
+    assert driver.say("resume").replies[0].key == "error.no_active"
+
+
+def test_a_justification_starting_with_a_command_word_is_the_justification(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="c1_biometric")
+    driver.say("oui")
+    driver.say("exception")
+    outcome = driver.say("Rapport de l'ANSSI : authentification forte exigée sur ce poste.")
+    assert outcome.signals and isinstance(outcome.signals[0], ExceptionRequested)
+    assert driver.conversation.mode is Mode.INTERVIEW
+
+
+def test_while_a_withdrawal_waits_for_yes_or_no_only_an_explicit_command_counts(driver):
+    driver.say("nouveau")
+    driver.say("annuler")
+    assert driver.say("aide").replies[0].key == "invalid.yesno"
+    assert driver.conversation.mode is Mode.CONFIRM_WITHDRAW
+    helped = driver.say("aide", explicit=True)
+    assert helped.replies[0].key == "help" and driver.conversation.mode is Mode.INTERVIEW
+    assert driver.interviews[1].status is Status.DRAFT
+
+
+def test_a_reviewers_comment_comes_back_as_the_decision_it_completes(questionnaire):
+    waiting = Conversation("console:nr", mode=Mode.COMMENTING, pending="request_changes 4")
+    comment = Incoming("c", "console:nr", "Valider automatiquement les factures n'est pas admis")
+    assert route(comment, waiting, {}, questionnaire) == Command(
+        "request_changes", "4 Valider automatiquement les factures n'est pas admis")
+    assert route(Incoming("n", "console:nr", "à valider"), waiting, {}, questionnaire) == Command("pending_reviews")
+    assert route(Incoming("e", "console:nr", "valider 3", explicit=True), waiting, {}, questionnaire) == Command(
+        "approve", "3")

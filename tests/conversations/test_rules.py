@@ -65,25 +65,17 @@ def test_partial_summary_counts_unanswered(questionnaire):
     assert summary.criteria[1].level is Level.OK
 
 
-def _afresh(questionnaire, answers):
-    """The rules' results computed from nothing: a copy of the mapping is a mapping they never saw."""
-    copy = dict(answers)
-    return findings(questionnaire, copy), applicable_questions(questionnaire, copy)
-
-
-def test_setting_answers_one_by_one_finds_what_computing_afresh_finds(questionnaire):
+def test_setting_answers_one_by_one_keeps_only_the_answers_that_apply_in_order(questionnaire):
     final = _answers(questionnaire, {"ctx_data": "3", "c1_sensitive": "?", "c2_ciso": "non", "c1_biometric": "oui"})
     # In order, then edits of earlier answers (some that conditions read, some that none reads).
     edits = [(qid, Answer(unknown=True)) for qid in ("ctx_name", "c2_ciso", "c3_problem", "ctx_data")]
     answers: dict[str, Answer] = {}
     for question_id, answer in [*final.items(), *edits]:
-        findings(questionnaire, answers), applicable_questions(questionnaire, answers)  # as the step before
-        changed = with_answer(questionnaire, answers, question_id, answer, pruned=True)
-        full = with_answer(questionnaire, dict(answers), question_id, answer, pruned=False)
-        assert list(changed.items()) == list(full.items()), question_id
-        assert (findings(questionnaire, changed), applicable_questions(questionnaire, changed)) == _afresh(
-            questionnaire, changed), question_id
-        answers = changed
+        answers = with_answer(questionnaire, answers, question_id, answer)
+        order = [q.id for q in questionnaire.questions if q.id in answers]
+        assert list(answers) == order, question_id
+        applying = {q.id for q in applicable_questions(questionnaire, answers)}
+        assert set(answers) <= applying, question_id
     assert any(f.level is Level.BLOCKER for f in findings(questionnaire, answers))
     assert "c2_dpia" not in answers  # dropped when ctx_data became "I don't know"
 
@@ -92,5 +84,5 @@ def test_an_answer_a_condition_reads_drops_the_answers_that_no_longer_apply(ques
     answers = _answers(questionnaire, {"ctx_data": "3"})
     dependent = [q.id for q in questionnaire.questions if any(c.question == "ctx_data" for c in q.when)]
     assert all(qid in answers for qid in dependent)
-    changed = with_answer(questionnaire, answers, "ctx_data", Answer(value=["internal"]), pruned=True)
+    changed = with_answer(questionnaire, answers, "ctx_data", Answer(value=["internal"]))
     assert dependent and not any(qid in changed for qid in dependent)

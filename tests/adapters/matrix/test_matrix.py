@@ -209,3 +209,24 @@ async def test_a_reviewers_room_gets_one_request_per_submission(matrix):
     await alice.next_from_bot(0, lambda e: "Commandes" in e.body)
     requests = [e for e in nr.from_bot(reviewers) if Person.meta(e).get("kind") == "review_request"]
     assert len(requests) == 1
+
+
+async def test_a_project_named_after_commands_is_stored_and_a_slash_sends_a_command(matrix):
+    await matrix.start_bot(encryption=False)
+    alice = await matrix.person("alice")
+    room = await alice.dm(matrix.bot_id)
+    purpose = await interview(alice, room, {"ctx_name": "Rapport mensuel des demandes"}, stop_at="ctx_purpose")
+    seen = alice.from_bot().index(purpose) + 1
+    await alice.say(room, "/statut 1")  # a leading slash: a command even at a text question
+    status = await alice.next_from_bot(seen, lambda e: "brouillon" in e.body)
+    assert "Rapport mensuel des demandes" in status.body
+    await alice.say(room, "Valider automatiquement les factures fournisseurs")
+    nxt = await alice.next_from_bot(seen, lambda e: question_of(e) is not None)
+    assert question_of(nxt) == "ctx_direction"
+    with sqlite3.connect(matrix.app.db.path) as raw:
+        answers = raw.execute("SELECT question_id, answer FROM answers ORDER BY id").fetchall()
+        title = raw.execute("SELECT title FROM assessments WHERE id = 1").fetchone()[0]
+        refused = raw.execute("SELECT COUNT(*) FROM audit WHERE action LIKE '%refused'").fetchone()[0]
+    assert answers == [("ctx_name", '{"value": "Rapport mensuel des demandes"}'),
+                       ("ctx_purpose", '{"value": "Valider automatiquement les factures fournisseurs"}')]
+    assert title == "Rapport mensuel des demandes" and refused == 0

@@ -288,3 +288,26 @@ async def test_a_reviewers_channel_gets_one_request_redrawn_when_decided(world):
     redrawn = await world.api.wait_for(lambda: [u for u in world.api.method_calls("chat.update")
                                                 if u["channel"] == "CREVIEW" and u["ts"] == request["ts"]])
     assert not any(b["type"] == "actions" for b in redrawn[0]["blocks"])
+
+
+async def test_a_project_named_after_commands_is_stored_as_typed_in_a_direct_message(world):
+    await world.slack.command(ALICE, "nouveau")
+    first = await next_prompt(world, ALICE, "0")
+    assert question_of(first) == "ctx_name"
+    await world.slack.message(ALICE, "Rapport mensuel des demandes")
+    second = await next_prompt(world, ALICE, first["ts"])
+    assert question_of(second) == "ctx_purpose"
+    await world.slack.command(ALICE, "statut 1")  # the slash command is a command even at a text question
+    status = await world.api.wait_for(lambda: [m for m in world.api.posted(dm(ALICE)) if "brouillon" in m["text"]])
+    assert "Rapport mensuel des demandes" in status[0]["text"]
+    await world.slack.message(ALICE, "Valider automatiquement les factures fournisseurs")
+    third = await next_prompt(world, ALICE, second["ts"])
+    assert question_of(third) == "ctx_direction"
+    with sqlite3.connect(world.app.db.path) as raw:
+        answers = raw.execute("SELECT question_id, answer FROM answers ORDER BY id").fetchall()
+        title = raw.execute("SELECT title FROM assessments WHERE id = 1").fetchone()[0]
+    assert [(q, json.loads(a)["value"]) for q, a in answers] == [
+        ("ctx_name", "Rapport mensuel des demandes"),
+        ("ctx_purpose", "Valider automatiquement les factures fournisseurs")]
+    assert title == "Rapport mensuel des demandes"
+    assert not audit(world, "access_refused") and not audit(world, "decision_refused")

@@ -100,3 +100,36 @@ def test_the_manifest_asks_for_the_smallest_set_of_scopes():
     assert manifest["features"]["slash_commands"][0]["command"] == "/boussole"
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["message.im"]
     assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["settings"]["socket_mode_enabled"]
+
+
+def test_what_is_sent_as_a_command_is_marked_explicit_and_typed_text_is_not():
+    (slash,) = translate("command", load("slash_command.json")).events
+    assert slash.explicit
+    (typed,) = translate("event_callback", load("message_im.json")).events
+    assert not typed.explicit
+    justification = translate("view_submission", load("view_submission_exception.json")).events
+    assert [e.explicit for e in justification] == [True, False]  # the command, then the free text it asks for
+    view = load("view_submission_exception.json")
+    view["view"]["private_metadata"] = json.dumps({"action": "reject", "command": "refuser 7", "assessment": 7})
+    (decision,) = translate("view_submission", view).events
+    assert decision.explicit and decision.text == "refuser 7 Obligation réglementaire de sûreté du site."
+
+
+def test_buttons_and_modals_follow_the_command_table():
+    from conversations.commands import COMMANDS
+
+    actions = [{"name": name, "label": name, "command": spec.word("fr")} for name, spec in COMMANDS.items()]
+    rendered = Rendered(to="slack:U1", kind="info", assessment=3, body="x",
+                        actions=[*actions, {"name": "yes", "label": "Oui", "command": "oui"}])
+    (message,) = build(rendered, LABELS)
+    elements = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    by_name = {e["action_id"].split(":", 1)[1]: e for e in elements}
+    for name, spec in COMMANDS.items():
+        if not spec.button:
+            assert name not in by_name, name
+        elif spec.modal:
+            assert by_name[name]["action_id"] == f"modal:{name}", name
+            assert json.loads(by_name[name]["value"])["command"] == spec.word("fr")
+        else:
+            assert by_name[name]["action_id"] == f"command:{name}" and by_name[name]["value"] == spec.word("fr")
+    assert by_name["yes"]["value"] == "oui"

@@ -1,0 +1,23 @@
+"""Matrix contents: the reactions a review request offers are the command table's."""
+
+from __future__ import annotations
+
+from adapters.matrix.formatting import DECISION_REACTIONS, contents, emoji_key
+from bot.i18n import Rendered
+from conversations.commands import COMMANDS, parse_command
+
+
+def test_each_decision_reaction_sends_its_commands_word():
+    offered = {name: spec.reaction for name, spec in COMMANDS.items() if spec.reaction}
+    assert set(offered) == {"approve", "reservations", "request_changes", "reject"}
+    for name, reaction in offered.items():
+        command = parse_command(f"{DECISION_REACTIONS[emoji_key(reaction)]} 4")
+        assert command is not None and (command.name, command.id_argument) == (name, 4)
+
+
+def test_a_review_request_shows_its_reactions_with_the_buttons_labels():
+    actions = [{"name": n, "label": f"Label {n}", "command": f"{COMMANDS[n].word('fr')} 4"}
+               for n in ("approve", "reservations", "request_changes", "reject")]
+    (content,) = contents(Rendered(to="matrix:@nr:x", kind="review_request", assessment=4, body="Demande",
+                                   actions=actions))
+    assert "(✅ Label approve · ⚠️ Label reservations · 📝 Label request_changes · ❌ Label reject)" in content["body"]
