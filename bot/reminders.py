@@ -2,7 +2,8 @@
 
 Re-evaluation reminders before the date and on the day, escalation of overdue ones to the
 direction's managers (then weekly), nudges for idle drafts and for reviews waiting too
-long, and re-evaluation after a new questionnaire version. Each notice has a key recorded
+long, escalation of reviews still undecided after `escalate_after_days` to the admins
+(then weekly), and re-evaluation after a new questionnaire version. Each notice has a key recorded
 in `notices_sent` in the same transaction as the message it queues, so a sweep run twice,
 two sweeps at once, or a sweep after days of downtime sends each notice once; only the
 latest of several missed reminders for the same date is sent.
@@ -15,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.storage import NoticeClaim, Tx
+from bot.storage import NoticeClaim, Tx, WaitingReview
 from conversations.model import Reply, ReplyKind, utc_iso
 
 if TYPE_CHECKING:
@@ -131,6 +132,36 @@ async def _waiting_reviews(app: Boussole, batch: Batch) -> None:
                       actions=("approve", "reservations", "request_changes", "reject"))
 
 
+async def _stalled_reviews(app: Boussole, batch: Batch) -> None:
+    """Reviews undecided past `escalate_after_days`: one notice per assessment to each admin, then weekly.
+
+    The roles' own members are nudged by `_waiting_reviews`; the admins are the ones who can
+    name other reviewers when those do not answer, or when only the requester holds a role.
+    """
+    after = app.config.reminders.escalate_after_days
+    limit = batch.now - dt.timedelta(days=after)
+    rounds: dict[tuple[int, int], list[WaitingReview]] = {}
+    for review in await batch.tx.waiting_reviews(requested_before=utc_iso(limit)):
+        rounds.setdefault((review.assessment_id, review.round), []).append(review)
+    for (assessment_id, round_), reviews in rounds.items():
+        first = reviews[0]
+        requested = _at(first.requested_at)
+        week = (batch.now - (requested + dt.timedelta(days=after))).days // 7
+        roles = [r.role for r in reviews]
+        # A role since removed from the configuration is still waited for: show its name.
+        labels = [app.config.roles[r].label if r in app.config.roles else r for r in roles]
+        blocked = app.review.roles_without_decider(roles, first.requester)
+        params: dict[str, Any] = {"id": assessment_id, "title": first.title or "", "requester": first.requester,
+                                  "days": (batch.now - requested).days, "roles": ", ".join(labels)}
+        key = "reminder.review_escalated"
+        if blocked:
+            key = "reminder.review_escalated_blocked"
+            params["blocked"] = ", ".join(app.config.roles[r].label for r in blocked)
+        for admin in app.config.admins:
+            batch.add(f"review-escalate:{assessment_id}:{round_}:{week}", admin, "review_escalated", assessment_id,
+                      key, params, actions=("history",))
+
+
 async def _new_version(app: Boussole, batch: Batch) -> None:
     """A new questionnaire version: approved uses answered under an older one are re-evaluated soon."""
     version = app.questionnaire.version
@@ -161,6 +192,7 @@ async def sweep(app: Boussole, now: dt.datetime, *, dry_run: bool = False) -> li
         await _reevaluations(app, batch)
         await _idle_drafts(app, batch)
         await _waiting_reviews(app, batch)
+        await _stalled_reviews(app, batch)
         await batch.settle()
         if not dry_run and batch.notices:
             await app.enqueue(tx, [n.reply for n in batch.notices], batch.stamp)

@@ -4,7 +4,8 @@ The bot recommends, reviewers decide. On submission each required role gets a re
 a blocker or an exceptional-review request alerts the reviewers of its criterion at once.
 Only members of a required role may decide, never on their own request, only while the
 assessment is in review; every refused attempt is audited. One rejection rejects, one
-request for changes sends it back, and approval needs every required role.
+request for changes sends it back, and approval needs every required role. A required
+role whose only member is the requester can never decide: the admins are told at once.
 """
 
 from __future__ import annotations
@@ -102,6 +103,10 @@ class ReviewDesk:
                     out.setdefault(member, []).append(self.config.roles[name].label)
         return out
 
+    def roles_without_decider(self, roles: list[str], requester: str) -> list[str]:
+        """Those of `roles` nobody but the requester holds: on this request, nobody may decide for them."""
+        return [name for name in roles if name in self.config.roles and not self.members([name], exclude=requester)]
+
     def direction_label(self, interview: Interview) -> str:
         direction = self.config.directions.get(interview.direction or "")
         return direction.label if direction else (interview.direction or "")
@@ -166,6 +171,30 @@ class ReviewDesk:
                 "requester": interview.requester, "direction": self.direction_label(interview),
                 "roles": labels, "round": round_, "changes": changes, "directions": self.directions,
             }, interview.id, actions=DECISION_ACTIONS))
+        blocked = self.roles_without_decider(roles, interview.requester)
+        if blocked:
+            replies += await self._report_blocked(tx, interview, blocked, round_, stamp)
+        return replies
+
+    async def _report_blocked(self, tx: Tx, interview: Interview, blocked: list[str], round_: int,
+                              stamp: str) -> list[Reply]:
+        """The review waits for good on `blocked`: only an admin can unblock it, by adding a member to the role."""
+        admins = list(self.config.admins)
+        if not admins:
+            logger.error("assessment %s cannot complete: only its requester %s holds the role(s) %s, "
+                         "and no admin is configured to be told", interview.id, interview.requester,
+                         ", ".join(blocked))
+        await tx.audit(actor="boussole", action="review_blocked", assessment_id=interview.id,
+                       detail={"round": round_, "roles": blocked, "admins": admins}, now=stamp)
+        title = interview.title or ""
+        replies = [Reply(admin, ReplyKind.WARNING, "review.blocked", {
+                       "id": interview.id, "title": title, "requester": interview.requester,
+                       "role": self.config.roles[role].label, "role_name": role,
+                   }, interview.id, actions=("history",))
+                   for role in blocked for admin in admins]
+        labels = ", ".join(self.config.roles[role].label for role in blocked)
+        replies.append(Reply(interview.requester, ReplyKind.WARNING, "review.blocked_requester",
+                             {"id": interview.id, "title": title, "roles": labels}, interview.id))
         return replies
 
     async def _changes_since_previous(self, tx: Tx, interview: Interview) -> list[str] | None:

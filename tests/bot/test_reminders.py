@@ -11,7 +11,8 @@ from bot.reminders import sweep
 from bot.storage import Database
 from tests.helpers import Chat, submitted
 
-ALICE, NR, MANAGER = "console:alice", "console:nr", "console:manager"
+ALICE, NR, MANAGER, ADMIN = "console:alice", "console:nr", "console:manager", "console:admin"
+DPO, RSSI, JURISTE = "console:dpo", "console:rssi", "console:juriste"
 
 
 async def approved_use(app) -> tuple[int, dt.datetime]:
@@ -113,6 +114,47 @@ async def test_waiting_reviews_nudge_their_reviewers(app, clock):
     assert kinds(await sweep(app, clock.now + dt.timedelta(days=5))) == [(NR, "review_waiting", n)]
     assert await sweep(app, clock.now + dt.timedelta(days=6)) == []
     assert kinds(await sweep(app, clock.now + dt.timedelta(days=10))) == [(NR, "review_waiting", n)]
+
+
+async def test_a_review_waiting_too_long_reaches_the_admins_once_per_period(app, clock):
+    chat = Chat(app)
+    n = await submitted(chat)
+    start = clock.now
+    assert kinds(await sweep(app, start + dt.timedelta(days=10))) == [(NR, "review_waiting", n)]
+    assert await sweep(app, start + dt.timedelta(days=13, hours=23)) == []
+    assert kinds(await sweep(app, start + dt.timedelta(days=14))) == [(ADMIN, "review_escalated", n)]
+    assert await sweep(app, start + dt.timedelta(days=14)) == []          # the same sweep again
+    assert await sweep(app, start + dt.timedelta(days=14, hours=1)) == []
+    assert kinds(await sweep(app, start + dt.timedelta(days=15))) == [(NR, "review_waiting", n)]
+    assert kinds(await sweep(app, start + dt.timedelta(days=20))) == [(NR, "review_waiting", n)]
+    assert kinds(await sweep(app, start + dt.timedelta(days=21))) == [(ADMIN, "review_escalated", n)]  # a week on
+    assert kinds(await sweep(app, start + dt.timedelta(days=27))) == [(NR, "review_waiting", n)]
+    await app.deliver("console", chat._collect)
+    escalated = [r for r in chat.inbox if r.to == ADMIN]
+    assert len(escalated) == 2
+    assert ("L'évaluation n°1 « Tri du courrier entrant » (demandeur alice) attend une décision depuis 14 jour(s)"
+            in escalated[0].text)
+    assert "Numérique responsable" in escalated[0].text
+
+
+async def test_a_decided_review_is_not_escalated(app, clock):
+    chat = Chat(app)
+    n = await submitted(chat)
+    await chat.say(f"valider {n}", user=NR)
+    assert [k for k in kinds(await sweep(app, clock.now + dt.timedelta(days=30))) if k[1] == "review_escalated"] == []
+
+
+async def test_the_escalation_names_the_role_nobody_may_decide_for(app, clock):
+    chat = Chat(app, user=NR)  # nr is alone in numerique-responsable and may not decide on their own request
+    n = await submitted(chat, {"c2_ciso": "non"})
+    for reviewer in (DPO, RSSI, JURISTE):
+        await chat.say(f"valider {n}", user=reviewer)
+    notices = await sweep(app, clock.now + dt.timedelta(days=14))
+    assert kinds(notices) == [(ADMIN, "review_escalated", n)]
+    await app.deliver("console", chat._collect)
+    text = [r for r in chat.inbox if r.to == ADMIN][-1].text
+    assert "attend une décision depuis 14 jour(s) : Numérique responsable" in text
+    assert "Personne ne peut décider pour : Numérique responsable" in text
 
 
 async def test_new_questionnaire_version_brings_the_reevaluation_forward(app, config, questionnaire, db_path, clock):

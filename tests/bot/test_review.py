@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 import sqlite3
 
+from bot.app import Boussole
 from bot.review import add_months
 from conversations.model import Status
 from tests.helpers import Chat, submitted, to
 
-ALICE, DPO, RSSI, JURISTE, NR, BOB = (f"console:{n}" for n in ("alice", "dpo", "rssi", "juriste", "nr", "bob"))
+ALICE, DPO, RSSI, JURISTE, NR, BOB, ADMIN = (f"console:{n}" for n in ("alice", "dpo", "rssi", "juriste", "nr", "bob",
+                                                                         "admin"))
 
 
 async def status_of(app, assessment: int) -> Status:
@@ -149,6 +153,74 @@ async def test_nobody_decides_on_their_own_request_or_without_a_role(app, db_pat
     missing = await chat.say("valider 99", user=DPO)
     assert "pas d'évaluation n°99" in missing[0].text
     assert (DPO, "decision_refused") in audit_actions(db_path)
+
+
+def audit_details(db_path, action: str) -> list[dict]:
+    with sqlite3.connect(db_path) as raw:
+        rows = raw.execute("SELECT detail FROM audit WHERE action = ? ORDER BY id", (action,)).fetchall()
+    return [json.loads(detail) for (detail,) in rows]
+
+
+async def test_the_only_member_of_a_required_role_as_requester_alerts_the_admins(app, db_path):
+    chat = Chat(app, user=NR)  # nr asks for a tool; every use needs numerique-responsable, where nr is alone
+    n = await submitted(chat, {"c2_ciso": "non"})
+    assert {r.to for r in chat.inbox if r.kind == "review_request"} == {DPO, RSSI, JURISTE}
+    alert = to(chat.inbox, ADMIN)
+    assert len(alert) == 1 and alert[0].kind == "warning"
+    assert "L'évaluation n°1 « Tri du courrier entrant » ne peut pas aboutir" in alert[0].text
+    assert "« Numérique responsable »" in alert[0].text
+    assert "seul membre est le demandeur, nr" in alert[0].text
+    told = [r for r in to(chat.inbox, NR, "warning") if r.key.startswith("review.")]
+    assert len(told) == 1 and "tant qu'un administrateur" in told[0].text and "Numérique responsable" in told[0].text
+    assert ("boussole", "review_blocked") in audit_actions(db_path, n)
+    assert audit_details(db_path, "review_blocked") == [
+        {"round": 1, "roles": ["numerique-responsable"], "admins": [ADMIN]}]
+    # The roles with someone eligible still decide; the blocked one keeps the review open.
+    for reviewer in (DPO, RSSI, JURISTE):
+        await chat.say(f"valider {n}", user=reviewer)
+    assert await status_of(app, n) is Status.IN_REVIEW
+    assert "Numérique responsable" in to(chat.inbox, NR, "info")[-1].text
+
+
+async def test_the_blocked_review_alert_speaks_each_admins_language(app):
+    chat = Chat(app, user=NR)
+    await chat.say("language en", user=ADMIN)
+    await submitted(chat, {"c2_ciso": "non"})
+    alert = to(chat.inbox, ADMIN, "warning")
+    assert alert[0].text.startswith('⚠️ Assessment no. 1 "Tri du courrier entrant" cannot complete')
+    assert "only member is the requester, nr" in alert[0].text
+
+
+async def test_a_blocked_review_without_admins_is_logged_and_audited(app, config, questionnaire, clock, db_path,
+                                                                     caplog):
+    lonely = Boussole(config=config.model_copy(update={"admins": []}), questionnaire=questionnaire, db=app.db,
+                      clock=clock)
+    chat = Chat(lonely, user=NR)
+    with caplog.at_level(logging.ERROR, logger="bot.review"):
+        n = await submitted(chat, {"c2_ciso": "non"})
+    assert any("no admin" in record.getMessage() and "numerique-responsable" in record.getMessage()
+               for record in caplog.records)
+    assert audit_details(db_path, "review_blocked") == [{"round": 1, "roles": ["numerique-responsable"],
+                                                         "admins": []}]
+    assert [r.assessment for r in to(chat.inbox, NR, "warning") if r.key.startswith("review.")] == [n]
+
+
+async def test_roles_with_an_eligible_member_raise_no_alert(app, db_path):
+    chat = Chat(app)
+    n = await submitted(chat, {"c2_ciso": "non"})
+    assert {r.to for r in chat.inbox if r.kind == "review_request"} == {DPO, RSSI, JURISTE, NR}
+    assert to(chat.inbox, ADMIN) == []
+    assert audit_details(db_path, "review_blocked") == []
+    assert [r.key for r in to(chat.inbox, ALICE) if r.key.startswith("review.")] == []
+    assert await status_of(app, n) is Status.IN_REVIEW
+
+
+async def test_nobody_at_all_to_review_keeps_the_no_reviewer_warning(app, db_path):
+    chat = Chat(app, user=NR)  # a clean use needs only numerique-responsable: nobody else to ask
+    n = await submitted(chat)
+    assert [r for r in chat.inbox if r.kind == "review_request"] == []
+    assert {r.to for r in chat.inbox if r.key == "review.no_reviewer"} == {NR, ADMIN}
+    assert ("boussole", "no_reviewer") in audit_actions(db_path, n)
 
 
 async def test_a_blocker_alerts_the_criterion_reviewers_at_once(app, db_path):
