@@ -17,7 +17,7 @@ import uuid
 from typing import Any, TextIO
 
 from bot.app import Boussole
-from bot.i18n import Rendered
+from bot.i18n import Rendered, show_people
 from bot.storage import OutboxRow
 from conversations.model import Incoming
 
@@ -29,6 +29,12 @@ def identity(name: str) -> str:
     return name if name.startswith(PREFIX) else PREFIX + name
 
 
+def visible(text: str) -> str:
+    """Control characters as the Unicode symbols that picture them (ESC as ␛): a terminal shows, never obeys."""
+    return "".join(chr(0x2400 + ord(c)) if ord(c) < 0x20 and c not in "\n\t" else ("␡" if c == "\x7f" else c)
+                   for c in text)
+
+
 def json_line(rendered: Rendered) -> str:
     """The JSON protocol's view of a reply."""
     question = None
@@ -36,20 +42,22 @@ def json_line(rendered: Rendered) -> str:
         q = rendered.question
         question = {"id": q["id"], "criterion": q["criterion"], "type": q["type"], "choices": q["choices"]}
     payload: dict[str, Any] = {
-        "to": rendered.to.removeprefix(PREFIX), "kind": rendered.kind, "text": rendered.text,
+        "to": rendered.to.removeprefix(PREFIX), "kind": rendered.kind, "text": show_people(rendered.text),
         "assessment": rendered.assessment, "question": question,
     }
     return json.dumps(payload, ensure_ascii=False)
 
 
 def human_text(rendered: Rendered, current: str) -> str:
-    """The interactive view: messages to someone else are shown as mail for them."""
-    body = rendered.text
+    """The interactive view: messages to someone else are shown as mail for them; control characters shown
+    as visible symbols, never sent raw to the terminal."""
+    text = visible(show_people(rendered.text))
+    body = text
     if rendered.kind == "question" and rendered.question is not None:
-        body = f"\n{rendered.text}"
+        body = f"\n{text}"
     if rendered.to != current:
         who = rendered.to.removeprefix(PREFIX)
-        indented = "\n".join("  │ " + line for line in rendered.text.splitlines())
+        indented = "\n".join("  │ " + line for line in text.splitlines())
         return f"\n  ┌─ message pour « {who} » ({rendered.kind})\n{indented}\n  └─ (/as {who} pour lui répondre)"
     return body
 

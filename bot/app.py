@@ -146,6 +146,9 @@ class Boussole:
             except DatabaseUnavailable as error:
                 logger.warning("inbox: the database is unavailable: %s", error)
                 waiting = True
+            except Exception:  # the loop must outlive any one round: what is left waits in the inbox
+                logger.exception("inbox: processing failed; trying again")
+                waiting = True
             if waiting:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._inbox_changed.wait(), backoff)

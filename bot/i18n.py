@@ -8,8 +8,9 @@ terminal text).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -111,8 +112,8 @@ class Rendered:
 
     @property
     def text(self) -> str:
-        """The whole message as plain text: heading, body and hint."""
-        return "\n".join(part for part in (self.heading, self.body, self.hint) if part)
+        """The whole message as plain text: heading, body and hint, people by their plain names."""
+        return show_people("\n".join(part for part in (self.heading, self.body, self.hint) if part))
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)  # every field is already JSON-ready: no deep copy needed
@@ -263,11 +264,27 @@ def _render_status(t: Translator, p: Mapping[str, Any]) -> str:
 
 
 def who(identity: str) -> str:
-    """How a person is named in a message: a Slack mention, a Matrix id, a console name."""
+    """How a person is named in plain text: a Slack user id, a Matrix id, a console name."""
     transport, _, rest = identity.partition(":")
     if transport == "slack":
-        return f"<@{rest}>"
+        return f"@{rest}"
     return rest if transport in ("console", "matrix") else identity
+
+
+# A person named in a chat message, which each transport shows its own way (a Slack mention, a Matrix id).
+# Made of control characters, which every incoming text loses at the door: no user can type one, so no
+# user text can name, notify or impersonate anyone.
+_PERSON_OPEN, _PERSON_CLOSE = "\x02", "\x03"
+_PERSON = re.compile("\x02([^\x02\x03]{1,300})\x03")
+
+
+def mention(identity: str) -> str:
+    return f"{_PERSON_OPEN}{identity}{_PERSON_CLOSE}"
+
+
+def show_people(text: str, show: Callable[[str], str] = who) -> str:
+    """The text with every person the bot named shown by `show` (plain names by default)."""
+    return _PERSON.sub(lambda m: show(m.group(1)), text)
 
 
 def _prepare(t: Translator, params: dict[str, Any]) -> dict[str, Any]:
@@ -287,7 +304,7 @@ def _prepare(t: Translator, params: dict[str, Any]) -> dict[str, Any]:
         out["comment"] = t("comment.suffix", comment=out["comment"]) if out["comment"] else ""
     for key in ("requester", "reviewer", "by"):
         if isinstance(out.get(key), str) and ":" in out[key]:
-            out[key] = who(out[key])
+            out[key] = mention(out[key])
     if "by" in out:
         out["by_suffix"] = t("review.refused.by", by=out["by"]) if out["by"] else ""
     return out
@@ -300,7 +317,7 @@ def _render_review_request(t: Translator, reply: Reply) -> tuple[str, str, str, 
     questionnaire = p["questionnaire"]
     heading = t("review.request.title", id=interview.id, title=t.title_suffix(interview.title))
     direction = f" — {p['direction']}" if p["direction"] else ""
-    lines = [t("review.request.intro", requester=who(p["requester"]), direction=direction,
+    lines = [t("review.request.intro", requester=mention(p["requester"]), direction=direction,
                roles=", ".join(p["roles"]))]
     purpose = interview.answers.get("ctx_purpose")
     if purpose is not None and isinstance(purpose.value, str):
@@ -346,7 +363,7 @@ def _render_history(t: Translator, p: Mapping[str, Any]) -> tuple[str, str]:
                                                             "roles", "justification")}
         text = (" — " + ", ".join(f"{k}: {v}" for k, v in shown.items())) if shown else ""
         when = dt.datetime.fromisoformat(entry["at"]).astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M")
-        lines.append(t("review.history.item", at=when, actor=who(entry["actor"]), action=entry["action"],
+        lines.append(t("review.history.item", at=when, actor=mention(entry["actor"]), action=entry["action"],
                        detail=text))
     return t("review.history.title", id=p["id"]), "\n".join(lines)
 

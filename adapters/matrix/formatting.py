@@ -6,7 +6,7 @@ import html
 from typing import Any
 
 from adapters.posting import split_text
-from bot.i18n import Rendered
+from bot.i18n import Rendered, show_people
 from conversations.commands import COMMANDS
 
 # Matrix events are limited to 64 KiB; keep each part well below, HTML included.
@@ -35,7 +35,7 @@ def _html_lines(text: str) -> str:
 
 def contents(rendered: Rendered) -> list[dict[str, Any]]:
     """One m.notice content per part: the bot's own messages are notices, so other bots stay quiet."""
-    heading, body, hint = rendered.heading or "", rendered.body or "", rendered.hint or ""
+    heading, body, hint = (show_people(part or "") for part in (rendered.heading, rendered.body, rendered.hint))
     question = rendered.question
     reactions = ""
     if question is not None and question["type"] == "yesno":

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.posting import split_text
-from bot.i18n import Rendered
+from bot.i18n import Rendered, show_people, who
 from conversations.commands import COMMANDS
 
 MAX_BLOCKS = 50
@@ -35,9 +35,20 @@ class SlackMessage:
 
 
 def escape(text: str) -> str:
-    """Slack's three control characters, escaped; user mentions produced by Boussole kept."""
+    """Text for mrkdwn: Slack's three control characters escaped, so that no text makes a mention, a link or
+    a broadcast; the people Boussole itself names become mentions."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"&lt;@([A-Z0-9]+)&gt;", r"<@\1>", escaped)
+    return show_people(escaped, _mention)
+
+
+def plain(text: str) -> str:
+    """Text for a plain_text field (headers): people by name, nothing interpreted."""
+    return show_people(text)
+
+
+def _mention(identity: str) -> str:
+    transport, _, user_id = identity.partition(":")
+    return f"<@{user_id}>" if transport == "slack" and re.fullmatch(r"[A-Z0-9]+", user_id) else escape(who(identity))
 
 
 def shorten(text: str, limit: int) -> str:
@@ -110,7 +121,7 @@ def build(rendered: Rendered, labels: dict[str, str]) -> list[SlackMessage]:
     if rendered.heading:
         if rendered.kind in HEADER_KINDS:
             for chunk in split_text(rendered.heading, MAX_HEADER):
-                blocks.append({"type": "header", "text": {"type": "plain_text", "text": chunk, "emoji": True}})
+                blocks.append({"type": "header", "text": {"type": "plain_text", "text": plain(chunk), "emoji": True}})
         else:
             blocks.append(context(escape(rendered.heading)))
     for n, chunk in enumerate(split_text(escape(rendered.body or ""), MAX_SECTION)):
@@ -128,7 +139,7 @@ def build(rendered: Rendered, labels: dict[str, str]) -> list[SlackMessage]:
         tail.append({"type": "actions", "block_id": f"actions|{rendered.assessment}|{start}",
                      "elements": action_elements[start:start + MAX_ACTIONS]})
 
-    fallback = shorten(rendered.text.replace("\n", " "), MAX_FALLBACK)
+    fallback = shorten(escape(rendered.text.replace("\n", " ")), MAX_FALLBACK)
     room = MAX_BLOCKS - len(tail)
     messages: list[SlackMessage] = []
     while len(blocks) > room:

@@ -45,6 +45,11 @@ class Translated:
     modal: Modal | None = None
 
 
+def decoded(text: str) -> str:
+    """A message's text as the person typed it: Slack sends `&`, `<` and `>` as entities."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def _user(body: dict[str, Any]) -> str:
     user = body.get("user")
     user_id = user["id"] if isinstance(user, dict) else (user or body.get("user_id"))
@@ -52,7 +57,7 @@ def _user(body: dict[str, Any]) -> str:
 
 
 def from_command(body: dict[str, Any]) -> Translated:
-    text = (body.get("text") or "").strip() or "aide"
+    text = decoded(body.get("text") or "").strip() or "aide"
     return Translated([Incoming(f"slack:command:{body['trigger_id']}", _user(body), text, explicit=True)])
 
 
@@ -62,7 +67,8 @@ def from_event(body: dict[str, Any]) -> Translated:
         return Translated()
     if event.get("bot_id") or event.get("subtype") or not event.get("user"):
         return Translated()  # the bot's own messages, edits, joins: not the user talking
-    return Translated([Incoming(f"slack:event:{body['event_id']}", PREFIX + event["user"], event.get("text", ""))])
+    text = decoded(event.get("text", ""))
+    return Translated([Incoming(f"slack:event:{body['event_id']}", PREFIX + event["user"], text)])
 
 
 def _selected(body: dict[str, Any], block_id: str) -> str:

@@ -311,3 +311,31 @@ async def test_a_project_named_after_commands_is_stored_as_typed_in_a_direct_mes
         ("ctx_purpose", "Valider automatiquement les factures fournisseurs")]
     assert title == "Rapport mensuel des demandes"
     assert not audit(world, "access_refused") and not audit(world, "decision_refused")
+
+
+def mrkdwn_texts(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["text"]] if node.get("type") == "mrkdwn" else []
+        return own + [t for value in node.values() for t in mrkdwn_texts(value)]
+    if isinstance(node, list):
+        return [t for item in node for t in mrkdwn_texts(item)]
+    return []
+
+
+HOSTILE_NAME = "Projet <!channel> <!everyone> <@UMALLORY> <https://x.example|clic> R&amp;D"
+TYPED_NAME = "Projet <!channel> <!everyone> <@UMALLORY> <https://x.example|clic> R&D"
+
+
+async def test_user_text_never_mentions_anyone_and_slacks_entities_are_decoded(world):
+    summary = await interview(world, overrides={"ctx_name": HOSTILE_NAME})
+    with sqlite3.connect(world.app.db.path) as raw:
+        assert raw.execute("SELECT title FROM assessments WHERE id = 1").fetchone()[0] == TYPED_NAME
+    await world.slack.message(ALICE, "soumettre")
+    request = await world.api.wait_for(lambda: next(
+        (m for m in world.api.posted(dm("UNR")) if "Demande de validation" in m["text"]), None))
+    shown = "\n".join([request["text"], *mrkdwn_texts(request["blocks"])])  # what Slack interprets
+    for live in ("<!channel>", "<!everyone>", "<@UMALLORY>", "<https://x.example|clic>", "&amp;amp;"):
+        assert live not in shown, live
+    assert "&lt;!channel&gt;" in shown and "R&amp;D" in shown
+    assert "<@UALICE>" in shown  # the requester, named by Boussole itself, stays a mention
+    assert summary  # the interview reached its summary with that name
