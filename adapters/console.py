@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import sys
 import uuid
@@ -18,7 +19,7 @@ from typing import Any, TextIO
 
 from bot.app import Boussole
 from bot.i18n import Rendered, show_people
-from bot.storage import OutboxRow
+from bot.storage import DatabaseUnavailable, OutboxRow
 from conversations.model import Incoming
 
 PREFIX = "console:"
@@ -79,6 +80,8 @@ class ConsoleAdapter:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.interactive = not json_mode and self.stdin.isatty()
+        if isinstance(self.stdin, io.TextIOWrapper):  # bytes that are not UTF-8 become U+FFFD, never an exit
+            self.stdin.reconfigure(errors="replace")
 
     async def send(self, row: OutboxRow, rendered: Rendered) -> None:
         text = json_line(rendered) if self.json_mode else human_text(rendered, self.user)
@@ -109,7 +112,12 @@ class ConsoleAdapter:
                 self._notice({"error": "expected {\"as\": NAME, \"text\": \"…\"}"})
                 return None
             user = identity(name) if name else self.user
-            return _incoming(str(data.get("id") or f"console:{uuid.uuid4()}"), user, text)
+            given = data.get("id")
+            if given is not None and (isinstance(given, bool) or not isinstance(given, str | int)):
+                self._notice({"error": "\"id\" is a text or a whole number"})
+                return None
+            # An id is the sender's: the same id twice is one event, processed once (0 included).
+            return _incoming(f"console:{uuid.uuid4()}" if given is None else str(given), user, text)
         return _incoming(f"console:{uuid.uuid4()}", self.user, line)
 
     def _notice(self, payload: dict[str, Any]) -> None:
@@ -171,5 +179,8 @@ class ConsoleAdapter:
                 break
             event = self._event(line)
             if event is not None:
-                await self.app.handle(event)
+                try:
+                    await self.app.handle(event)
+                except DatabaseUnavailable as error:
+                    self._notice({"error": f"la base de données ne répond pas ({error}) : renvoyez ce message"})
             await self.flush()

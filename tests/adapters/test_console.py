@@ -164,3 +164,30 @@ def test_a_project_named_after_commands_is_stored_and_a_slash_sends_a_command(tm
     assert answers == [("ctx_name", "Rapport mensuel des demandes"),
                        ("ctx_purpose", "Valider automatiquement les factures fournisseurs")]
     assert refused == 0
+
+
+def test_an_event_id_of_zero_is_an_id_like_any_other(tmp_path):
+    line = json.dumps({"as": "alice", "text": "nouveau", "id": 0})
+    out = run_console(tmp_path / "b.db", [line, line])
+    assert [o["kind"] for o in out] == ["info", "question"]
+
+
+def test_numbers_that_once_stopped_the_terminal_are_answered(tmp_path):
+    out = run_console(tmp_path / "b.db", ["statut ²", "statut ①", "statut 99999999999999999999", "aide"])
+    assert len(out) == 4 and out[-1]["kind"] == "info"
+    assert all("n°" in o["text"] for o in out[:3])
+
+
+def test_bytes_that_are_not_utf8_do_not_stop_the_terminal(tmp_path):
+    done = subprocess.run(_command(tmp_path / "b.db"), input=b"nouveau\n\xff\xfe Projet \xc3\n", capture_output=True,
+                          cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-1500:]
+    out = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert out[-1]["question"]["id"] == "ctx_purpose"  # the line was read, with U+FFFD for the bad bytes
+
+
+def test_the_terminal_never_receives_a_raw_escape(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "bot", "console", "--db", str(tmp_path / "b.db")],
+                          input="nouveau\nProjet \x1b[2J\x1b]0;pwned\x07 final\nrésumé\n", capture_output=True,
+                          text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0 and "\x1b" not in done.stdout and "\x07" not in done.stdout
