@@ -200,12 +200,8 @@ class Boussole:
         return engine.Snapshot(
             conversation=conversation, questionnaire=self.questionnaire, drafts=drafts,
             assessments=tuple(briefs), referenced=referenced, next_id=next_id, directions=self.directions,
-            may_view_all=self.may_view_all(conversation.user),
+            may_view_referenced=referenced is not None and self.review.may_see(conversation.user, referenced),
         )
-
-    def may_view_all(self, user: str) -> bool:
-        return bool(self.config.roles_of(user) or self.config.directions_managed_by(user)
-                    or self.config.is_admin(user))
 
     async def commit_outcome(self, tx: Tx, snapshot: engine.Snapshot, outcome: engine.Outcome, *,
                              actor: str, now: dt.datetime) -> None:

@@ -346,7 +346,9 @@ class ReviewDesk:
         return [Reply(user, ReplyKind.INFO, "review.pending", {"items": items, "reviewer": bool(roles)},
                       actions=())]
 
-    async def may_see(self, tx: Tx, user: str, interview: Interview) -> bool:
+    def may_see(self, user: str, interview: Interview) -> bool:
+        """Who may read an assessment (its status, report and history): the requester, admins, reviewers, and
+        the managers of its direction."""
         if user == interview.requester or self.config.is_admin(user) or self.config.roles_of(user):
             return True
         return interview.direction in self.config.directions_managed_by(user)
@@ -357,7 +359,7 @@ class ReviewDesk:
         from bot.report import build, to_html
         assessment_id = command.id_argument
         row = await tx.assessment(assessment_id) if assessment_id is not None else None
-        if row is None or not await self.may_see(tx, user, row.interview):
+        if row is None or not self.may_see(user, row.interview):
             await tx.audit(actor=user, action="access_refused", assessment_id=row.interview.id if row else None,
                            detail={"what": "report", "wanted": assessment_id}, now=utc_iso(now))
             return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": assessment_id or command.argument})]
@@ -380,7 +382,7 @@ class ReviewDesk:
     async def _history(self, tx: Tx, user: str, command: Command) -> list[Reply]:
         assessment_id = command.id_argument
         row = await tx.assessment(assessment_id) if assessment_id is not None else None
-        if row is None or not await self.may_see(tx, user, row.interview):
+        if row is None or not self.may_see(user, row.interview):
             await tx.audit(actor=user, action="access_refused", assessment_id=row.interview.id if row else None,
                            detail={"what": "history", "wanted": assessment_id}, now=utc_iso(self.clock()))
             return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": assessment_id or command.argument})]

@@ -56,7 +56,7 @@ class Snapshot:
     referenced: Interview | None = None      # the assessment a command names by number
     next_id: int = 1                         # the number a new assessment gets
     directions: tuple[Choice, ...] = ()      # choices for questions with choices_from = "directions"
-    may_view_all: bool = False               # reviewers, managers and admins may ask any status
+    may_view_referenced: bool = False        # the user may read `referenced` (the review side's access rule)
 
 
 @dataclass(frozen=True)
@@ -454,7 +454,9 @@ def _cmd_list(step: _Step, _: Command) -> None:
 
 def _cmd_status(step: _Step, command: Command) -> None:
     target = step.snap.referenced
-    if target is None or (target.requester != step.user and not step.snap.may_view_all):
+    if target is not None and not step.snap.may_view_referenced:
+        step.record("access_refused", target.id, what="status", wanted=target.id)
+    if target is None or not step.snap.may_view_referenced:
         step.say(ReplyKind.ERROR, "error.not_found", id=command.id_argument or command.argument)
         return
     summary = summarize(step.q, target.answers) if target.questionnaire_version == step.q.version else None

@@ -166,6 +166,11 @@ class SlackAdapter:
 
     # -- HTTP and Socket Mode -------------------------------------------------------------
     async def _http(self, request: web.Request) -> web.Response:
+        # Bolt's signature check turns a timestamp that is not a number into an error of its own (500):
+        # a request that cannot be from Slack is unauthorised, whatever is wrong with it.
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+            return web.Response(status=401, text="invalid request timestamp")
         return await to_aiohttp_response(await self.bolt.async_dispatch(await to_bolt_request(request)))
 
     async def _healthz(self, _request: web.Request) -> web.Response:

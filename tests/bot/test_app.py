@@ -217,3 +217,19 @@ async def test_an_explicit_report_at_a_text_question_is_the_report(app, db_path)
     replies = await chat.say("rapport 1", explicit=True)
     assert replies[0].key == "report.ready" and "Rapport mensuel des demandes" in replies[0].text
     assert _answers(db_path) == [("ctx_name", "Rapport mensuel des demandes")]  # not taken as the description
+
+
+async def test_status_follows_the_access_rule_of_report_and_history(app, db_path):
+    alice = Chat(app)
+    await alice.say("nouveau")
+    await alice.say(CLEAN["ctx_name"])  # a use of the Direction du numérique, once its direction is answered
+    await alice.answer_all(CLEAN, stop_at="c1_biometric")
+    outsider = Chat(app, "console:manager2")  # manages Mobilités only
+    for command in ("statut 1", "rapport 1", "historique 1"):
+        replies = await outsider.say(command)
+        assert replies[0].key == "error.not_found", command
+    assert (await Chat(app, "console:manager").say("statut 1"))[0].key == "status"  # the direction's manager
+    with sqlite3.connect(db_path) as raw:
+        refused = [json.loads(d)["what"] for (d,) in raw.execute(
+            "SELECT detail FROM audit WHERE action = 'access_refused' AND actor = 'console:manager2' ORDER BY id")]
+    assert refused == ["status", "report", "history"]

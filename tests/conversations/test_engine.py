@@ -53,6 +53,7 @@ class Driver:
         snapshot = Snapshot(
             conversation=self.conversation, questionnaire=self.q, drafts=drafts,
             referenced=referenced, next_id=max(self.interviews, default=0) + 1, directions=DIRECTIONS,
+            may_view_referenced=referenced is not None and referenced.requester == self.user,  # the app's rule
         )
         outcome = handle(snapshot, event, NOW, command)
         self.conversation = outcome.conversation

@@ -162,6 +162,11 @@ async def test_bad_signature_and_stale_timestamp_are_refused(world):
     stale = await world.slack.post(body, "application/json", signed=sign(world.slack.secret, body,
                                                                            int(time.time()) - 6 * 60))
     assert stale.status == 401
+    for stamp in ("not-a-number", "", "1e99", "-1", "99999999999999999999999"):
+        signature = sign(world.slack.secret, body)["X-Slack-Signature"]
+        odd = await world.slack.post(body, "application/json",
+                                     signed={"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature})
+        assert odd.status == 401, stamp
     fresh = await world.slack.message(ALICE, "aide")
     assert fresh.status == 200
     await world.api.wait_for(lambda: world.api.posted(dm(ALICE)))
