@@ -287,11 +287,11 @@ class SlackAdapter:
                 raise Undeliverable(f"file upload: {exc.response.get('error')}") from exc
             await self.posted.remember(row, len(messages), channel, f"file:{row.id}", rendered, {"blocks": []})
         if rendered.key in SETTLING_KEYS and rendered.assessment is not None:
-            await self._settle_requests(row.recipient, rendered)
+            await self._settle_requests(row.recipient, rendered, rendered.assessment)
 
-    async def _settle_requests(self, recipient: str, rendered: Rendered) -> None:
+    async def _settle_requests(self, recipient: str, rendered: Rendered, assessment_id: int) -> None:
         """Redraw this reviewer's (or the channel's) request: who decided what, when; no buttons left."""
-        requests = await self.posted.open_requests(rendered.assessment, recipient=recipient,
+        requests = await self.posted.open_requests(assessment_id, recipient=recipient,
                                                    channel=self.config.reviewers_channel or "")
         t = Translator(self.app.config.locale)
         when = time.strftime("%Y-%m-%d %H:%M")
