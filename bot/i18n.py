@@ -12,8 +12,8 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,9 +31,15 @@ HINTED = ("why", "back", "summary", "help")  # the ways around that every questi
 HELP_GROUPS = (Who.REQUESTER, Who.REVIEWER, Who.ANYONE, Who.ADMIN)
 
 
-@cache
-def catalogue(locale: str) -> dict[str, str]:
-    return tomllib.loads((LOCALE_DIR / f"{locale}.toml").read_text(encoding="utf-8"))
+def _load(locale: str) -> Mapping[str, str]:
+    return MappingProxyType(tomllib.loads((LOCALE_DIR / f"{locale}.toml").read_text(encoding="utf-8")))
+
+
+CATALOGUES: Mapping[str, Mapping[str, str]] = MappingProxyType({locale: _load(locale) for locale in LOCALES})
+
+
+def catalogue(locale: str) -> Mapping[str, str]:
+    return CATALOGUES[locale]
 
 
 class Translator:
