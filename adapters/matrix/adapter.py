@@ -161,6 +161,10 @@ class MatrixAdapter:
     async def _process(self, response: SyncResponse, *, first: bool) -> None:
         for room_id, info in response.rooms.invite.items():
             await self._on_invite(room_id, info.invite_state)
+        for room_id in response.rooms.leave:
+            # The bot is out (left, kicked): nio ignores such rooms and would keep their last members.
+            async with self.app.db.transaction() as tx:
+                await tx.set_shared_matrix_room(room_id)
         for room_id, info in response.rooms.join.items():
             await self._check_direct(room_id)  # its members may have changed since the last sync
             events = list(info.timeline.events)

@@ -113,6 +113,22 @@ async def test_a_room_shared_while_the_bot_was_away_is_seen_when_it_returns(matr
     assert room_of(alice, question) != room
 
 
+async def test_a_room_the_bot_was_removed_from_is_no_longer_used(matrix):
+    await matrix.start_bot(encryption=False)
+    alice = await matrix.person("alice")
+    room = await alice.dm(matrix.bot_id)
+    await alice.say(room, "aide")  # plain text: her direct room
+    await alice.next_from_bot(0, lambda e: e.body.startswith("Commandes"))
+    await alice.client.room_kick(room, matrix.bot_id)
+    group = await alice.dm(matrix.bot_id)
+    await alice.client.room_invite(group, matrix.user("manager"))
+    await wait_until(lambda: matrix.user("manager") in alice.client.rooms[group].invited_users)
+    seen = len(alice.from_bot())
+    await alice.say(group, "!boussole aide")
+    reply = await alice.next_from_bot(seen, lambda e: e.body.startswith("Commandes"))
+    assert room_of(alice, reply) not in (room, group)
+
+
 async def test_in_an_encrypted_room_the_newcomer_can_read_the_notice(matrix):
     await matrix.start_bot(encryption=True)
     alice = await matrix.person("alice", encryption=True)
