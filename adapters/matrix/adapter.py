@@ -5,6 +5,12 @@ processed and committed (nio would store it before the callbacks run); a `limite
 timeline is back-filled. Each event id is processed once. Replies leave through the
 outbox with a transaction id derived from the outbox row, so a resend after a crash is
 deduplicated by the homeserver. No business rule here.
+
+A room is a person's direct room only while the bot and that one person are its only members,
+joined or invited, as nio's room state shows after each sync: only there is plain text an
+answer, and only there does the bot write to that person. When someone else joins or is
+invited, the room is shared from then on: the bot says so there once and carries on in a new
+direct room.
 """
 
 from __future__ import annotations
@@ -45,9 +51,9 @@ from adapters.matrix.formatting import DECISION_REACTIONS, REACTION_ANSWERS, con
 from adapters.posting import PostedMessages
 from bot.app import Boussole, NotYet, Undeliverable
 from bot.config import MatrixConfig
-from bot.i18n import Rendered
+from bot.i18n import Rendered, Translator
 from bot.storage import DatabaseUnavailable, OutboxRow
-from conversations.model import Incoming
+from conversations.model import Incoming, Reply, ReplyKind, utc_iso
 
 logger = logging.getLogger(__name__)
 PREFIXES = ("!boussole", "/boussole")
@@ -73,6 +79,10 @@ class MatrixAdapter:
                                                                    KeyVerificationMac, KeyVerificationCancel))
         self.tasks: list[asyncio.Task[None]] = []
         self.stopping = asyncio.Event()
+        self.synced = asyncio.Event()  # nio knows the rooms and their members: direct rooms can be told apart
+        # Direct rooms the bot created whose invitation no sync has shown yet. A sync may show a room
+        # half-made (the encryption and the invitation come after its first events): wait for all of it.
+        self.opened: set[str] = set()
         self.posted = PostedMessages(app, "matrix")
 
     # -- start and stop -------------------------------------------------------------------
@@ -137,6 +147,7 @@ class MatrixAdapter:
             token = response.next_batch
             async with self.app.db.transaction() as tx:  # only now: every event of this sync is committed
                 await tx.set_transport_state(TOKEN_KEY, token)
+            self.synced.set()
             self.app.notify_outbox()  # rooms and members just synced may let waiting messages out
 
     async def _crypto_housekeeping(self) -> None:
@@ -157,7 +168,12 @@ class MatrixAdapter:
     async def _process(self, response: SyncResponse, *, first: bool) -> None:
         for room_id, info in response.rooms.invite.items():
             await self._on_invite(room_id, info.invite_state)
+        for room_id in response.rooms.leave:
+            # The bot is out (left, kicked): nio ignores such rooms and would keep their last members.
+            async with self.app.db.transaction() as tx:
+                await tx.set_shared_matrix_room(room_id)
         for room_id, info in response.rooms.join.items():
+            await self._check_direct(room_id)  # its members may have changed since the last sync
             events = list(info.timeline.events)
             if first:
                 async with self.app.db.transaction() as tx:
@@ -185,7 +201,7 @@ class MatrixAdapter:
 
     async def _backfill(self, room_id: str, start: str) -> list[Any]:
         """The events a limited timeline left out, back to the first one already handled (or the join)."""
-        joined_at, _direct = await self._room_info(room_id)
+        joined_at = await self._joined_at(room_id)
         older: list[Any] = []
         token = start
         for _ in range(BACKFILL_PAGES):
@@ -220,22 +236,57 @@ class MatrixAdapter:
         async with self.app.db.transaction() as tx:
             await tx.joined_matrix_room(room_id, inviter=inviter, joined_at=deciding)
 
-    async def _room_info(self, room_id: str) -> tuple[int, bool]:
+    async def _joined_at(self, room_id: str) -> int:
         async with self.app.db.transaction() as tx:
             room = await tx.matrix_room(room_id)
             if room is None:
                 joined_at = _now_ms()
                 await tx.remember_matrix_room(room_id, joined_at)
-                return joined_at, False
-        return room.joined_at, room.direct
+                return joined_at
+        return room.joined_at
 
-    def _is_two_person(self, room_id: str) -> bool:
+    def _private_to(self, room_id: str, mxid: str) -> bool:
+        """Whether the bot and this one person are all the room's members, the invited ones counted."""
         room = self.client.rooms.get(room_id)
-        return room is not None and room.member_count == 2
+        return room is not None and set(room.users) == {self.config.user_id, mxid}
 
     async def _mark_direct(self, room_id: str, user: str) -> None:
         async with self.app.db.transaction() as tx:
             await tx.set_direct_matrix_room(room_id, user, _now_ms())
+
+    async def _check_direct(self, room_id: str) -> None:
+        """A stored direct room whose members changed is shared from now on."""
+        async with self.app.db.reading() as tx:
+            room = await tx.matrix_room(room_id)
+        if room is None or not room.direct or room.user is None:
+            return
+        mxid = room.user.removeprefix("matrix:")
+        if self._private_to(room_id, mxid):
+            return
+        nio_room = self.client.rooms.get(room_id)
+        present = nio_room is not None and mxid in nio_room.users
+        async with self.app.db.transaction() as tx:
+            if not await tx.set_shared_matrix_room(room_id):
+                return
+            if present:  # the person is still there: the next message for them opens a new direct room
+                await self.app.enqueue(tx, [Reply(room.user, ReplyKind.INFO, "matrix.moved_here", {})],
+                                       utc_iso(self.app.clock()))
+        logger.info("Matrix: %s is no longer the direct room of %s (other members)", room_id, mxid)
+        self.app.notify_outbox()
+        if present:
+            await self._say_shared(room_id)
+
+    async def _say_shared(self, room_id: str) -> None:
+        text = Translator(self.app.config.locale)("matrix.room_shared")
+        content = contents(Rendered(to="", kind=str(ReplyKind.INFO), key="matrix.room_shared", body=text))[0]
+        try:
+            response = await self.client.room_send(room_id, "m.room.message", content,
+                                                   ignore_unverified_devices=self.config.send_to_unverified_devices)
+        except Exception as exc:  # a courtesy: the room is already shared, the sync loop must go on
+            logger.warning("Matrix: could not say in %s that it is shared: %s", room_id, exc)
+            return
+        if isinstance(response, RoomSendError | ErrorResponse):
+            logger.warning("Matrix: could not say in %s that it is shared: %s", room_id, response.message)
 
     # -- events -----------------------------------------------------------------------------
     async def _on_event(self, room_id: str, event: Any) -> None:
@@ -244,7 +295,7 @@ class MatrixAdapter:
             return
         if not isinstance(event, RoomMessageText | ReactionEvent | MegolmEvent):
             return
-        joined_at, known_direct = await self._room_info(room_id)
+        joined_at = await self._joined_at(room_id)
         if event.server_timestamp < joined_at:
             logger.info("Matrix: %s in %s is from before the bot joined: ignored", event.event_id, room_id)
             return
@@ -252,14 +303,14 @@ class MatrixAdapter:
             logger.warning("Matrix: cannot decrypt %s in %s (missing keys)", event.event_id, room_id)
             return
         user = f"matrix:{sender}"
-        two_person = self._is_two_person(room_id) or known_direct
-        incoming = await self._translate(room_id, event, user, two_person)
+        direct = self._private_to(room_id, sender)  # the members now, whatever the room was before
+        incoming = await self._translate(room_id, event, user, direct)
         if incoming is None:
             return
         if not self.config.allows(sender):
             await self.app.refuse(incoming, "matrix: user or server not allowed")
             return
-        if two_person:
+        if direct:
             await self._mark_direct(room_id, user)
         await self.app.handle(incoming)
 
@@ -275,8 +326,8 @@ class MatrixAdapter:
                 return Incoming(event_id, user, f"{decision} {posted.assessment_id}",
                                 explicit=True) if decision else None
             answer = REACTION_ANSWERS.get(emoji_key(event.key))
-            if posted.question_id is None or answer is None:
-                return None
+            if posted.question_id is None or answer is None or not direct or posted.recipient != user:
+                return None  # an answer is the asked person's own, given in their direct room
             return Incoming(event_id, user, answer, question=posted.question_id)
         text = event.body.strip()
         lowered = text.lower()
@@ -315,11 +366,17 @@ class MatrixAdapter:
 
     # -- outgoing ---------------------------------------------------------------------------------
     async def _dm_room(self, user: str) -> str:
+        """The user's newest room that is still private to them, or a new one."""
         mxid = user.removeprefix("matrix:")
         async with self.app.db.reading() as tx:
             rooms = await tx.direct_matrix_rooms(user)
-        for room_id in rooms[:1]:
-            if room_id in self.client.rooms:
+        for room_id in rooms:
+            room = self.client.rooms.get(room_id)
+            if room_id in self.opened:
+                if room is None or mxid not in room.users:
+                    return room_id  # being created: `_send` waits until a sync shows it whole
+                self.opened.discard(room_id)
+            if self._private_to(room_id, mxid):
                 return room_id
         initial_state = [{"type": "m.room.encryption", "state_key": "",
                           "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if self.config.encryption else []
@@ -327,11 +384,14 @@ class MatrixAdapter:
                                                  preset=None)
         if isinstance(response, RoomCreateError):
             raise ConnectionError(f"could not open a direct room with {mxid}: {response.message}")
+        self.opened.add(response.room_id)
         async with self.app.db.transaction() as tx:
             await tx.set_direct_matrix_room(response.room_id, user, _now_ms())
         return str(response.room_id)
 
     async def _send(self, row: OutboxRow, rendered: Rendered) -> None:
+        if not self.synced.is_set():
+            raise NotYet("no sync yet: which rooms are private is not known")
         if rendered.kind == "review_request" and self.config.reviewers_room:
             room_id = self.config.reviewers_room
             if await self.posted.shown_in_room(room_id, row, rendered):
@@ -342,8 +402,8 @@ class MatrixAdapter:
         if room is None:
             raise NotYet(f"room {room_id} not synced yet")
         mxid = row.recipient.removeprefix("matrix:")
-        if room.encrypted and room_id != self.config.reviewers_room and mxid not in room.users:
-            raise NotYet(f"{mxid} has not joined {room_id}")
+        if room_id != self.config.reviewers_room and mxid not in room.users:
+            raise NotYet(f"{mxid} is not invited to {room_id} yet")
         if room.encrypted and mxid in room.invited_users:
             raise NotYet(f"{mxid} has not accepted the invitation to {room_id} yet: keys go to members")
         posted = await self.posted.parts_posted(row)

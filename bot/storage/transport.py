@@ -12,7 +12,7 @@ from bot.storage.base import Queries
 @dataclass(frozen=True)
 class MatrixRoom:
     room_id: str
-    user: str | None      # the person whose direct room it is, once it is one
+    user: str | None      # the person whose direct room it is (or was, or who invited the bot)
     direct: bool
     joined_at: int        # milliseconds: what was said in the room before it is not for the bot
 
@@ -53,9 +53,10 @@ class TransportQueries(Queries):
                            "ON CONFLICT(room_id) DO UPDATE SET user = excluded.user, direct = 1",
                            (room_id, user, joined_at))
 
-    async def set_shared_matrix_room(self, room_id: str) -> None:
-        """A room is no one's direct room any more (someone else joined)."""
-        await self.execute("UPDATE matrix_rooms SET direct = 0 WHERE room_id = ?", (room_id,))
+    async def set_shared_matrix_room(self, room_id: str) -> bool:
+        """A room is no one's direct room any more (someone else joined); False when it was not one."""
+        return await self.execute("UPDATE matrix_rooms SET direct = 0 WHERE room_id = ? AND direct = 1",
+                                  (room_id,)) > 0
 
     async def direct_matrix_rooms(self, user: str) -> list[str]:
         """The user's direct rooms, newest first."""

@@ -39,7 +39,11 @@ class Person:
         assert not hasattr(response, "message") or response.access_token, response
         self.client.add_event_callback(self._on_message, (RoomMessageNotice, RoomMessageText, MegolmEvent))
         self.client.add_event_callback(self._on_invite, (InviteMemberEvent,))
-        self.task = asyncio.create_task(self.client.sync_forever(timeout=300, full_state=True))
+        # The server's default of 10 timeline events per room would hide what the bot posted in a room
+        # it created, before the person joined (its state events come first).
+        timeline = {"room": {"timeline": {"limit": 50}}}
+        self.task = asyncio.create_task(self.client.sync_forever(timeout=300, full_state=True,
+                                                                 sync_filter=timeline))
         await wait_until(lambda: self.client.next_batch)
         return self
 
