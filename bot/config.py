@@ -169,7 +169,7 @@ class SlackConfig(Section):
 
 
 class MatrixConfig(Section):
-    """The secret comes only from MATRIX_ACCESS_TOKEN or MATRIX_PASSWORD."""
+    """The secret comes only from MATRIX_ACCESS_TOKEN or MATRIX_PASSWORD (and MATRIX_RECOVERY_KEY)."""
 
     enabled: bool = False
     homeserver: str = Field(default="http://127.0.0.1:8008", pattern=r"^https?://")
@@ -199,6 +199,8 @@ class MatrixConfig(Section):
 
     def secrets(self, environ: Mapping[str, str]) -> dict[str, str]:
         found = {k: environ[k] for k in ("MATRIX_ACCESS_TOKEN", "MATRIX_PASSWORD") if environ.get(k)}
+        if found and environ.get("MATRIX_RECOVERY_KEY"):  # opens the cross-signing keys in secret storage
+            found["MATRIX_RECOVERY_KEY"] = environ["MATRIX_RECOVERY_KEY"]
         if not found:
             raise ConfigError("[matrix] is enabled: set MATRIX_ACCESS_TOKEN or MATRIX_PASSWORD in the environment "
                               "(secrets are never read from the config file)")

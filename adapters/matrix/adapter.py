@@ -48,6 +48,9 @@ from nio import (
 from nio.api import MessageDirection
 
 from adapters.matrix.formatting import DECISION_REACTIONS, REACTION_ANSWERS, contents, emoji_key
+from adapters.matrix.homeserver import Homeserver, HomeserverError
+from adapters.matrix.identity import CrossSigning, DatabaseKeys, IdentityError, Trust
+from adapters.matrix.recovery import RecoveryKeyError
 from adapters.posting import PostedMessages
 from bot.app import Boussole, NotYet, Undeliverable
 from bot.config import MatrixConfig
@@ -57,7 +60,6 @@ from conversations.model import Incoming, Reply, ReplyKind, utc_iso
 
 logger = logging.getLogger(__name__)
 PREFIXES = ("!boussole", "/boussole")
-TOKEN_KEY = "matrix.next_batch"
 BACKFILL_PAGES = 20
 
 
@@ -84,6 +86,10 @@ class MatrixAdapter:
         # half-made (the encryption and the invitation come after its first events): wait for all of it.
         self.opened: set[str] = set()
         self.posted = PostedMessages(app, "matrix")
+        self.identity = CrossSigning(Homeserver(self.client), DatabaseKeys(app.db), user_id=config.user_id,
+                                     device_id=config.device_id, password=self.secrets.get("MATRIX_PASSWORD"),
+                                     recovery_key=self.secrets.get("MATRIX_RECOVERY_KEY"))
+        self.trust: Trust | None = None  # what the last start made of the bot's cross-signing identity
 
     # -- start and stop -------------------------------------------------------------------
     async def start(self) -> None:
@@ -95,9 +101,21 @@ class MatrixAdapter:
                 raise ConnectionError(f"Matrix login as {self.config.user_id} failed: {response.message}")
         if self.client.should_upload_keys:
             await self.client.keys_upload()
+        if self.config.encryption:
+            await self._ensure_trust()
         delivery = self.app.run_delivery("matrix", self._send, self.stopping, retry_delay=self.retry_delay)
         self.tasks = [asyncio.create_task(self._sync_loop()), asyncio.create_task(delivery)]
         logger.info("Matrix: connected as %s (device %s)", self.config.user_id, self.client.device_id)
+
+    async def _ensure_trust(self) -> None:
+        """Cross-sign the bot's device (creating its identity at the first start); the bot runs either way."""
+        try:
+            self.trust = await self.identity.ensure()
+        except (IdentityError, HomeserverError, RecoveryKeyError) as error:
+            logger.error("Matrix: the bot's device is not cross-signed, clients will warn about it: %s", error)
+            return
+        logger.info("Matrix: cross-signing identity %s (%s); device %s signed%s", self.trust.master,
+                    self.trust.identity, self.config.device_id, " now" if self.trust.signed_now else "")
 
     async def stop(self) -> None:
         """Stop syncing at once (the token only moves after commits), let delivery finish the message in hand."""
@@ -111,12 +129,9 @@ class MatrixAdapter:
         await self.client.close()
 
     # -- the sync loop ----------------------------------------------------------------------
-    async def _state(self, key: str) -> str | None:
-        async with self.app.db.reading() as tx:
-            return await tx.transport_state(key)
-
     async def _sync_loop(self) -> None:
-        token = await self._state(TOKEN_KEY)
+        async with self.app.db.reading() as tx:
+            token, _ = await tx.matrix_sync_token()
         delay = self.retry_delay
         full_state = True  # after a start nio knows no room (members, encryption): get their state once
         while not self.stopping.is_set():
@@ -146,7 +161,7 @@ class MatrixAdapter:
                 continue
             token = response.next_batch
             async with self.app.db.transaction() as tx:  # only now: every event of this sync is committed
-                await tx.set_transport_state(TOKEN_KEY, token)
+                await tx.set_matrix_sync_token(token, utc_iso(self.app.clock()))
             self.synced.set()
             self.app.notify_outbox()  # rooms and members just synced may let waiting messages out
 

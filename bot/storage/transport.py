@@ -8,6 +8,10 @@ from typing import Any
 
 from bot.storage.base import Queries
 
+MATRIX_SYNC_TOKEN = "matrix.next_batch"
+MATRIX_SYNC_TOKEN_AT = "matrix.next_batch_at"
+MATRIX_CROSS_SIGNING = "matrix.cross_signing_keys"
+
 
 @dataclass(frozen=True)
 class MatrixRoom:
@@ -31,6 +35,23 @@ class TransportQueries(Queries):
     async def set_transport_state(self, key: str, value: str) -> None:
         await self.execute("INSERT INTO transport_state(key, value) VALUES (?, ?) "
                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    # -- Matrix: the sync token with its time, and the bot's cross-signing keys ---------------------------
+    async def set_matrix_sync_token(self, token: str, at: str) -> None:
+        """The next sync starts from `token`; `at` (ISO 8601, UTC) says when it was stored."""
+        await self.set_transport_state(MATRIX_SYNC_TOKEN, token)
+        await self.set_transport_state(MATRIX_SYNC_TOKEN_AT, at)
+
+    async def matrix_sync_token(self) -> tuple[str | None, str | None]:
+        """The stored sync token and when it was stored."""
+        return await self.transport_state(MATRIX_SYNC_TOKEN), await self.transport_state(MATRIX_SYNC_TOKEN_AT)
+
+    async def matrix_cross_signing_keys(self) -> str | None:
+        """The private halves of the bot's cross-signing keys (JSON), backed up with the database."""
+        return await self.transport_state(MATRIX_CROSS_SIGNING)
+
+    async def set_matrix_cross_signing_keys(self, keys: str) -> None:
+        await self.set_transport_state(MATRIX_CROSS_SIGNING, keys)
 
     async def matrix_room(self, room_id: str) -> MatrixRoom | None:
         row = await self.fetchone("SELECT room_id, user, direct, joined_at FROM matrix_rooms WHERE room_id = ?",

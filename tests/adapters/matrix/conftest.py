@@ -58,12 +58,13 @@ class MatrixWorld:
                                    "encryption": encryption, **matrix}),
         )
 
-    async def start_bot(self, *, encryption: bool = True, **matrix: object) -> MatrixAdapter:
+    async def start_bot(self, *, encryption: bool = True, secrets: dict[str, str] | None = None,
+                        **matrix: object) -> MatrixAdapter:
         config = self.config(encryption=encryption, **matrix)
         self.db = await Database(self.db_path).open()
         self.app = Boussole(config=config, questionnaire=self.questionnaire, db=self.db)
-        self.adapter = MatrixAdapter(self.app, config.matrix, {"MATRIX_PASSWORD": PASSWORD}, retry_delay=0.05,
-                                     sync_timeout_ms=200)
+        self.adapter = MatrixAdapter(self.app, config.matrix, {"MATRIX_PASSWORD": PASSWORD, **(secrets or {})},
+                                     retry_delay=0.05, sync_timeout_ms=200)
         await self.adapter.start()
         return self.adapter
 

@@ -1,0 +1,56 @@
+"""The bot's cross-signing identity against a real Synapse: its device signed by its owner, the same
+identity kept across a new device, a new installation, and a start without the keys."""
+
+from __future__ import annotations
+
+import logging
+
+from adapters.matrix.identity import Published
+
+
+async def published(matrix) -> Published:
+    return await matrix.adapter.identity.published()
+
+
+async def test_the_first_start_publishes_an_identity_and_signs_the_device(matrix):
+    await matrix.start_bot()
+    trust = matrix.adapter.trust
+    assert trust is not None and trust.identity == "created" and trust.recovery_key
+    keys = await published(matrix)
+    assert keys.master_key == trust.master
+    assert keys.device_cross_signed("BOUSSOLEBOT")
+    assert keys.self_signing is not None and keys.user_signing is not None
+
+
+async def test_a_new_device_and_a_new_installation_keep_the_identity(matrix, tmp_path, caplog):
+    await matrix.start_bot()
+    first = matrix.adapter.trust
+    assert first is not None and first.recovery_key
+    await matrix.stop_bot()
+
+    await matrix.start_bot(device_id="BOUSSOLENEW")  # the same database: the stored keys sign the new device
+    again = matrix.adapter.trust
+    assert again is not None and (again.identity, again.master, again.signed_now) == ("stored", first.master, True)
+    assert again.recovery_key is None
+    keys = await published(matrix)
+    assert keys.device_cross_signed("BOUSSOLENEW") and keys.device_cross_signed("BOUSSOLEBOT")
+    await matrix.stop_bot()
+
+    # A new installation without the recovery key: the identity is not replaced, the device stays unsigned.
+    matrix.db_path = tmp_path / "reinstalled.sqlite3"
+    with caplog.at_level(logging.ERROR, logger="adapters.matrix.adapter"):
+        await matrix.start_bot(device_id="BOUSSOLEREINST", store_path=tmp_path / "store-2")
+    assert matrix.adapter.trust is None
+    assert any("MATRIX_RECOVERY_KEY" in r.message for r in caplog.records)
+    keys = await published(matrix)
+    assert keys.master_key == first.master and not keys.device_cross_signed("BOUSSOLEREINST")
+    await matrix.stop_bot()
+
+    # With the recovery key, the same installation recovers the identity from secret storage.
+    await matrix.start_bot(device_id="BOUSSOLEREINST", store_path=tmp_path / "store-2",
+                           secrets={"MATRIX_RECOVERY_KEY": first.recovery_key})
+    recovered = matrix.adapter.trust
+    assert recovered is not None and (recovered.identity, recovered.master) == ("recovered", first.master)
+    assert (await published(matrix)).device_cross_signed("BOUSSOLEREINST")
+    async with matrix.app.db.reading() as tx:
+        assert await tx.matrix_cross_signing_keys()  # stored again: the next start needs no recovery key
