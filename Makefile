@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+# The Matrix tests' Element-like client (matrix-js-sdk, Rust crypto): Node packages from the committed lock file.
+ELEMENT := tests/adapters/matrix/element
+ELEMENT_STAMP := $(ELEMENT)/node_modules/.installed
 
 .PHONY: run test lint bench clean
 
@@ -21,10 +24,15 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP) $@
 
+$(ELEMENT_STAMP): $(ELEMENT)/package.json $(ELEMENT)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "Node.js and npm are required for the Matrix tests"; exit 1; }
+	cd $(ELEMENT) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 run: $(STAMP)
 	$(BIN)/boussole console
 
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) $(ELEMENT_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
@@ -39,4 +47,4 @@ bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var/*.sqlite3*
+	rm -rf $(VENV) var/*.sqlite3* $(ELEMENT)/node_modules

@@ -13,6 +13,7 @@ from adapters.matrix.adapter import MatrixAdapter
 from bot.app import Boussole
 from bot.config import Config, DirectionConfig, MatrixConfig, RoleConfig
 from bot.storage import Database
+from tests.adapters.matrix.element_client import Element
 from tests.adapters.matrix.people import Person
 from tests.adapters.matrix.synapse import Synapse
 
@@ -39,6 +40,7 @@ class MatrixWorld:
     bot_id: str = ""
     names: dict[str, str] = field(default_factory=dict)
     people: list[Person] = field(default_factory=list)
+    elements: list[Element] = field(default_factory=list)
     app: Boussole | None = None
     adapter: MatrixAdapter | None = None
     db: Database | None = None
@@ -81,6 +83,12 @@ class MatrixWorld:
         self.people.append(person)
         return await person.start()
 
+    async def element(self, role: str, *, cross_signing: bool = True) -> Element:
+        """This person on a client built as Element builds it (matrix-js-sdk, Rust crypto)."""
+        client = Element(self.synapse.url, self.user(role), PASSWORD, self.tmp / f"element-{role}.log")
+        self.elements.append(client)
+        return await client.start(cross_signing=cross_signing)
+
 
 @pytest.fixture
 async def matrix(synapse: Synapse, tmp_path: Path, questionnaire, db_path: Path) -> AsyncIterator[MatrixWorld]:
@@ -98,3 +106,5 @@ async def matrix(synapse: Synapse, tmp_path: Path, questionnaire, db_path: Path)
         await world.stop_bot()
         for person in world.people:
             await person.stop()
+        for client in world.elements:
+            await client.stop()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from adapters.matrix.identity import Published
+from adapters.matrix.identity import Published, only_key
+from adapters.matrix.keys import SigningKey
 
 
 async def published(matrix) -> Published:
@@ -54,3 +55,29 @@ async def test_a_new_device_and_a_new_installation_keep_the_identity(matrix, tmp
     assert (await published(matrix)).device_cross_signed("BOUSSOLEREINST")
     async with matrix.app.db.reading() as tx:
         assert await tx.matrix_cross_signing_keys()  # stored again: the next start needs no recovery key
+
+
+async def test_element_sees_the_bots_messages_from_a_device_its_owner_signed(matrix):
+    await matrix.start_bot()
+    alice = await matrix.element("alice")
+    room = await alice.dm(matrix.bot_id)
+    await alice.say(room, "!boussole aide")
+    answer = await alice.next_message(room, condition=lambda m: "Commandes" in m["content"].get("body", ""))
+    assert answer["encrypted"] and answer["failure"] is None
+    assert answer["sender_device"] == "BOUSSOLEBOT"
+    assert answer["shield"] == {"colour": "NONE", "reason": None}  # no red shield: "not verified by its owner"
+    device = await alice.call("device", user=matrix.bot_id, device="BOUSSOLEBOT")
+    assert device["signed_by_owner"] and not device["verified"]  # signed by its owner; alice has not verified the bot
+
+
+async def test_element_opens_the_bots_secret_storage_with_the_recovery_key(matrix):
+    await matrix.start_bot()
+    trust = matrix.adapter.trust
+    published_keys = await published(matrix)
+    bot = await matrix.element("bot", cross_signing=False)  # someone logging in to the bot's account in Element
+    for name, key in (("m.cross_signing.master", published_keys.master),
+                      ("m.cross_signing.self_signing", published_keys.self_signing),
+                      ("m.cross_signing.user_signing", published_keys.user_signing)):
+        opened = await bot.call("read_secret", recovery_key=trust.recovery_key, name=name)
+        assert opened["key_matches"]
+        assert SigningKey.from_seed(opened["secret"]).public == only_key(key)
