@@ -57,7 +57,7 @@ async def test_a_new_device_and_a_new_installation_keep_the_identity(matrix, tmp
         assert await tx.matrix_cross_signing_keys()  # stored again: the next start needs no recovery key
 
 
-async def test_element_sees_the_bots_messages_from_a_device_its_owner_signed(matrix):
+async def test_element_sees_the_bots_messages_from_a_device_its_owner_signed_before_and_after_a_new_device(matrix):
     await matrix.start_bot()
     alice = await matrix.element("alice")
     room = await alice.dm(matrix.bot_id)
@@ -68,6 +68,16 @@ async def test_element_sees_the_bots_messages_from_a_device_its_owner_signed(mat
     assert answer["shield"] == {"colour": "NONE", "reason": None}  # no red shield: "not verified by its owner"
     device = await alice.call("device", user=matrix.bot_id, device="BOUSSOLEBOT")
     assert device["signed_by_owner"] and not device["verified"]  # signed by its owner; alice has not verified the bot
+    master = matrix.adapter.trust.master
+
+    await matrix.stop_bot()  # restarted on a new device: signed again, by the same identity
+    await matrix.start_bot(device_id="BOUSSOLENEW")
+    assert matrix.adapter.trust.master == master
+    seen = len(await alice.messages(room))
+    await alice.say(room, "!boussole aide")
+    answer = await alice.next_message(room, seen, lambda m: "Commandes" in m["content"].get("body", ""))
+    assert answer["sender_device"] == "BOUSSOLENEW" and answer["shield"] == {"colour": "NONE", "reason": None}
+    assert (await alice.call("device", user=matrix.bot_id, device="BOUSSOLENEW"))["signed_by_owner"]
 
 
 async def test_element_opens_the_bots_secret_storage_with_the_recovery_key(matrix):
