@@ -1,4 +1,4 @@
-"""Command-line entry point: `boussole console | run | reminders | digest | migrate`.
+"""Command-line entry point: `boussole console | run | reminders | digest | migrate | matrix setup | doctor matrix`.
 
 The only place that turns a configuration or questionnaire error into an exit status.
 """
@@ -61,6 +61,17 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("action", choices=["verify", "export"])
     audit.add_argument("--format", choices=["jsonl"], default="jsonl")
     audit.add_argument("--id", type=int, help="only this assessment's records (export)")
+
+    matrix = sub.add_parser("matrix", help="set up the bot's Matrix identity (cross-signing, recovery key)")
+    common(matrix)
+    matrix.add_argument("action", choices=["setup"])
+    matrix.add_argument("--reset", action="store_true", help="replace the account's cross-signing identity")
+    matrix.add_argument("--new-recovery-key", action="store_true",
+                        help="store the keys in secret storage again, under a new recovery key")
+
+    doctor = sub.add_parser("doctor", help="check a transport's connection and trust, then exit")
+    common(doctor)
+    doctor.add_argument("transport", choices=["matrix"])
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database, then exit")
     common(migrate)
@@ -143,6 +154,10 @@ async def _run(args: argparse.Namespace) -> int:
         for adapter in adapters:
             if getattr(adapter, "port", None):
                 print(f"boussole: listening on port {adapter.port}", file=sys.stderr, flush=True)
+            trust = getattr(adapter, "trust", None)
+            if trust is not None and trust.recovery_key:  # a new Matrix identity: its recovery key, shown once
+                print(f"boussole: Matrix recovery key (shown once; keep it safe, MATRIX_RECOVERY_KEY recovers the "
+                      f"bot's identity on a new installation): {trust.recovery_key}", file=sys.stderr, flush=True)
         await stop.wait()
         print("boussole: stopping", file=sys.stderr, flush=True)
         scheduler.stop()
@@ -219,6 +234,25 @@ async def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _matrix(args: argparse.Namespace) -> int:
+    from adapters.matrix.admin import setup
+    config, app = _setup(args)
+    async with app.db:
+        report = await setup(app, config.matrix, config.matrix.secrets(os.environ), reset=args.reset,
+                             new_recovery_key=args.new_recovery_key)
+    print("\n".join(report.lines))
+    return 0 if report.ok else 1
+
+
+async def _doctor(args: argparse.Namespace) -> int:
+    from adapters.matrix.admin import doctor
+    config, app = _setup(args)
+    async with app.db:
+        report = await doctor(app, config.matrix, config.matrix.secrets(os.environ))
+    print("\n".join(report.lines))
+    return 0 if report.ok else 1
+
+
 async def _migrate(args: argparse.Namespace) -> int:
     _config, app = _setup(args)
     async with app.db as db:
@@ -234,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args = _parser().parse_args(["console", *(argv or [])])
     runners = {"console": _console, "run": _run, "migrate": _migrate, "reminders": _reminders, "digest": _digest,
-               "register": _register, "audit": _audit, "report": _report}
+               "register": _register, "audit": _audit, "report": _report, "matrix": _matrix, "doctor": _doctor}
     try:
         return asyncio.run(runners[command](args))
     except (ConfigError, QuestionnaireError, StorageError) as exc:

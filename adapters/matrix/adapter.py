@@ -93,6 +93,15 @@ class MatrixAdapter:
 
     # -- start and stop -------------------------------------------------------------------
     async def start(self) -> None:
+        await self.connect()
+        if self.config.encryption:
+            await self._ensure_trust()
+        delivery = self.app.run_delivery("matrix", self._send, self.stopping, retry_delay=self.retry_delay)
+        self.tasks = [asyncio.create_task(self._sync_loop()), asyncio.create_task(delivery)]
+        logger.info("Matrix: connected as %s (device %s)", self.config.user_id, self.client.device_id)
+
+    async def connect(self) -> None:
+        """Log in on the configured device and publish its keys (what `boussole matrix setup` needs too)."""
         if "MATRIX_ACCESS_TOKEN" in self.secrets:
             self.client.restore_login(self.config.user_id, self.config.device_id, self.secrets["MATRIX_ACCESS_TOKEN"])
         else:
@@ -101,11 +110,6 @@ class MatrixAdapter:
                 raise ConnectionError(f"Matrix login as {self.config.user_id} failed: {response.message}")
         if self.client.should_upload_keys:
             await self.client.keys_upload()
-        if self.config.encryption:
-            await self._ensure_trust()
-        delivery = self.app.run_delivery("matrix", self._send, self.stopping, retry_delay=self.retry_delay)
-        self.tasks = [asyncio.create_task(self._sync_loop()), asyncio.create_task(delivery)]
-        logger.info("Matrix: connected as %s (device %s)", self.config.user_id, self.client.device_id)
 
     async def _ensure_trust(self) -> None:
         """Cross-sign the bot's device (creating its identity at the first start); the bot runs either way."""

@@ -31,7 +31,9 @@ class Homeserver:
 
     async def call(self, method: str, path: str, body: dict[str, Any] | None = None,
                    *, expect: tuple[int, ...] = (200,)) -> tuple[int, dict[str, Any]]:
-        headers = {"Authorization": f"Bearer {self.client.access_token}", "Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json"}
+        if self.client.access_token:
+            headers["Authorization"] = f"Bearer {self.client.access_token}"
         response = await self.client.send(method, path, None if body is None else json.dumps(body), headers)
         try:
             status = response.status

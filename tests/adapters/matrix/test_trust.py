@@ -3,10 +3,17 @@ identity kept across a new device, a new installation, and a start without the k
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import re
+import sys
 
 from adapters.matrix.identity import Published, only_key
 from adapters.matrix.keys import SigningKey
+from tests.adapters.matrix.conftest import PASSWORD
+from tests.adapters.matrix.test_restart import ROOT, write_config
+from tests.helpers import wait_until
 
 
 async def published(matrix) -> Published:
@@ -91,3 +98,40 @@ async def test_element_opens_the_bots_secret_storage_with_the_recovery_key(matri
         opened = await bot.call("read_secret", recovery_key=trust.recovery_key, name=name)
         assert opened["key_matches"]
         assert SigningKey.from_seed(opened["secret"]).public == only_key(key)
+
+
+async def boussole(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", *args, cwd=ROOT, env={**os.environ, **env},
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    return proc.returncode or 0, out.decode()
+
+
+async def test_setup_prints_the_recovery_key_once_and_doctor_says_what_ops_need(matrix, tmp_path):
+    db, store, config = tmp_path / "ops.sqlite3", tmp_path / "ops-store", tmp_path / "boussole.toml"
+    write_config(config, matrix.synapse.url, matrix.bot_id, db, store)
+    env = {"MATRIX_PASSWORD": PASSWORD}
+    code, out = await boussole("matrix", "setup", "--config", str(config), env=env)
+    assert code == 0, out
+    assert "cross-signing identity created" in out and "device BOUSSOLERUN signed" in out
+    assert re.search(r"^    (\S{4} ){11}\S{1,4}$", out, re.MULTILINE), out  # the recovery key, on its own line
+    code, out = await boussole("matrix", "setup", "--config", str(config), env=env)  # again: nothing to do
+    assert code == 0 and "identity stored" in out and "(already)" in out and "Recovery key" not in out, out
+
+    code, out = await boussole("doctor", "matrix", "--config", str(config), env=env)
+    assert code == 1, out  # the bot has never synced against this database
+    for expected in (f"ok  homeserver {matrix.synapse.url} reached", f"ok  logged in as {matrix.bot_id}, device "
+                     "BOUSSOLERUN", "ok  device BOUSSOLERUN signed by the bot's self-signing key",
+                     "ok  cross-signing published: master key", "3/3 cross-signing keys stored",
+                     "0 joined room(s), 0 encrypted", "NO  last sync: never"):
+        assert expected in out, out
+
+    matrix.db_path = db
+    await matrix.start_bot(device_id="BOUSSOLERUN", store_path=store)
+    alice = await matrix.person("alice", encryption=True)
+    await alice.dm(matrix.bot_id, encrypted=True)
+    await wait_until(lambda: matrix.adapter.client.rooms)
+    await matrix.stop_bot()
+    code, out = await boussole("doctor", "matrix", "--config", str(config), env=env)
+    assert code == 0, out
+    assert "1 joined room(s), 1 encrypted" in out and "ok  last sync stored at" in out, out
