@@ -25,32 +25,33 @@ from pathlib import Path
 from typing import Any
 
 from nio import (
-    AsyncClient,
     AsyncClientConfig,
     ErrorResponse,
     InviteMemberEvent,
     JoinError,
-    KeyVerificationCancel,
-    KeyVerificationKey,
-    KeyVerificationMac,
-    KeyVerificationStart,
     LoginError,
     MegolmEvent,
     ReactionEvent,
     RoomCreateError,
     RoomMessagesError,
     RoomMessageText,
+    RoomMessageUnknown,
     RoomSendError,
     SyncError,
     SyncResponse,
+    ToDeviceEvent,
+    UnknownBadEvent,
+    UnknownEvent,
     UploadResponse,
 )
 from nio.api import MessageDirection
 
+from adapters.matrix.client import BoussoleClient
 from adapters.matrix.formatting import DECISION_REACTIONS, REACTION_ANSWERS, contents, emoji_key
 from adapters.matrix.homeserver import Homeserver, HomeserverError
 from adapters.matrix.identity import CrossSigning, DatabaseKeys, IdentityError, Trust
 from adapters.matrix.recovery import RecoveryKeyError
+from adapters.matrix.verification import Verifications
 from adapters.posting import PostedMessages
 from bot.app import Boussole, NotYet, Undeliverable
 from bot.config import MatrixConfig
@@ -72,13 +73,11 @@ class MatrixAdapter:
         self.retry_delay = retry_delay
         self.sync_timeout_ms = sync_timeout_ms
         config.store_path.mkdir(parents=True, exist_ok=True)
-        self.client = AsyncClient(
+        self.client = BoussoleClient(
             config.homeserver, config.user_id, device_id=config.device_id, store_path=str(config.store_path),
             config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=config.encryption,
                                      max_limit_exceeded=0, max_timeouts=2, request_timeout=60),
         )
-        self.client.add_to_device_callback(self._on_verification, (KeyVerificationStart, KeyVerificationKey,
-                                                                   KeyVerificationMac, KeyVerificationCancel))
         self.tasks: list[asyncio.Task[None]] = []
         self.stopping = asyncio.Event()
         self.synced = asyncio.Event()  # nio knows the rooms and their members: direct rooms can be told apart
@@ -90,6 +89,9 @@ class MatrixAdapter:
                                      device_id=config.device_id, password=self.secrets.get("MATRIX_PASSWORD"),
                                      recovery_key=self.secrets.get("MATRIX_RECOVERY_KEY"))
         self.trust: Trust | None = None  # what the last start made of the bot's cross-signing identity
+        self.verifications = Verifications(self.client, self.identity, app, may_verify=self._may_verify)
+        self.client.add_to_device_callback(self.verifications.on_to_device, (ToDeviceEvent, UnknownBadEvent))
+        self.client.add_event_callback(self.verifications.on_room_event, (UnknownEvent, RoomMessageUnknown))
 
     # -- start and stop -------------------------------------------------------------------
     async def start(self) -> None:
@@ -357,31 +359,11 @@ class MatrixAdapter:
             return Incoming(event_id, user, text[1:].strip() or "aide", explicit=True)
         return Incoming(event_id, user, text) if direct else None  # in shared rooms, only commands
 
-    # -- verification (emoji SAS) ---------------------------------------------------------------
-    async def _on_verification(self, event: Any) -> None:
-        """An allowed user verifies the bot's device: accept, show the emojis, confirm, finish."""
-        client = self.client
-        try:
-            if isinstance(event, KeyVerificationStart):
-                if not self.config.allows(event.sender) or "emoji" not in event.short_authentication_string:
-                    await client.cancel_key_verification(event.transaction_id, reject=True)
-                    return
-                await client.accept_key_verification(event.transaction_id)
-                sas = client.key_verifications[event.transaction_id]
-                await client.to_device(sas.share_key())
-            elif isinstance(event, KeyVerificationKey):
-                sas = client.key_verifications.get(event.transaction_id)
-                if sas is None:
-                    return
-                emojis = " ".join(f"{emoji} ({name})" for emoji, name in sas.get_emoji())
-                logger.warning("Matrix device verification with %s: emojis %s", event.sender, emojis)
-                await client.confirm_short_auth_string(event.transaction_id)
-            elif isinstance(event, KeyVerificationMac):
-                sas = client.key_verifications.get(event.transaction_id)
-                if sas is not None and sas.verified:
-                    logger.warning("Matrix: device of %s verified", event.sender)
-        except Exception:
-            logger.exception("Matrix verification step failed")
+    # -- verification (emoji SAS: verification.py) ----------------------------------------------------
+    def _may_verify(self, user: str) -> bool:
+        """Named people only: Matrix admins of the config, or `allowed_users`; never a whole allowed server."""
+        admins = {a.removeprefix("matrix:") for a in self.app.config.admins if a.startswith("matrix:")}
+        return user in admins or user in self.config.allowed_users
 
     # -- outgoing ---------------------------------------------------------------------------------
     async def _dm_room(self, user: str) -> str:

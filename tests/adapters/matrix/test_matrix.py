@@ -128,30 +128,6 @@ async def test_rate_limited_replies_wait_and_arrive_in_order_once(matrix, caplog
     assert any("rate limited" in r.message for r in caplog.records)
 
 
-async def test_an_admin_verifies_the_bots_device_by_emoji(matrix, caplog):
-    from nio import KeyVerificationAccept, KeyVerificationKey
-
-    await matrix.start_bot(encryption=True)
-    admin = await matrix.person("admin", encryption=True)
-    client = admin.client
-
-    async def on_verification(event) -> None:
-        if isinstance(event, KeyVerificationAccept):
-            await client.to_device(client.key_verifications[event.transaction_id].share_key())
-        elif isinstance(event, KeyVerificationKey):
-            await client.confirm_short_auth_string(event.transaction_id)
-
-    client.add_to_device_callback(on_verification, (KeyVerificationAccept, KeyVerificationKey))
-    await admin.dm(matrix.bot_id, encrypted=True)  # shares a room: the admin's client tracks the bot's devices
-    await wait_until(lambda: any(d.device_id == "BOUSSOLEBOT"
-                                 for d in client.device_store.active_user_devices(matrix.bot_id)))
-    device = next(d for d in client.device_store.active_user_devices(matrix.bot_id) if d.device_id == "BOUSSOLEBOT")
-    with caplog.at_level(logging.WARNING, logger="adapters.matrix.adapter"):
-        await client.start_key_verification(device)
-        await wait_until(lambda: client.device_store[matrix.bot_id]["BOUSSOLEBOT"].verified, timeout=30)
-    assert any("emojis" in r.message for r in caplog.records)
-
-
 async def test_report_arrives_with_the_compass_as_an_image(matrix):
     from nio import RoomMessageImage
 

@@ -159,6 +159,13 @@ const ops = {
     },
 
     async verify({ user, device, room }) {
+        if (!room) {
+            // Rust crypto knows the devices of the users it tracks: those who share an encrypted room.
+            await until(
+                async () => (await crypto().getDeviceVerificationStatus(user, device)) !== null,
+                `the keys of ${user}'s device ${device}`,
+            );
+        }
         const request = room
             ? await crypto().requestVerificationDM(user, room)
             : await crypto().requestDeviceVerification(user, device);
