@@ -7,13 +7,15 @@ import asyncio
 import logging
 import os
 import re
+import sqlite3
 import sys
 
+from adapters.matrix.formatting import FIELD
 from adapters.matrix.identity import Published, only_key
 from adapters.matrix.keys import SigningKey
 from tests.adapters.matrix.conftest import PASSWORD
 from tests.adapters.matrix.test_restart import ROOT, write_config
-from tests.helpers import wait_until
+from tests.helpers import CLEAN, wait_until
 
 
 async def published(matrix) -> Published:
@@ -135,3 +137,26 @@ async def test_setup_prints_the_recovery_key_once_and_doctor_says_what_ops_need(
     code, out = await boussole("doctor", "matrix", "--config", str(config), env=env)
     assert code == 0, out
     assert "1 joined room(s), 1 encrypted" in out and "ok  last sync stored at" in out, out
+
+
+async def test_an_interview_from_element_that_excludes_insecure_devices(matrix):
+    """Element's "only signed devices" mode: it encrypts only for, and reads only from, cross-signed devices."""
+    await matrix.start_bot()
+    alice = await matrix.element("alice")
+    await alice.call("isolation", mode="signed")
+    room = await alice.dm(matrix.bot_id)
+    await alice.say(room, "!boussole nouveau")
+    asked: list[str] = []
+    seen = 0
+    for _ in range(4):
+        question = await alice.next_message(room, seen, lambda m: (m["content"].get(FIELD) or {}).get("question"))
+        seen = [m["event_id"] for m in await alice.messages(room)].index(question["event_id"]) + 1
+        assert question["failure"] is None and question["shield"] == {"colour": "NONE", "reason": None}
+        qid = question["content"][FIELD]["question"]
+        asked.append(qid)
+        await alice.say(room, CLEAN[qid])
+    await alice.next_message(room, seen, lambda m: (m["content"].get(FIELD) or {}).get("question"))
+    with sqlite3.connect(matrix.app.db.path) as raw:
+        answered = [r[0] for r in raw.execute("SELECT question_id FROM answers ORDER BY id")]
+    assert answered == asked  # the bot read every answer: Element shared its keys with the bot's signed device
+    assert all(m["failure"] is None for m in await alice.messages(room))
