@@ -50,6 +50,7 @@ from adapters.matrix.client import BoussoleClient
 from adapters.matrix.formatting import DECISION_REACTIONS, REACTION_ANSWERS, contents, emoji_key
 from adapters.matrix.homeserver import Homeserver, HomeserverError
 from adapters.matrix.identity import CrossSigning, DatabaseKeys, IdentityError, Trust
+from adapters.matrix.keyshare import KeySharing
 from adapters.matrix.recovery import RecoveryKeyError
 from adapters.matrix.verification import Verifications
 from adapters.posting import PostedMessages
@@ -92,6 +93,7 @@ class MatrixAdapter:
         self.verifications = Verifications(self.client, self.identity, app, may_verify=self._may_verify)
         self.client.add_to_device_callback(self.verifications.on_to_device, (ToDeviceEvent, UnknownBadEvent))
         self.client.add_event_callback(self.verifications.on_room_event, (UnknownEvent, RoomMessageUnknown))
+        self.client.key_requests = KeySharing(self.client, self.identity, allows=config.allows).answer
 
     # -- start and stop -------------------------------------------------------------------
     async def start(self) -> None:

@@ -24,11 +24,12 @@ from tests.helpers import wait_until
 
 
 class Person:
-    def __init__(self, homeserver: str, user_id: str, password: str, store: Path, *, encryption: bool) -> None:
+    def __init__(self, homeserver: str, user_id: str, password: str, store: Path, *, encryption: bool,
+                 device_id: str | None = None) -> None:
         store.mkdir(parents=True, exist_ok=True)
         self.user_id = user_id
         self.password = password
-        self.client = AsyncClient(homeserver, user_id, device_id=user_id.split(":")[0][1:].upper(),
+        self.client = AsyncClient(homeserver, user_id, device_id=device_id or user_id.split(":")[0][1:].upper(),
                                   store_path=str(store),
                                   config=AsyncClientConfig(encryption_enabled=encryption, store_sync_tokens=False))
         self.notices: list[tuple[str, Any]] = []
