@@ -49,6 +49,7 @@ class Synapse:
             "rc_login": {"address": generous, "account": generous, "failed_attempts": generous},
             "rc_invites": {"per_room": generous, "per_user": generous, "per_issuer": generous},
             "rc_key_requests": generous, "rc_room_creation": generous,
+            "bcrypt_rounds": 4,  # every registration, login and password prompt hashes: the cheapest cost
         })
         data.pop("log_config", None)
         config.write_text(yaml.safe_dump(data))
