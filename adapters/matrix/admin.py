@@ -80,7 +80,7 @@ async def _doctor(report: Report, app: Boussole, config: MatrixConfig, secrets: 
     server = Homeserver(client)
     try:
         _, versions = await server.call("GET", "/_matrix/client/versions")
-    except Exception as error:  # refused, unresolvable, TLS: all mean the same to an operator
+    except HomeserverError as error:  # refused, unresolvable, TLS, not a homeserver: all the same to an operator
         report.say(f"homeserver {config.homeserver} not reached: {error}", ok=False)
         return
     report.say(f"homeserver {config.homeserver} reached (spec versions up to {versions.get('versions', ['?'])[-1]})")

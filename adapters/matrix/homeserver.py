@@ -1,7 +1,8 @@
 """The client-server API calls nio does not make: cross-signing keys, signatures, account data.
 
-They go through nio's own HTTP session with the bot's access token. An error status is raised
-as `HomeserverError` naming the call, the status and Matrix's `errcode`.
+They go through nio's own HTTP session with the bot's access token. An error status, or a
+homeserver not reached (status 0), is raised as `HomeserverError` naming the call, the status and
+Matrix's `errcode`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 from nio import AsyncClient
 
 logger = logging.getLogger(__name__)
@@ -34,18 +36,22 @@ class Homeserver:
         headers = {"Content-Type": "application/json"}
         if self.client.access_token:
             headers["Authorization"] = f"Bearer {self.client.access_token}"
-        response = await self.client.send(method, path, None if body is None else json.dumps(body), headers)
+        call = f"{method} {path.split('?')[0]}"
         try:
-            status = response.status
-            text = await response.text()
-        finally:
-            response.release()
+            response = await self.client.send(method, path, None if body is None else json.dumps(body), headers)
+            try:
+                status = response.status
+                text = await response.text()
+            finally:
+                response.release()
+        except (aiohttp.ClientError, TimeoutError) as error:  # not reached: said as an error of this call
+            raise HomeserverError(call, 0, {"error": f"{type(error).__name__}: {error}"}) from error
         try:
             parsed = json.loads(text) if text else {}
         except ValueError:
             parsed = {"error": text[:200]}
         if status not in expect:
-            raise HomeserverError(f"{method} {path.split('?')[0]}", status, parsed if isinstance(parsed, dict) else {})
+            raise HomeserverError(call, status, parsed if isinstance(parsed, dict) else {})
         return status, parsed
 
     # -- keys ---------------------------------------------------------------------------------------

@@ -160,3 +160,15 @@ async def test_an_interview_from_element_that_excludes_insecure_devices(matrix):
         answered = [r[0] for r in raw.execute("SELECT question_id FROM answers ORDER BY id")]
     assert answered == asked  # the bot read every answer: Element shared its keys with the bot's signed device
     assert all(m["failure"] is None for m in await alice.messages(room))
+
+
+async def test_doctor_says_when_the_homeserver_is_not_reached(app, tmp_path):
+    from adapters.matrix.admin import doctor
+    from bot.config import MatrixConfig
+    from tests.adapters.matrix.synapse import free_port
+
+    config = MatrixConfig(enabled=True, homeserver=f"http://127.0.0.1:{free_port()}", user_id="@bot:ville.fr",
+                          store_path=tmp_path / "store")
+    report = await doctor(app, config, {"MATRIX_PASSWORD": "secret"})
+    assert not report.ok
+    assert report.lines[0].startswith("NO  homeserver http://127.0.0.1:") and "not reached" in report.lines[0]
