@@ -5,7 +5,7 @@ concern in the modules beside this one (schema, interviews, reviews, notices, ou
 transport state).
 """
 
-from bot.storage.audit import GENESIS_HASH, AuditRow, audit_hash, detail_json
+from bot.storage.audit import GENESIS_HASH, AuditHead, AuditRow, RecordedStatus, audit_hash, detail_json
 from bot.storage.database import Database, StorageError, Tx
 from bot.storage.interviews import AssessmentRow, UserState
 from bot.storage.notices import APPROVED, AssessmentLine, NoticeClaim
@@ -15,7 +15,7 @@ from bot.storage.schema import MIGRATIONS
 from bot.storage.transport import MatrixRoom
 
 __all__ = [
-    "APPROVED", "GENESIS_HASH", "MIGRATIONS", "AssessmentLine", "AssessmentRow", "AuditRow", "Database",
-    "MatrixRoom", "NoticeClaim", "OutboxRow", "PostedPart", "ReviewRow", "StorageError", "Tx", "UserState",
-    "WaitingReview", "audit_hash", "detail_json", "transport_of",
+    "APPROVED", "GENESIS_HASH", "MIGRATIONS", "AssessmentLine", "AssessmentRow", "AuditHead", "AuditRow", "Database",
+    "MatrixRoom", "NoticeClaim", "OutboxRow", "PostedPart", "RecordedStatus", "ReviewRow", "StorageError", "Tx",
+    "UserState", "WaitingReview", "audit_hash", "detail_json", "transport_of",
 ]
