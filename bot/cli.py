@@ -185,11 +185,12 @@ def _write(text: str, out: Path | None) -> None:
 
 
 async def _register(args: argparse.Namespace) -> int:
-    from bot.register import entries, export
+    from bot.register import export, snapshot
     config, app = _setup(args)
     async with app.db:
-        items = await entries(app.db, app.questionnaire, config, include_all=args.all, internal=args.internal)
-    _write(export(items, args.format, app.clock()), args.out)
+        items, audit_head = await snapshot(app.db, app.questionnaire, config, include_all=args.all,
+                                           internal=args.internal)
+    _write(export(items, args.format, app.clock(), head=audit_head), args.out)
     return 0
 
 
