@@ -18,15 +18,16 @@ from pathlib import Path
 
 from bot.assessments import save_assessment
 from bot.config import Config
+from bot.escaping import visible_text
 from bot.i18n import Rendered, render
 from bot.review import ReviewDesk
 from bot.storage import Database, DatabaseUnavailable, InboxRow, OutboxRow, Tx, UserState
-from bot.text import MAX_MESSAGE, without_controls
 from conversations import engine
 from conversations.model import Incoming, Mode, Reply, ReplyKind, utc_iso
 from conversations.questionnaire import Choice, LocalText, Questionnaire
 
 logger = logging.getLogger(__name__)
+MAX_MESSAGE = 4000  # characters of one message; longer ones are refused with a message, never cut silently
 
 Clock = Callable[[], dt.datetime]
 
@@ -69,7 +70,7 @@ class Boussole:
         An error while processing it is contained: the event is marked done, the error audited and the
         user told, so that no message can stop a transport. Only DatabaseUnavailable (nothing written, try
         again later) reaches the caller."""
-        event = replace(event, text=without_controls(event.text))
+        event = replace(event, text=visible_text(event.text))
         now = self.clock()
         try:
             async with self.db.transaction() as tx:
@@ -109,7 +110,7 @@ class Boussole:
     async def receive(self, events: list[Incoming]) -> None:
         """Record events durably before their transport acknowledges them; `run_inbox` processes them."""
         async with self.db.transaction() as tx:
-            await tx.receive([replace(e, text=without_controls(e.text)) for e in events], utc_iso(self.clock()))
+            await tx.receive([replace(e, text=visible_text(e.text)) for e in events], utc_iso(self.clock()))
         self._inbox_changed.set()
 
     async def process_inbox(self, transport: str) -> int:

@@ -2,7 +2,8 @@
 
 Context, every answer with the question as asked, findings per criterion, the recommendation,
 every decision with its comment, the history, the questionnaire version and the next
-re-evaluation, with the compass picture embedded in the HTML.
+re-evaluation, with the compass picture embedded in the HTML. Both write the text through
+`bot.escaping`: no control characters, and no markup but the report's own.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from bot.compass import compass_png
 from bot.config import Config
+from bot.escaping import IN_CELL_BREAK, LINE_BREAK, markdown_text, visible_data
 from bot.i18n import Translator, who
 from bot.storage import Tx
 from conversations.questionnaire import Questionnaire
@@ -57,31 +59,37 @@ async def build(tx: Tx, questionnaire: Questionnaire, config: Config, assessment
 
 
 def to_markdown(report: dict[str, Any]) -> str:
-    lines = [f"# Fiche de l'usage n°{report['id']} — {report['title']}", "",
-             f"- Statut : {report['status']}", f"- Demandeur : {report['requester']}",
-             f"- Recommandation de Boussole : {report['recommendation']}",
-             f"- Décision : {(report['decided_at'] or '—')[:10]}",
-             f"- Prochaine réévaluation : {(report['next_review'] or '—')[:10]}",
-             f"- Version du questionnaire : {report['questionnaire_version']}", "", "## Les critères", ""]
-    for c in report["criteria"]:
+    """Every value through `markdown_text`: one line in the heading, hard breaks in list items."""
+    def item(text: str, depth: int = 1) -> str:
+        return markdown_text(text, newline=LINE_BREAK + "  " * depth)
+
+    r = visible_data(report)
+    lines = [f"# Fiche de l'usage n°{r['id']} — {markdown_text(r['title'], newline=IN_CELL_BREAK)}", "",
+             f"- Statut : {item(r['status'])}", f"- Demandeur : {item(r['requester'])}",
+             f"- Recommandation de Boussole : {item(r['recommendation'])}",
+             f"- Décision : {item((r['decided_at'] or '—')[:10])}",
+             f"- Prochaine réévaluation : {item((r['next_review'] or '—')[:10])}",
+             f"- Version du questionnaire : {item(r['questionnaire_version'])}", "", "## Les critères", ""]
+    for c in r["criteria"]:
         if c["number"] == 0 and not c["reasons"]:
             continue
-        lines.append(f"- **{c['number']}. {c['title']}** : {LEVELS[c['level']]}")
-        lines += [f"  - {r}" for r in c["reasons"]]
+        lines.append(f"- **{c['number']}. {item(c['title'])}** : {LEVELS[c['level']]}")
+        lines += [f"  - {item(reason, 2)}" for reason in c["reasons"]]
     lines += ["", "## Réponses", ""]
-    lines += [f"- *{a['question']}* — {a['answer']}" for a in report["answers"]]
-    if report["exceptions"]:
+    lines += [f"- *{item(a['question'])}* — {item(a['answer'])}" for a in r["answers"]]
+    if r["exceptions"]:
         lines += ["", "## Examen exceptionnel demandé", ""]
-        lines += [f"- {q} : {j}" for q, j in report["exceptions"].items()]
+        lines += [f"- {item(q)} : {item(j)}" for q, j in r["exceptions"].items()]
     lines += ["", "## Décisions", ""]
-    lines += [f"- {d['at'][:16]} — {d['role']} ({d['reviewer']}) : {d['decision']}"
-              + (f" — « {d['comment']} »" if d["comment"] else "") for d in report["decisions"]] or ["- aucune"]
+    lines += [f"- {item(d['at'][:16])} — {item(d['role'])} ({item(d['reviewer'])}) : {item(d['decision'])}"
+              + (f" — « {item(d['comment'])} »" if d["comment"] else "") for d in r["decisions"]] or ["- aucune"]
     lines += ["", "## Historique", ""]
-    lines += [f"- {h['at'][:16]} — {h['actor']} — {h['action']}" for h in report["history"]]
+    lines += [f"- {item(h['at'][:16])} — {item(h['actor'])} — {item(h['action'])}" for h in r["history"]]
     return "\n".join(lines) + "\n"
 
 
 def to_html(report: dict[str, Any], png: bytes | None = None) -> str:
+    report = visible_data(report)
     e = html.escape
     png = png if png is not None else compass_png(report["levels"])
     picture = base64.b64encode(png).decode()
