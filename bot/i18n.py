@@ -396,6 +396,9 @@ def _render_digest(t: Translator, reply: Reply) -> tuple[str, str, list[dict[str
         sections.append({"name": name, "title": t(f"digest.{name}"), "items": items})
         lines.append(f"{t(f'digest.{name}')} ({len(p[name]) + more})")
         lines.extend(items or [t("digest.none")])
+    head = p.get("audit_head")
+    if head:  # what was published can be checked later: `boussole audit verify --checkpoint N:HASH`
+        lines.append(t("digest.audit_head", count=head["count"], hash=head["hash"]))
     return heading, "\n".join(lines), sections
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.audit import head, parse_checkpoint, verify
 from bot.digest import run_digests
+from bot.i18n import render
 from bot.storage import GENESIS_HASH, audit_hash
 from tests.helpers import Chat, submitted
 
@@ -182,6 +183,8 @@ async def test_every_digest_carries_the_head_of_the_trail(app, clock):
     assert {n.kind for n in notices} == {"digest", "reviewer_digest"}
     for notice in notices:
         assert notice.reply.params["audit_head"] == {"count": expected.count, "hash": expected.hash}
+        shown = render(notice.reply, "fr").text  # and the reader sees what to check it with later
+        assert f"--checkpoint {expected.count}:{expected.hash}" in shown
 
 
 def test_cli_head_then_verify_against_it(tmp_path):
