@@ -8,21 +8,25 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test lint bench clean
 
+# Setting up says one line; pip speaks only of errors (-qq), so a first `make run` shows the bot's own words.
+PIP := $(BIN)/python -m pip --disable-pip-version-check -qq
+
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "Setting up $(VENV) (once; a minute or two)…"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP) install --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	@$(PIP) install -e .
 	@touch $@
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@$(PIP) install -e '.[dev]'
 	@touch $(STAMP) $@
 
 run: $(STAMP)
-	$(BIN)/boussole console
+	@$(BIN)/boussole console
 
 test: $(DEV_STAMP)
 	$(BIN)/ruff check .
