@@ -326,3 +326,17 @@ async def test_every_review_command_of_the_table_is_answered_by_the_desk(app):
         replies = await chat.say(text, user=NR)
         assert to(replies, NR), name
         assert all(r.key != "error.unknown_command" for r in replies), name
+
+
+async def test_a_huge_comment_is_refused_and_stored_nowhere(app, db_path):
+    from tests.helpers import Chat, submitted
+    await submitted(Chat(app))
+    replies = await Chat(app, "console:nr").say("valider 1 " + "x" * 10_000_000)
+    assert replies[0].key == "error.too_long"
+    import sqlite3
+    with sqlite3.connect(db_path) as raw:
+        for table, column in (("reviews", "comment"), ("audit", "detail"), ("outbox", "payload"),
+                              ("processed_events", "event_id")):
+            longest = raw.execute(f"SELECT COALESCE(MAX(LENGTH({column})), 0) FROM {table}").fetchone()[0]
+            assert longest < 50_000, table
+        assert raw.execute("SELECT COUNT(*) FROM reviews WHERE decision IS NOT NULL").fetchone()[0] == 0
