@@ -12,11 +12,13 @@ from bot.app import Boussole
 from bot.i18n import Rendered
 from conversations.model import Incoming
 
-# A use with nothing to flag: every criterion comes out "ok".
+# A use with nothing to flag: every criterion comes out "ok" (questionnaire 2025.1). The answers to questions
+# a clean use is not asked (an « Autre » direction, a human review…) are there for the tests that lead to them.
 CLEAN = {
     "ctx_name": "Tri du courrier entrant",
     "ctx_purpose": "Classer automatiquement les courriers reçus par thème pour les orienter vers le bon service.",
     "ctx_direction": "1",
+    "ctx_direction_other": "Direction des sports",
     "ctx_ai_kind": "5",
     "ctx_supplier": "Modèle de classification local, DSI",
     "ctx_operator": "1",
@@ -28,6 +30,7 @@ CLEAN = {
     "c1_profiling": "non",
     "c1_bias": "1",
     "c2_legal_basis": "1",
+    "c2_legal_text": "Code général des collectivités territoriales, art. L2121-29 ; délibération du 12 avril 2024",
     "c2_dpia": "1",
     "c2_ciso": "oui",
     "c2_prohibited": "1",
@@ -42,11 +45,15 @@ CLEAN = {
     "c5_frequency": "2",
     "c5_lighter": "oui",
     "c6_individual_decision": "1",
+    "c6_human_review": "1",
+    "c6_contest": "Recours gracieux auprès du service courrier, réponse sous 15 jours",
     "c6_informed": "oui",
     "c6_accountable": "Chef du service courrier",
     "c6_explainable": "1",
     "c6_register": "oui",
+    "c6_register_reason": "Sécurité d'un site sensible de la collectivité",
     "c7_alternative": "oui",
+    "c7_alternative_what": "Un tri par mots-clés dans l'outil de courrier",
     "c7_why_better": "Des règles par mots-clés se trompaient une fois sur trois.",
     "c7_benefit": "1",
 }

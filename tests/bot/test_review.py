@@ -37,7 +37,8 @@ async def test_submission_sends_requests_to_the_required_roles_only(app):
     assert [r.to for r in requests] == [NR]  # a clean use: only the always-required role
     request = requests[0]
     assert "Demande de validation — évaluation n°1 « Tri du courrier entrant »" in request.text
-    assert "Demandée par alice — Direction du numérique" in request.text
+    assert "Demandée par alice." in request.text
+    assert "À lire d'abord :\n  Direction : Direction du numérique\n  Objet : Classer automatiquement" in request.text
     assert "valider 1" in request.hint
     assert [a["name"] for a in request.actions] == ["approve", "reservations", "request_changes", "reject"]
     assert await status_of(app, n) is Status.IN_REVIEW
@@ -49,8 +50,7 @@ async def test_findings_call_more_roles_and_show_the_answers_behind_them(app):
     requests = {r.to: r for r in chat.inbox if r.kind == "review_request"}
     assert set(requests) == {DPO, RSSI, JURISTE, NR}
     text = requests[DPO].text
-    assert "RSSI non consulté" in text
-    assert "réponse à « Le RSSI a-t-il été consulté sur la sécurité de l'outil ? » : non" in text
+    assert "    – Avis du RSSI : RSSI non consulté : avis de sécurité à obtenir.\n      réponse : non" in text
 
 
 async def test_approve_sets_the_next_review_date(app, clock):

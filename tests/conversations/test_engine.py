@@ -23,7 +23,7 @@ from conversations.model import (
     Withdrawn,
 )
 from conversations.questionnaire import Choice, LocalText
-from conversations.rules import Recommendation
+from conversations.rules import Recommendation, applicable_questions
 from tests.helpers import CLEAN
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -48,7 +48,7 @@ class Driver:
         self.n += 1
         event = Incoming(f"e{self.n}", self.user, text, explicit=explicit)
         drafts = {i: v for i, v in self.interviews.items() if v.status.editable}
-        command = route(event, self.conversation, drafts, self.q)  # once, as the application does
+        command = route(event, self.conversation, drafts, self.q, directions=DIRECTIONS)  # once, as the app does
         referenced = self.interviews.get(command.id_argument) if command and command.id_argument else None
         snapshot = Snapshot(
             conversation=self.conversation, questionnaire=self.q, drafts=drafts,
@@ -98,7 +98,7 @@ def test_new_interview_asks_the_first_question_with_its_position(driver):
     assert prompt.question.id == "ctx_name" and prompt.number == 1 and prompt.total > 20
     assert driver.conversation.mode is Mode.INTERVIEW
     assert outcome.audit[0].action == "created"
-    assert driver.active.questionnaire_version == "2024.1"
+    assert driver.active.questionnaire_version == "2025.1"
 
 
 def test_whole_clean_interview_then_submit(driver):
@@ -234,7 +234,8 @@ def test_edit_re_asks_questions_whose_condition_changed(driver):
     driver.say("nouveau")
     driver.run()
     assert "c2_dpia" not in driver.active.answers
-    position = next(i for i, q in enumerate(driver.q.questions, 1) if q.id == "ctx_data")
+    asked = applicable_questions(driver.q, driver.active.answers)
+    position = next(i for i, q in enumerate(asked, 1) if q.id == "ctx_data")
     driver.say(f"modifier {position}")
     outcome = driver.say("3")  # personal data now: the DPIA question applies
     assert outcome.replies[-1].prompt.question.id == "c2_dpia"
@@ -426,7 +427,8 @@ def test_an_explicit_command_counts_at_a_text_question_and_a_plain_one_is_the_an
 def test_commands_are_read_as_typed_when_nothing_free_is_awaited(driver, questionnaire):
     driver.say("nouveau")
     driver.run(stop_at="ctx_direction")  # a choice question
-    command = route(Incoming("r", driver.user, "Rapport 3"), driver.conversation, driver.interviews, questionnaire)
+    command = route(Incoming("r", driver.user, "Rapport 3"), driver.conversation, driver.interviews, questionnaire,
+                    directions=DIRECTIONS)
     assert command == Command("report", "3")
 
 
