@@ -88,9 +88,11 @@ class ReviewDesk:
         return questionnaire_for(interview, self.q, self.versions)
 
     # -- who reviews ----------------------------------------------------------------------
-    def required_roles(self, interview: Interview, found: list[Finding]) -> list[str]:
-        """Roles that must decide: always-on ones, those an answer calls for, those a finding concerns."""
-        flagged = {n for f in found if f.level is not Level.OK for n in f.criteria}
+    def required_roles(self, interview: Interview, found: list[Finding],
+                       raised: tuple[int, ...] = ()) -> list[str]:
+        """Roles that must decide: always-on ones, those an answer calls for, those a finding concerns, and
+        those of the criteria a blocker was raised on during the interview, corrected since or not."""
+        flagged = {n for f in found if f.level is not Level.OK for n in f.criteria} | set(raised)
         required = []
         for name, role in self.config.roles.items():
             by_answer = any(
@@ -198,16 +200,17 @@ class ReviewDesk:
         stamp = utc_iso(now)
         questionnaire = self.qn(interview)
         found = findings(questionnaire, interview.answers)
-        roles = self.required_roles(interview, found)
+        # Nothing found is ever hidden: the blockers raised on the way, corrected or not, read from the trail;
+        # the reviewers of their criteria see them.
+        stories = blocker_stories(questionnaire, [(a.action, a.detail) for a in await tx.audit_trail(interview.id)],
+                                  interview.answers)
+        roles = self.required_roles(interview, found, tuple(n for story in stories for n in story.criteria))
         recipients = self.members(roles, exclude=interview.requester)
         if not recipients:
             await tx.audit(actor="boussole", action="no_reviewer", assessment_id=interview.id,
                            detail={"roles": roles}, now=stamp)
             return [Reply(who, ReplyKind.WARNING, "review.no_reviewer", {"id": interview.id}, interview.id)
                     for who in [interview.requester, *self.config.admins]]
-        # Nothing found is ever hidden: the blockers raised on the way, corrected or not, read from the trail.
-        stories = blocker_stories(questionnaire, [(a.action, a.detail) for a in await tx.audit_trail(interview.id)],
-                                  interview.answers)
         round_ = await tx.start_review_round(interview.id, roles, stamp)
         await tx.audit(actor="boussole", action="review_requested", assessment_id=interview.id,
                        detail={"round": round_, "roles": roles}, now=stamp)
