@@ -386,10 +386,12 @@ def _render_review_request(t: Translator, reply: Reply) -> tuple[str, str, str, 
             if behind == [finding.question_id]:
                 lines.append(t("review.request.answer",
                                answer=_answer_in(t, questionnaire, interview, finding.question_id, directions)))
-            elif behind:
-                read = "; ".join(t("review.request.item_inline", label=questionnaire.short(q),
-                                   answer=_answer_in(t, questionnaire, interview, q, directions)) for q in behind)
-                lines.append(t("review.request.answers_read", answers=read))
+            elif behind:  # a combined rule: the answers it read
+                read = t("separator").join(t("review.request.item_inline", label=questionnaire.short(q),
+                                             answer=_answer_in(t, questionnaire, interview, q, directions))
+                                           for q in behind)
+                lines.append(t("review.request.answers_read" if len(behind) > 1 else "review.request.answer_read",
+                               answers=read))
 
     lines.append(t("review.request.answers"))
     for criterion in questionnaire.criteria:
