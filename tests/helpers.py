@@ -9,8 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.app import Boussole
+from bot.config import demo_config
 from bot.i18n import Rendered
+from conversations.answers import Answer, parse_answer
 from conversations.model import Incoming
+from conversations.questionnaire import Choice, LocalText, Questionnaire
+from conversations.rules import is_applicable
 
 # A use with nothing to flag: every criterion comes out "ok" (questionnaire 2025.1). The answers to questions
 # a clean use is not asked (an « Autre » direction, a human review…) are there for the tests that lead to them.
@@ -58,7 +62,24 @@ CLEAN = {
     "c7_benefit": "1",
 }
 
+# The demo setup's directions, then « Autre », as the interview offers them.
+DIRECTIONS = tuple(Choice(name, LocalText(d.label, d.label)) for name, d in demo_config().directions.items())
+OFFERED_DIRECTIONS = (*DIRECTIONS, Choice("other", LocalText("Autre (préciser)", "Other (specify)")))
+
 _ids = itertools.count(1)
+
+
+def answers_for(questionnaire: Questionnaire, overrides: dict[str, str] | None = None) -> dict[str, Answer]:
+    """The answers CLEAN with `overrides` gives, to the questions that apply, in the order they are asked."""
+    typed = {**CLEAN, **(overrides or {})}
+    answers: dict[str, Answer] = {}
+    for question in questionnaire.questions:
+        if question.id in typed and is_applicable(question, answers):
+            choices = OFFERED_DIRECTIONS if question.choices_from == "directions" else None
+            parsed = parse_answer(question, typed[question.id], choices)
+            assert isinstance(parsed, Answer), (question.id, parsed)
+            answers[question.id] = parsed
+    return answers
 
 
 def event(user: str, text: str, event_id: str | None = None, *, explicit: bool = False) -> Incoming:
