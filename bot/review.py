@@ -42,7 +42,7 @@ from conversations.model import (
     Withdrawn,
     utc_iso,
 )
-from conversations.questionnaire import Choice, Level, Match, Questionnaire
+from conversations.questionnaire import OTHER_CHOICE, Choice, Level, Match, Questionnaire
 from conversations.rules import Finding, blocker_stories, findings, matches, summarize
 
 logger = logging.getLogger(__name__)
@@ -221,8 +221,7 @@ class ReviewDesk:
                 "interview": interview, "summary": summarize(questionnaire, interview.answers),
                 "questionnaire": questionnaire, "requester": interview.requester,
                 "direction": self.direction_label(interview), "roles": labels, "round": round_, "changes": changes,
-                "directions": choices_of(questionnaire.question("ctx_direction"), self.directions)
-                if questionnaire.has("ctx_direction") else self.directions,
+                "directions": (*self.directions, OTHER_CHOICE),
                 "blockers": stories,
             }, interview.id, actions=DECISION_ACTIONS))
         blocked = self.roles_without_decider(roles, interview.requester)
