@@ -5,8 +5,10 @@ command it is, or None when it is the answer, comment or justification the conve
 for. `handle(snapshot, event, now, command)` takes what the application loaded for one user,
 that message, the current instant and the command read from it, and returns an `Outcome`: the
 new conversation and interview states, the replies to send, the audit entries and the signals
-(blocker raised, submitted…) for the review side. It reads no clock, no database, no network:
-the application commits the outcome in one transaction, then delivers the replies.
+(blocker raised, corrected, submitted…) for the review side. It reads no clock, no database, no
+network: the application commits the outcome in one transaction, then delivers the replies.
+An interview is always read with the questionnaire version it was answered under
+(`Snapshot.versions`); a new one or a re-evaluation takes the current version.
 """
 
 from __future__ import annotations
@@ -143,8 +145,8 @@ class _Step:
 
     # -- interview navigation ------------------------------------------------------------
     def prompt(self, interview: Interview, question: Question) -> Prompt:
-        q = self.qn(interview)
-        applicable = applicable_questions(q, interview.answers)
+        questionnaire = self.qn(interview)
+        applicable = applicable_questions(questionnaire, interview.answers)
         number = next((i for i, q in enumerate(applicable, 1) if q.id == question.id), len(applicable))
         current = interview.answers.get(question.id)
         from_previous = False
@@ -152,7 +154,8 @@ class _Step:
             current, from_previous = interview.previous[question.id], True
         return Prompt(
             question=question, choices=self.choices_for(question), number=number, total=len(applicable),
-            criterion=q.criterion(question.criterion), criteria_total=len(q.rated_criteria),
+            criterion=questionnaire.criterion(question.criterion),
+            criteria_total=len(questionnaire.rated_criteria),
             current=current, from_previous=from_previous,
         )
 
