@@ -4,7 +4,9 @@ One entry per use, with what the algorithm registers of other cities publish (pu
 department, supplier, data, legal basis, human oversight, the status of each criterion…).
 Nothing internal leaks: no agent names or identities, no reviewers' comments, no exceptional-
 review justifications, no free-text answers beyond those meant for the public — unless
-`internal=True`, for the city's own use.
+`internal=True`, for the city's own use. A use whose requester declined detailed publication
+(c6_register: non) is still listed, with its name, direction and status only, marked
+"publication détaillée non autorisée" with the reason given.
 
 Every export carries the audit trail's head read with its entries (`boussole audit verify
 --checkpoint COUNT:HASH` checks a later trail against it): a field `audit_head` in JSON, a closing
@@ -31,12 +33,15 @@ from bot.escaping import IN_CELL_BREAK, LINE_BREAK, csv_cell, markdown_text, vis
 from bot.i18n import Translator
 from bot.storage import AuditHead, Database, ReviewRow, Tx
 from conversations.answers import Answer
-from conversations.questionnaire import Questionnaire
+from conversations.questionnaire import Questionnaire, load_versions
 from conversations.rules import summarize
 
 SCHEMA_PATH = Path(__file__).with_name("register.schema.json")
 PUBLIC_STATUSES = ("approved", "approved_with_reservations")
 LISTED_STATUSES = (*PUBLIC_STATUSES, "in_review", "rejected", "withdrawn")
+NOT_DETAILED = "publication détaillée non autorisée"
+DETAILS = ("purpose", "ai_kind", "supplier", "operator", "hosting", "data_categories", "legal_basis",
+           "human_oversight", "contact")  # what a use published without detail leaves out
 
 
 def _said(t: Translator, questionnaire: Questionnaire, config: Config, answers: Mapping[str, Answer],
@@ -50,6 +55,14 @@ def _said(t: Translator, questionnaire: Questionnaire, config: Config, answers: 
         direction = config.directions.get(str(answer.value))
         return direction.label if direction else str(answer.value)
     return t.answer(question, answer)
+
+
+def publication_note(item: dict[str, Any]) -> str:
+    """Empty for a use published in detail; otherwise the mark and the reason given."""
+    if item["detailed_publication"]:
+        return ""
+    reason = item["publication_reason"]
+    return f"{NOT_DETAILED} — motif : {reason}" if reason else NOT_DETAILED
 
 
 async def entries(db: Database, questionnaire: Questionnaire, config: Config, *, include_all: bool = False,
@@ -71,6 +84,7 @@ async def _entries(tx: Tx, questionnaire: Questionnaire, config: Config, *, incl
                    internal: bool) -> list[dict[str, Any]]:
     statuses = LISTED_STATUSES if include_all else PUBLIC_STATUSES
     t = Translator("fr")
+    versions = load_versions(questionnaire)
     rows = await tx.assessments_with_status(statuses)
     decided = await tx.current_decisions()
     by_assessment: dict[int, list[ReviewRow]] = {}
@@ -80,19 +94,21 @@ async def _entries(tx: Tx, questionnaire: Questionnaire, config: Config, *, incl
     for row in rows:
         interview = row.interview
         answers = interview.answers
+        own = versions.get(interview.questionnaire_version, questionnaire)
 
-        said = functools.partial(_said, t, questionnaire, config, answers)
+        said = functools.partial(_said, t, own, config, answers)
 
-        summary = summarize(questionnaire, answers)
+        summary = summarize(own, answers)
         criteria = [{"number": c.number, "title": c.title.fr, "status": str(c.level),
-                     "reasons": [f.reason.fr for f in c.findings]}
+                     "reasons": [t.finding(f) for f in c.findings]}
                     for c in summary.criteria if c.number > 0]
+        direction = config.directions.get(interview.direction or "")
         decisions = by_assessment.get(interview.id, [])
         entry: dict[str, Any] = {
             "id": interview.id,
             "name": row.title or "",
             "purpose": said("ctx_purpose"),
-            "direction": said("ctx_direction"),
+            "direction": direction.label if direction else (interview.direction or ""),
             "ai_kind": said("ctx_ai_kind"),
             "supplier": said("ctx_supplier"),
             "operator": said("ctx_operator"),
@@ -107,10 +123,22 @@ async def _entries(tx: Tx, questionnaire: Questionnaire, config: Config, *, incl
                                         for d in decisions}),
             "next_review": row.next_review_at,
             "criteria": criteria,
-            "recommendation": summary.recommendation.value,
+            # a withdrawn use is closed: no advice on it
+            "recommendation": summary.recommendation.value if interview.status.value != "withdrawn" else None,
             "contact": said("c6_accountable"),
             "questionnaire_version": interview.questionnaire_version,
+            "detailed_publication": True,
+            "publication_reason": None,
+            "publication_note": "",
         }
+        if answers.get("c6_register") == Answer("no"):
+            entry["detailed_publication"] = False
+            entry["publication_reason"] = said("c6_register_reason") or None
+            entry["publication_note"] = publication_note(entry)
+            if not internal:  # the city keeps the details for itself; the public sees name, direction, status
+                entry.update({key: "" for key in DETAILS})
+                entry["criteria"] = []
+                entry["recommendation"] = None
         if internal:
             entry["internal"] = {
                 "requester": interview.requester,
@@ -124,7 +152,7 @@ async def _entries(tx: Tx, questionnaire: Questionnaire, config: Config, *, incl
 
 CSV_COLUMNS = ["id", "name", "purpose", "direction", "ai_kind", "supplier", "operator", "hosting", "data_categories",
                "legal_basis", "human_oversight", "status", "decision_date", "decided_by_roles", "next_review",
-               *(f"criterion_{n}" for n in range(1, 8)), "contact", "questionnaire_version"]
+               *(f"criterion_{n}" for n in range(1, 8)), "contact", "questionnaire_version", "publication"]
 
 
 def _head_line(head: AuditHead) -> str:
@@ -149,6 +177,7 @@ def to_csv(items: list[dict[str, Any]], head: AuditHead) -> str:
             row[CSV_COLUMNS.index(f"criterion_{n}")] = (
                 f"{c['status']}: {' / '.join(c['reasons'])}" if c and c["reasons"] else (c["status"] if c else ""))
         row[CSV_COLUMNS.index("decided_by_roles")] = ", ".join(item["decided_by_roles"])
+        row[CSV_COLUMNS.index("publication")] = item["publication_note"]
         row = ["" if v is None else v for v in row]
         if "internal" in item:
             internal = item["internal"]
@@ -185,6 +214,11 @@ def to_markdown(items: list[dict[str, Any]], generated_at: str, head: AuditHead)
                  (item["next_review"] or "")[:10]]
         lines.append("| " + " | ".join(cell(c) for c in cells) + " |")
     for item in items:
+        if not item["detailed_publication"]:
+            note = "*" + markdown_text(item["publication_note"]) + ".*"
+            lines += ["", f"## {item['id']}. {cell(item['name'])}", "", note, "",
+                      f"- Direction : {listed(item['direction'])}", f"- Statut : {listed(item['status_label'])}"]
+            continue
         lines += ["", f"## {item['id']}. {cell(item['name'])}", "", markdown_text(item["purpose"]), "",
                   f"- Direction : {listed(item['direction'])}", f"- Prestataire ou modèle : {listed(item['supplier'])}",
                   f"- Données utilisées : {listed(item['data_categories'])}",
@@ -235,6 +269,13 @@ def to_html(items: list[dict[str, Any]], generated_at: str, head: AuditHead) -> 
                      f'<td>{e(item["status_label"])}</td><td>{e((item["next_review"] or "—")[:10])}</td></tr>')
     parts += ["</tbody>", "</table>"]
     for item in items:
+        if not item["detailed_publication"]:
+            parts += [f'<section id="usage-{item["id"]}" aria-labelledby="titre-{item["id"]}">',
+                      f'<h2 id="titre-{item["id"]}">{item["id"]}. {e(item["name"])}</h2>',
+                      f"<p><strong>{e(item['publication_note'])}.</strong></p>", "<dl>",
+                      f"<dt>Direction</dt><dd>{e(item['direction'] or '—')}</dd>",
+                      f"<dt>Statut</dt><dd>{e(item['status_label'])}</dd>", "</dl>", "</section>"]
+            continue
         parts += [f'<section id="usage-{item["id"]}" aria-labelledby="titre-{item["id"]}">',
                   f'<h2 id="titre-{item["id"]}">{item["id"]}. {e(item["name"])}</h2>',
                   f"<p>{e(item['purpose'])}</p>", "<dl>"]

@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.escaping import IN_CELL_BREAK, LINE_BREAK, markdown_text, visible_data
 from bot.i18n import Translator, who
 from bot.storage import Tx
-from conversations.questionnaire import Questionnaire
+from conversations.questionnaire import OTHER_CHOICE, Questionnaire
 from conversations.rules import applicable_questions, summarize
 
 LEVELS = {"ok": "✅ conforme", "to_check": "⚠️ à vérifier", "blocker": "⛔ bloquant"}
@@ -36,7 +36,8 @@ async def build(tx: Tx, questionnaire: Questionnaire, config: Config, assessment
         choices = tuple(questionnaire.question(question.id).choices)
         if question.choices_from == "directions" and answer is not None:
             label = config.directions.get(str(answer.value))
-            shown = label.label if label else str(answer.value)
+            shown = label.label if label else (OTHER_CHOICE.label.fr if answer.value == OTHER_CHOICE.id
+                                               else str(answer.value))
         else:
             shown = t.answer(question, answer, choices) if answer is not None else "—"
         answers.append({"criterion": question.criterion, "question": question.text.fr, "answer": shown})
@@ -45,11 +46,13 @@ async def build(tx: Tx, questionnaire: Questionnaire, config: Config, assessment
     return {
         "id": interview.id, "title": row.title or "", "status": t(f"status.{interview.status.value}"),
         "requester": who(interview.requester), "questionnaire_version": interview.questionnaire_version,
-        "recommendation": t(f"recommendation.{summary.recommendation.value}"),
+        # a withdrawn use is closed: no advice on it
+        "recommendation": "—" if interview.status.value == "withdrawn"
+        else t(f"recommendation.{summary.recommendation.value}"),
         "decided_at": row.decided_at, "next_review": row.next_review_at,
         "levels": [str(c.level) for c in summary.criteria if c.number > 0],
         "criteria": [{"number": c.number, "title": c.title.fr, "level": str(c.level),
-                      "reasons": [f.reason.fr for f in c.findings]} for c in summary.criteria],
+                      "reasons": [t.finding(f) for f in c.findings]} for c in summary.criteria],
         "answers": answers, "exceptions": dict(interview.exceptions),
         "decisions": [{"round": d.round, "role": config.roles[d.role].label if d.role in config.roles else d.role,
                        "decision": t(f"decision.{d.decision}"), "reviewer": who(d.reviewer or ""),

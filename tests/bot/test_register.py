@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 
@@ -102,3 +103,50 @@ async def test_markdown_and_html_are_readable(app, clock):
     assert "<script" not in page  # readable without JavaScript
     assert page.index("<h1>") < page.index("<h2")  # headings in order
     assert "⛔ bloquant" in page and "✅ conforme" in page  # status in words, not colour alone
+
+
+async def test_a_use_not_authorised_for_detailed_publication_is_listed_without_its_details(app, clock):
+    chat = Chat(app)
+    reason = "Sécurité d'un site sensible de la collectivité"
+    n = await submitted(chat, {"c6_register": "non", "c6_register_reason": reason})
+    request = next(r for r in chat.inbox if r.kind == "review_request" and r.to == "console:juriste")
+    assert ("    – Publication au registre : Publication détaillée au registre refusée : exception à motiver"
+            in request.text)  # a point to check on criterion 6, which calls the legal department
+    assert f"Motif de non-publication : {reason}" in request.text
+    for reviewer in ("console:nr", "console:juriste"):
+        await chat.say(f"valider {n}", user=reviewer)
+    items = await entries(app.db, app.questionnaire, app.config)
+    assert len(items) == 1
+    item = items[0]
+    assert (item["name"], item["direction"], item["status"]) == ("Tri du courrier entrant", "Direction du numérique",
+                                                                 "approved")
+    assert item["detailed_publication"] is False and item["publication_reason"] == reason
+    assert item["purpose"] == item["supplier"] == item["legal_basis"] == "" and item["criteria"] == []
+    for fmt in ("csv", "json", "md", "html"):
+        text = export(items, fmt, clock.now, head=await head(app.db))
+        shown = html.escape(reason) if fmt == "html" else reason
+        assert "publication détaillée non autorisée" in text and shown in text, fmt
+        assert "Classer automatiquement" not in text and "Modèle de classification local" not in text, fmt
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.validate(json.loads(export(items, "json", clock.now, head=await head(app.db))), schema)
+    internal = await entries(app.db, app.questionnaire, app.config, internal=True)
+    assert internal[0]["purpose"].startswith("Classer automatiquement")  # the city keeps the details
+
+
+async def test_the_registers_findings_name_their_question(app, clock):
+    chat = Chat(app)
+    n = await submitted(chat, {"ctx_hosting": "?"})
+    for reviewer in ("console:nr", "console:dpo", "console:rssi", "console:juriste"):
+        await chat.say(f"valider {n}", user=reviewer)
+    items = await entries(app.db, app.questionnaire, app.config)
+    legal = next(c for c in items[0]["criteria"] if c["number"] == 2)
+    assert legal["reasons"] == ["Hébergement : Réponse « je ne sais pas » : point à vérifier."]
+
+
+async def test_a_withdrawn_use_gets_no_recommendation_in_the_register(app):
+    chat = Chat(app)
+    n = await submitted(chat)
+    await chat.say(f"annuler {n}")
+    await chat.say("oui")
+    items = await entries(app.db, app.questionnaire, app.config, include_all=True)
+    assert [(i["status"], i["recommendation"]) for i in items] == [("withdrawn", None)]
