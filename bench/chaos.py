@@ -460,6 +460,7 @@ async def run(settings: Settings) -> dict[str, Any]:
         await session.close()
         await api.stop()
     figures = count(db_path, users, reference)
+    figures["log"] = logged(processes)
     figures |= {"seed": seed, "kills": len(kills), "killed": [name for _, name in kills], "chaos_s": chaos_s,
                 "drained": drained, "audit": await verify_audit(config)}
     figures["total_s"] = time.monotonic() - started
@@ -541,6 +542,16 @@ async def verify_audit(config: Path) -> str:
                                                 stderr=asyncio.subprocess.STDOUT)
     out, _ = await proc.communicate()
     return out.decode(errors="replace").strip()
+
+
+def logged(processes: list[Process]) -> dict[str, list[str]]:
+    """The warnings and errors the bot's processes logged, by level (the message, without its time)."""
+    found: dict[str, list[str]] = {"WARNING": [], "ERROR": []}
+    for process in processes:
+        for line in process.tail(10**9).splitlines():
+            if match := re.match(r"^\S+ \S+ (WARNING|ERROR|CRITICAL) (.*)$", line):
+                found["WARNING" if match.group(1) == "WARNING" else "ERROR"].append(f"{process.name}: {match.group(2)}")
+    return found
 
 
 FIGURES = ["sent", "committed", "duplicated", "lost", "misplaced", "extra_replies", "missing_replies",
@@ -625,6 +636,11 @@ def report(figures: dict[str, Any], kills: list[tuple[float, str]]) -> None:
     print(f"  interviews {total['interviews']} of {total['interviews_expected']} expected; "
           f"error replies {total['errors']}; sent but never acknowledged {total['unacknowledged']}; "
           f"inboxes drained: {'yes' if figures['drained'] else 'NO'}; {figures['audit']}")
+    log = figures["log"]
+    print(f"  logged by the bot's processes: {len(log['ERROR'])} error(s), {len(log['WARNING'])} warning(s)")
+    for level, lines in log.items():
+        for text, n in Counter(re.sub(r"\d+", "N", line) for line in lines).most_common(4):
+            print(f"    {level.lower()} {n}×: {text[:150]}")
     if figures["ok"]:
         print("  OK: every acknowledged answer committed exactly once: 0 lost, 0 duplicated")
     else:
