@@ -14,7 +14,7 @@ once: the figures compare what the clients were told against the `answers` table
 
 Settings come from the environment (`python -m bench chaos`) or the command line (`python -m bench.chaos -h`):
 CHAOS_SEED, CHAOS_SECONDS (the chaos phase), CHAOS_DRAIN_SECONDS, CHAOS_USERS (per transport), CHAOS_KILLS,
-CHAOS_CONSOLES, CHAOS_ANSWERS (answers per interview; default all), CHAOS_THINK_S (a user's mean pause).
+CHAOS_CONSOLES, CHAOS_ANSWERS (answers per interview; default all), CHAOS_WINDOW, CHAOS_THINK_S.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ SLACK_TIMEOUT_S = 3.0  # Slack gives up on a request after 3 seconds and sends i
 class Settings:
     seed: int = 0                   # 0: a fresh one, printed
     seconds: float = 60.0           # the chaos phase: users answer, processes are killed
-    drain_seconds: float = 25.0     # the final clean restart: at most this long to drain
+    drain_seconds: float = 20.0     # the final clean restart: at most this long to drain
     users: int = 10                 # per transport
     kills: int = 25                 # at most
     consoles: int = 2               # `boussole console --json` processes
@@ -70,7 +70,7 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         environ = dict(os.environ if environ is None else environ)
         names = {"seed": int, "seconds": float, "drain_seconds": float, "users": int, "kills": int,
-                 "consoles": int, "answers": int, "think_s": float}
+                 "consoles": int, "answers": int, "window": int, "think_s": float}
         given = {name: kind(environ[f"CHAOS_{name.upper()}"]) for name, kind in names.items()
                  if environ.get(f"CHAOS_{name.upper()}")}
         return cls(**given)
@@ -653,6 +653,13 @@ async def main(settings: Settings | None = None) -> dict[str, Any]:
     return await run(settings or Settings.from_env())
 
 
+HELP = {"seed": "the kill schedule's and the users' random seed; 0: a fresh one, printed",
+        "seconds": "length of the chaos phase", "drain_seconds": "longest wait for the final drain",
+        "users": "users per transport", "kills": "most kills", "consoles": "`boussole console --json` processes",
+        "answers": "answers per interview; 0: all", "window": "terminal lines written ahead of the processed ones",
+        "think_s": "a user's mean pause between messages; 0: spread over 60%% of the phase"}
+
+
 def _arguments(argv: list[str]) -> Settings:
     defaults = Settings.from_env()
     parser = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__.splitlines()[0])
@@ -660,7 +667,8 @@ def _arguments(argv: list[str]) -> Settings:
         if f.name in ("gap_s", "down_s"):
             continue
         value = getattr(defaults, f.name)
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(value), default=value)
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(value), default=value,
+                            help=f"{HELP[f.name]} (default {value})")
     return Settings(**vars(parser.parse_args(argv)))
 
 
