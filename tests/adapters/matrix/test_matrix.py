@@ -145,6 +145,9 @@ async def test_an_admin_verifies_the_bots_device_by_emoji(matrix, caplog):
     await admin.dm(matrix.bot_id, encrypted=True)  # shares a room: the admin's client tracks the bot's devices
     await wait_until(lambda: any(d.device_id == "BOUSSOLEBOT"
                                  for d in client.device_store.active_user_devices(matrix.bot_id)))
+    bot_devices = matrix.adapter.client.device_store  # and the bot the admin's: it ignores unknown devices
+    await wait_until(lambda: any(d.device_id == client.device_id
+                                 for d in bot_devices.active_user_devices(matrix.names["admin"])))
     device = next(d for d in client.device_store.active_user_devices(matrix.bot_id) if d.device_id == "BOUSSOLEBOT")
     with caplog.at_level(logging.WARNING, logger="adapters.matrix.adapter"):
         await client.start_key_verification(device)
