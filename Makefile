@@ -11,26 +11,31 @@ ELEMENT_STAMP := $(ELEMENT)/node_modules/.installed
 
 .PHONY: run test lint bench clean
 
+# Setting up says one line; pip speaks only of errors (-qq), so a first `make run` shows the bot's own words.
+PIP := $(BIN)/python -m pip --disable-pip-version-check -qq
+
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "Setting up $(VENV) (once; a minute or two)…"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP) install --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	@$(PIP) install -e .
 	@touch $@
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@$(PIP) install -e '.[dev]'
 	@touch $(STAMP) $@
 
 $(ELEMENT_STAMP): $(ELEMENT)/package.json $(ELEMENT)/package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "Node.js and npm are required for the Matrix tests"; exit 1; }
-	cd $(ELEMENT) && npm ci --no-audit --no-fund --loglevel=error
+	@echo "Installing the Matrix tests' Node packages (once)…"
+	@cd $(ELEMENT) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 run: $(STAMP)
-	$(BIN)/boussole console
+	@$(BIN)/boussole console
 
 test: $(DEV_STAMP) $(ELEMENT_STAMP)
 	$(BIN)/ruff check .

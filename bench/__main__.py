@@ -5,7 +5,7 @@ import importlib
 import sys
 
 BENCHMARKS = ["bench.interview_step", "bench.sweep_digest", "bench.slack_ack", "bench.matrix_reply",
-              "bench.register_export"]
+              "bench.register_export", "bench.chaos"]
 
 for name in sys.argv[1:] or BENCHMARKS:
     module = importlib.import_module(name if name.startswith("bench.") else f"bench.{name}")

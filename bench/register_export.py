@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from bot.config import demo_config
-from bot.register import entries, export
+from bot.register import export, snapshot
 from bot.storage import Database
 from conversations.answers import parse_answer
 from conversations.questionnaire import Choice, LocalText, load_questionnaire
@@ -65,7 +65,8 @@ async def main() -> dict[str, float]:
             questionnaire, config = load_questionnaire(), demo_config()
             for fmt in ("csv", "json", "md", "html"):
                 start = time.perf_counter()
-                text = export(await entries(db, questionnaire, config), fmt, NOW)
+                items, head = await snapshot(db, questionnaire, config)
+                text = export(items, fmt, NOW, head=head)
                 took = time.perf_counter() - start
                 figures[fmt] = took
                 verdict = "OK" if took < 2 else "ABOVE TARGET 2 s"

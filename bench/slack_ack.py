@@ -1,8 +1,9 @@
 """Ack latency of signed Slack requests over HTTP, 50 concurrent users.
 
 Baseline in the same run: a bare slack-bolt AsyncApp on the same aiohttp server whose
-handlers only ack. Boussole acks first and works after the ack; the work competes for the
-same CPU, so the ratio shows what that costs the acks.
+handlers only ack. Boussole records each request's events in its inbox (one durable SQLite
+transaction) before it acks, and works after the ack; the recording waits for the database, and
+the work competes for the same CPU, so the ratio shows what durability costs the acks.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ async def main() -> dict[str, float]:
             await adapter.start()
             assert adapter.port is not None
             await load(adapter.port)
-            ours = describe("Boussole (ack, then work after the ack)", await load(adapter.port))
+            ours = describe("Boussole (record, ack, then work)", await load(adapter.port))
             await adapter.stop()
     await api.stop()
     print(f"  {'p99 ack':<44} {ours['p99_ms']:6.2f} ms{'  OK' if ours['p99_ms'] < 100 else '  ABOVE TARGET 100 ms'}")

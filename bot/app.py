@@ -18,15 +18,16 @@ from pathlib import Path
 
 from bot.assessments import save_assessment
 from bot.config import Config
+from bot.escaping import visible_text
 from bot.i18n import Rendered, render
 from bot.review import ReviewDesk
 from bot.storage import Database, DatabaseUnavailable, InboxRow, OutboxRow, Tx, UserState
-from bot.text import MAX_MESSAGE, without_controls
 from conversations import engine
-from conversations.model import Incoming, Mode, Reply, ReplyKind, utc_iso
-from conversations.questionnaire import Choice, LocalText, Questionnaire
+from conversations.model import Incoming, Interview, Mode, Reply, ReplyKind, utc_iso
+from conversations.questionnaire import Choice, LocalText, Questionnaire, load_versions
 
 logger = logging.getLogger(__name__)
+MAX_MESSAGE = 4000  # characters of one message; longer ones are refused with a message, never cut silently
 
 Clock = Callable[[], dt.datetime]
 
@@ -55,12 +56,13 @@ class Boussole:
         self.db = db
         self.clock = clock
         self.directions = tuple(Choice(name, LocalText(d.label, d.label)) for name, d in config.directions.items())
+        self.versions = load_versions(questionnaire)  # assessments answered under an earlier version keep it
         self.reports_dir = (db.path.parent if str(db.path) != ":memory:" else Path(".")) / "reports"
         self._outbox_changed = asyncio.Event()
         self._inbox_changed = asyncio.Event()
         self._delivering: dict[str, asyncio.Lock] = {}
         self.review = ReviewDesk(config=config, questionnaire=questionnaire, directions=self.directions,
-                                 reports_dir=self.reports_dir, clock=clock)
+                                 reports_dir=self.reports_dir, clock=clock, versions=self.versions)
 
     # -- incoming -----------------------------------------------------------------------
     async def handle(self, event: Incoming) -> bool:
@@ -69,7 +71,7 @@ class Boussole:
         An error while processing it is contained: the event is marked done, the error audited and the
         user told, so that no message can stop a transport. Only DatabaseUnavailable (nothing written, try
         again later) reaches the caller."""
-        event = replace(event, text=without_controls(event.text))
+        event = replace(event, text=visible_text(event.text))
         now = self.clock()
         try:
             async with self.db.transaction() as tx:
@@ -109,7 +111,7 @@ class Boussole:
     async def receive(self, events: list[Incoming]) -> None:
         """Record events durably before their transport acknowledges them; `run_inbox` processes them."""
         async with self.db.transaction() as tx:
-            await tx.receive([replace(e, text=without_controls(e.text)) for e in events], utc_iso(self.clock()))
+            await tx.receive([replace(e, text=visible_text(e.text)) for e in events], utc_iso(self.clock()))
         self._inbox_changed.set()
 
     async def process_inbox(self, transport: str) -> int:
@@ -162,7 +164,7 @@ class Boussole:
         state = await tx.user_state(event.user)
         conversation = state.conversation
         command = engine.route(event, conversation, state.drafts, self.questionnaire,
-                               default_locale=self.config.locale)
+                               default_locale=self.config.locale, versions=self.versions, directions=self.directions)
         if conversation.mode is Mode.COMMENTING:
             # The route read the text as the comment the pending decision waited for, or a command abandoning it.
             conversation = conversation.to(conversation.resting_mode, pending=None)
@@ -201,7 +203,11 @@ class Boussole:
             conversation=conversation, questionnaire=self.questionnaire, drafts=drafts,
             assessments=tuple(briefs), referenced=referenced, next_id=next_id, directions=self.directions,
             may_view_referenced=referenced is not None and self.review.may_see(conversation.user, referenced),
+            versions=self.versions,
         )
+
+    def questionnaire_for(self, interview: Interview) -> Questionnaire:
+        return engine.questionnaire_for(interview, self.questionnaire, self.versions)
 
     async def commit_outcome(self, tx: Tx, snapshot: engine.Snapshot, outcome: engine.Outcome, *,
                              actor: str, now: dt.datetime) -> None:
@@ -210,8 +216,8 @@ class Boussole:
         if snapshot.referenced is not None:
             previous.setdefault(snapshot.referenced.id, snapshot.referenced)
         for interview in outcome.interviews:
-            await save_assessment(tx, self.questionnaire, interview, old=previous.get(interview.id), actor=actor,
-                                  now=now)
+            await save_assessment(tx, self.questionnaire_for(interview), interview, old=previous.get(interview.id),
+                                  actor=actor, now=now)
         if outcome.conversation != snapshot.conversation:  # most answers leave it as it was
             await tx.save_conversation(outcome.conversation, stamp)
         await tx.audit_many([(actor, e.action, e.assessment, e.detail) for e in outcome.audit], stamp)

@@ -12,7 +12,7 @@ import datetime as dt
 from bot.storage import Tx
 from conversations.model import Interview, utc_iso
 from conversations.questionnaire import Questionnaire
-from conversations.rules import findings, recommend
+from conversations.rules import summarize
 
 
 async def save_assessment(tx: Tx, questionnaire: Questionnaire, interview: Interview, *, old: Interview | None,
@@ -23,8 +23,9 @@ async def save_assessment(tx: Tx, questionnaire: Questionnaire, interview: Inter
     if interview.questionnaire_version != questionnaire.version:
         await tx.save_interview(interview, actor=actor, now=stamp, recommendation=None, old=old)
         return
-    after = findings(questionnaire, interview.answers)
-    await tx.save_interview(interview, actor=actor, now=stamp, recommendation=str(recommend(after)), old=old)
+    summary = summarize(questionnaire, interview.answers)  # an incomplete one is stored as such, not favourable
+    after = list(summary.findings)
+    await tx.save_interview(interview, actor=actor, now=stamp, recommendation=str(summary.recommendation), old=old)
     if old is None or old.answers != interview.answers:
-        before = findings(questionnaire, old.answers) if old is not None else []
+        before = list(summarize(questionnaire, old.answers).findings) if old is not None else []
         await tx.save_findings(interview.id, before, after, stamp)

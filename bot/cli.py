@@ -56,11 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["md", "html"], default="html")
     report.add_argument("--out", type=Path, help="file to write (default: standard output)")
 
-    audit = sub.add_parser("audit", help="check or export the tamper-evident audit trail")
+    audit = sub.add_parser("audit", help="check or export the tamper-evident audit trail, or print its head")
     common(audit)
-    audit.add_argument("action", choices=["verify", "export"])
+    audit.add_argument("action", choices=["verify", "export", "head"])
     audit.add_argument("--format", choices=["jsonl"], default="jsonl")
     audit.add_argument("--id", type=int, help="only this assessment's records (export)")
+    audit.add_argument("--checkpoint", action="append", default=[], type=_checkpoint, metavar="N:HASH",
+                       help="a head published earlier (`audit head`, a digest, a register): record N must still "
+                            "have that hash (verify; may be repeated)")
 
     matrix = sub.add_parser("matrix", help="set up the bot's Matrix identity (cross-signing, recovery key)")
     common(matrix)
@@ -198,11 +201,12 @@ def _write(text: str, out: Path | None) -> None:
 
 
 async def _register(args: argparse.Namespace) -> int:
-    from bot.register import entries, export
+    from bot.register import export, snapshot
     config, app = _setup(args)
     async with app.db:
-        items = await entries(app.db, app.questionnaire, config, include_all=args.all, internal=args.internal)
-    _write(export(items, args.format, app.clock()), args.out)
+        items, audit_head = await snapshot(app.db, app.questionnaire, config, include_all=args.all,
+                                           internal=args.internal)
+    _write(export(items, args.format, app.clock(), head=audit_head), args.out)
     return 0
 
 
@@ -218,16 +222,37 @@ async def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _checkpoint(text: str) -> object:
+    """The type of --checkpoint: an AuditHead, or a message saying what to give."""
+    from bot.audit import parse_checkpoint
+    try:
+        return parse_checkpoint(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 async def _audit(args: argparse.Namespace) -> int:
-    from bot.audit import export_jsonl, verify
+    import json
+
+    from bot.audit import export_jsonl, head, verify
     _config, app = _setup(args)
     async with app.db:
+        if args.action == "head":
+            print(json.dumps((await head(app.db)).as_json()))
+            return 0
         if args.action == "verify":
-            result = await verify(app.db)
+            result = await verify(app.db, args.checkpoint)
             if result.intact:
-                print(f"audit trail intact: {result.records} record(s), hash chain verified")
+                print(f"audit trail intact: {result.records} record(s), hash chain verified, "
+                      f"{result.checkpoints} checkpoint(s) held, assessments and reviews agree with it; "
+                      f"head {result.head.checkpoint}")
                 return 0
-            print(f"audit trail BROKEN at record {result.first_broken}: {result.reason}")
+            if result.first_broken is not None:
+                print(f"audit trail BROKEN at record {result.first_broken}: {result.reason}")
+            elif result.assessment is not None:
+                print(f"audit trail CONTRADICTED by the database: {result.reason}")
+            else:
+                print(f"audit trail TRUNCATED or REWRITTEN: {result.reason}")
             return 1
         for line in await export_jsonl(app.db, args.id):
             print(line)

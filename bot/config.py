@@ -237,8 +237,9 @@ class Config(Section):
             raise ConfigError("\n".join(f"{self._where_from()}key {p}" for p in problems))
         warnings = [*self._undecidable_roles(), *_numeric_weekdays("digest.cron", self.digest.cron)]
         if not self.directions:
-            warnings += [f"questionnaire question '{q.id}' offers the directions, but the config has none, so "
-                         f"nobody can answer it: add a [directions.NAME] section with a label"
+            warnings += [f"questionnaire question '{q.id}' offers the directions, but the config has none, so it "
+                         f"is asked as free text and no manager gets the digests: add a [directions.NAME] section "
+                         f"with a label"
                          for q in questionnaire.questions if q.choices_from == "directions"]
         for warning in warnings:
             logger.warning("%s%s", self._where_from(), warning)

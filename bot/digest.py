@@ -94,12 +94,15 @@ async def run_digests(app: Boussole, now: dt.datetime, *, slot: str, only: str |
     context = app.db.reading() if dry_run else app.db.transaction()
     async with context as tx:
         batch = Batch(tx, now, dry_run=dry_run)
+        # Each digest carries the trail's head as it goes out: a later truncation or rewrite fails against it.
+        audit_head = await tx.audit_head()
         for manager, directions in managed.items():
             if only is not None and manager != only:
                 continue
             content = await manager_digest(app, batch, manager, directions)
             if skip_empty and _empty(content):
                 continue
+            content["audit_head"] = audit_head.as_json()
             batch.add(f"digest:{slot}", manager, "digest", None, "digest.manager", content,
                             reply_kind=ReplyKind.DIGEST)
         for reviewer in reviewers:
@@ -108,6 +111,7 @@ async def run_digests(app: Boussole, now: dt.datetime, *, slot: str, only: str |
             content = await reviewer_digest(app, batch, reviewer)
             if skip_empty and not content["pending"]:
                 continue
+            content["audit_head"] = audit_head.as_json()
             batch.add(f"reviewer-digest:{slot}", reviewer, "reviewer_digest", None, "digest.reviewer",
                             content, reply_kind=ReplyKind.DIGEST)
         await batch.settle()

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 from conversations.answers import Answer
 from conversations.commands import COMMANDS, Argument, Who
 from conversations.model import Brief, Interview, Prompt, Reply
-from conversations.questionnaire import Choice, Level, LocalText, Question, QuestionType
-from conversations.rules import Summary
+from conversations.questionnaire import Choice, Level, LocalText, Question, Questionnaire, QuestionType
+from conversations.rules import BlockerStory, Finding, Recommendation, Summary, applicable_questions
 
 LOCALES = ("fr", "en")
 LOCALE_DIR = Path(__file__).with_name("locales")
@@ -95,6 +95,21 @@ class Translator:
         if question.type is QuestionType.MULTI and isinstance(answer.value, list):
             return ", ".join(labels.get(v, str(v)) for v in answer.value)
         return str(answer.value)
+
+    def finding(self, finding: Finding) -> str:
+        """A finding as every message shows it: the short label of its question or rule, then its reason."""
+        return self("finding", label=finding.label, reason=finding.reason)
+
+    def criteria(self, numbers: tuple[int, ...]) -> str:
+        listing = ", ".join(str(n) for n in numbers)
+        return self("criteria.one" if len(numbers) == 1 else "criteria.many", numbers=listing)
+
+    def recommendation(self, summary: Summary) -> str:
+        """The recommendation line; none while questions wait, with how many and which criteria."""
+        if summary.recommendation is Recommendation.INCOMPLETE:
+            return self("summary.incomplete", remaining=summary.remaining,
+                        criteria=", ".join(str(n) for n in summary.uncovered) or "—")
+        return self("summary.recommendation", recommendation=self(f"recommendation.{summary.recommendation}"))
 
     def title_suffix(self, title: str | None) -> str:
         return f" « {title} »" if self.locale == "fr" and title else (f' "{title}"' if title else "")
@@ -181,7 +196,7 @@ def summary_sections(t: Translator, summary: Summary) -> list[dict[str, Any]]:
             "mark": "…" if incomplete else LEVEL_MARK[section.level],
             "level_label": t("level.incomplete", count=section.unanswered) if incomplete
             else t(f"level.{section.level}"),
-            "reasons": [t.text(f.reason) for f in section.findings],
+            "reasons": [t.finding(f) for f in section.findings],
         })
     return sections
 
@@ -204,9 +219,11 @@ def _render_summary(t: Translator, reply: Reply) -> tuple[str, str, str, list[di
                 answered=p["answered"], total=p["total"])
     sections = summary_sections(t, summary)
     lines = summary_lines(t, sections)
+    questionnaire: Questionnaire | None = p.get("questionnaire")
     for question_id, justification in p.get("exceptions", {}).items():
-        lines.append(t("summary.exception", question=question_id, justification=justification))
-    lines.append(t("summary.recommendation", recommendation=t(f"recommendation.{summary.recommendation}")))
+        label = questionnaire.short(question_id) if questionnaire is not None else question_id
+        lines.append(t("summary.exception", question=t.text(label), justification=justification))
+    lines.append(t.recommendation(summary))
     hint = t("summary.final_hint" if reply.key == "summary.final" else "summary.partial_hint")
     return heading, "\n".join(lines), hint, sections
 
@@ -264,7 +281,9 @@ def _render_help(t: Translator, p: Mapping[str, Any]) -> str:
 
 def _render_status(t: Translator, p: Mapping[str, Any]) -> str:
     text = t("status", id=p["id"], title=t.title_suffix(p["title"]).strip(), status=t(f"status.{p['status']}"))
-    if p.get("recommendation"):
+    if p.get("recommendation") == Recommendation.INCOMPLETE:
+        text += " " + t("status.incomplete", remaining=p.get("remaining", 0))
+    elif p.get("recommendation"):
         text += " " + t("status.recommendation", recommendation=t(f"recommendation.{p['recommendation']}"))
     return text
 
@@ -313,43 +332,110 @@ def _prepare(t: Translator, params: dict[str, Any]) -> dict[str, Any]:
             out[key] = mention(out[key])
     if "by" in out:
         out["by_suffix"] = t("review.refused.by", by=out["by"]) if out["by"] else ""
+    if "others" in out:
+        out["others"] = t("review.also", numbers=out["others"]) if out["others"] else ""
     return out
 
 
+def _answer_in(t: Translator, questionnaire: Questionnaire, interview: Interview, question_id: str,
+               directions: tuple[Choice, ...]) -> str:
+    question = questionnaire.question(question_id)
+    choices = directions if question.choices_from == "directions" else None
+    return t.answer(question, interview.answers.get(question_id), choices)
+
+
+def _blocker_line(t: Translator, story: BlockerStory, questionnaire: Questionnaire, interview: Interview,
+                  directions: tuple[Choice, ...]) -> str:
+    question = questionnaire.question(story.question_id)
+    choices = directions if question.choices_from == "directions" else None
+    resolution = story.resolution(questionnaire, interview.answers)
+    line = t(f"review.request.blocker.{resolution}", label=question.short, criteria=t.criteria(story.criteria),
+             raised=t.answer(question, story.raised_with, choices),
+             answer=t.answer(question, story.changed_to, choices),
+             justification=story.justification or "",
+             reasons="; ".join(t.text(f.reason) for f in story.blockers))
+    if resolution in ("corrected", "changed") and story.justification:
+        line += t("review.request.blocker.after_exception", justification=story.justification)
+    return line
+
+
 def _render_review_request(t: Translator, reply: Reply) -> tuple[str, str, str, list[dict[str, Any]]]:
+    """What a DPO reads first (direction, purpose, data, legal basis and its text, hosting, human
+    intervention), the blockers current and resolved, the points to check by criterion, then the answers."""
     p = reply.params
     interview: Interview = p["interview"]
     summary: Summary = p["summary"]
-    questionnaire = p["questionnaire"]
+    questionnaire: Questionnaire = p["questionnaire"]
+    directions: tuple[Choice, ...] = tuple(p.get("directions", ()))
     heading = t("review.request.title", id=interview.id, title=t.title_suffix(interview.title))
-    direction = f" — {p['direction']}" if p["direction"] else ""
+    first = [q for q in questionnaire.read_first if q in interview.answers]
+    direction = f" — {p['direction']}" if p["direction"] and "ctx_direction" not in first else ""
     lines = [t("review.request.intro", requester=mention(p["requester"]), direction=direction,
                roles=", ".join(p["roles"]))]
-    purpose = interview.answers.get("ctx_purpose")
-    if purpose is not None and isinstance(purpose.value, str):
-        lines.append(t("review.request.purpose", purpose=purpose.value))
     if p["round"] > 1:
         lines.append(t("review.request.round", round=p["round"]))
     if p.get("changes") is not None:
         if p["changes"]:
-            changed = ", ".join(t.text(questionnaire.question(q).text)[:60] for q in p["changes"])
+            changed = ", ".join(t.text(questionnaire.short(q)) for q in p["changes"])
             lines.append(t("review.request.changes", previous=interview.previous_id, changes=changed))
         else:
             lines.append(t("review.request.no_changes", previous=interview.previous_id))
+
+    if first:
+        lines.append(t("review.request.first"))
+        for question_id in first:
+            shown = (p["direction"] if question_id == "ctx_direction" and p["direction"]
+                     else _answer_in(t, questionnaire, interview, question_id, directions))
+            lines.append(t("review.request.item", label=questionnaire.short(question_id), answer=shown))
+
+    stories: list[BlockerStory] = p.get("blockers", [])
+    lines.append(t("review.request.blockers"))
+    lines += [_blocker_line(t, story, questionnaire, interview, directions) for story in stories] or [
+        t("review.request.no_blocker")]
+    told = {s.question_id for s in stories}
+    for question_id, justification in interview.exceptions.items():
+        if question_id not in told:  # an exception whose raise predates the trail's answers: still shown
+            lines.append(t("summary.exception", question=t.text(questionnaire.short(question_id)),
+                           justification=justification))
+
+    lines.append(t("review.request.checks"))
     sections = summary_sections(t, summary)
     for section, criterion in zip(sections, [c for c in summary.criteria if c.number or c.findings], strict=True):
         prefix = f"{section['criterion']}. " if section["criterion"] else ""
         lines.append(f"{section['mark']} {prefix}{section['title']} — {section['level_label']}")
         for finding in criterion.findings:
-            question = questionnaire.question(finding.question_id)
-            choices = p["directions"] if question.choices_from == "directions" else None
-            lines.append(f"    – {t.text(finding.reason)}")
-            lines.append(t("review.request.answer", question=t.text(question.text),
-                           answer=t.answer(question, interview.answers.get(question.id), choices)))
-    for question_id, justification in interview.exceptions.items():
-        lines.append(t("summary.exception", question=question_id, justification=justification))
-    lines.append(t("summary.recommendation", recommendation=t(f"recommendation.{summary.recommendation}")))
+            lines.append(f"    – {t.finding(finding)}")
+            behind = [q for q in finding.questions if questionnaire.has(q)]
+            if behind == [finding.question_id]:
+                lines.append(t("review.request.answer",
+                               answer=_answer_in(t, questionnaire, interview, finding.question_id, directions)))
+            elif behind:  # a combined rule: the answers it read
+                read = t("separator").join(t("review.request.item_inline", label=questionnaire.short(q),
+                                             answer=_answer_in(t, questionnaire, interview, q, directions))
+                                           for q in behind)
+                lines.append(t("review.request.answers_read" if len(behind) > 1 else "review.request.answer_read",
+                               answers=read))
+
+    lines.append(t("review.request.answers"))
+    for part in questionnaire.criteria:
+        asked = [q for q in applicable_questions(questionnaire, interview.answers)
+                 if q.criterion == part.number and q.id in interview.answers and q.id not in first]
+        if not asked:
+            continue
+        prefix = f"{part.number}. " if part.number else ""
+        lines.append(f"  {prefix}{t.text(part.title)}")
+        lines += [t("review.request.answer_item", label=q.short,
+                    answer=_answer_in(t, questionnaire, interview, q.id, directions)) for q in asked]
+    lines.append(t.recommendation(summary))
     return heading, "\n".join(lines), t("review.request.hint", id=interview.id), sections
+
+
+def _render_blocker_corrected(t: Translator, p: Mapping[str, Any]) -> str:
+    question: Question = p["question"]
+    choices = p["choices"] if question.choices_from == "directions" else None
+    return t("review.blocker_corrected", id=p["id"], title=t.title_suffix(p["title"]), requester=who(p["requester"]),
+             label=p["label"], previous=t.answer(question, p["previous"], choices),
+             answer=t.answer(question, p["answer"], choices))
 
 
 def _render_pending(t: Translator, p: Mapping[str, Any]) -> tuple[str, str]:
@@ -396,6 +482,9 @@ def _render_digest(t: Translator, reply: Reply) -> tuple[str, str, list[dict[str
         sections.append({"name": name, "title": t(f"digest.{name}"), "items": items})
         lines.append(f"{t(f'digest.{name}')} ({len(p[name]) + more})")
         lines.extend(items or [t("digest.none")])
+    head = p.get("audit_head")
+    if head:  # what was published can be checked later: `boussole audit verify --checkpoint N:HASH`
+        lines.append(t("digest.audit_head", count=head["count"], hash=head["hash"]))
     return heading, "\n".join(lines), sections
 
 
@@ -427,6 +516,8 @@ def render(reply: Reply, locale: str) -> Rendered:
         body = _render_status(t, params)
     elif reply.key == "review.request":
         heading, body, hint, sections = _render_review_request(t, reply)
+    elif reply.key == "review.blocker_corrected":
+        body = _render_blocker_corrected(t, params)
     elif reply.key == "review.pending":
         heading, body = _render_pending(t, params)
     elif reply.key == "review.history":

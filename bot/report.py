@@ -2,7 +2,8 @@
 
 Context, every answer with the question as asked, findings per criterion, the recommendation,
 every decision with its comment, the history, the questionnaire version and the next
-re-evaluation, with the compass picture embedded in the HTML.
+re-evaluation, with the compass picture embedded in the HTML. Both write the text through
+`bot.escaping`: no control characters, and no markup but the report's own.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Any
 
 from bot.compass import compass_png
 from bot.config import Config
+from bot.escaping import IN_CELL_BREAK, LINE_BREAK, markdown_text, visible_data
 from bot.i18n import Translator, who
 from bot.storage import Tx
-from conversations.questionnaire import Questionnaire
+from conversations.questionnaire import OTHER_CHOICE, Questionnaire
 from conversations.rules import applicable_questions, summarize
 
 LEVELS = {"ok": "✅ conforme", "to_check": "⚠️ à vérifier", "blocker": "⛔ bloquant"}
@@ -34,7 +36,8 @@ async def build(tx: Tx, questionnaire: Questionnaire, config: Config, assessment
         choices = tuple(questionnaire.question(question.id).choices)
         if question.choices_from == "directions" and answer is not None:
             label = config.directions.get(str(answer.value))
-            shown = label.label if label else str(answer.value)
+            shown = label.label if label else (OTHER_CHOICE.label.fr if answer.value == OTHER_CHOICE.id
+                                               else str(answer.value))
         else:
             shown = t.answer(question, answer, choices) if answer is not None else "—"
         answers.append({"criterion": question.criterion, "question": question.text.fr, "answer": shown})
@@ -43,11 +46,13 @@ async def build(tx: Tx, questionnaire: Questionnaire, config: Config, assessment
     return {
         "id": interview.id, "title": row.title or "", "status": t(f"status.{interview.status.value}"),
         "requester": who(interview.requester), "questionnaire_version": interview.questionnaire_version,
-        "recommendation": t(f"recommendation.{summary.recommendation.value}"),
+        # a withdrawn use is closed: no advice on it
+        "recommendation": "—" if interview.status.value == "withdrawn"
+        else t(f"recommendation.{summary.recommendation.value}"),
         "decided_at": row.decided_at, "next_review": row.next_review_at,
         "levels": [str(c.level) for c in summary.criteria if c.number > 0],
         "criteria": [{"number": c.number, "title": c.title.fr, "level": str(c.level),
-                      "reasons": [f.reason.fr for f in c.findings]} for c in summary.criteria],
+                      "reasons": [t.finding(f) for f in c.findings]} for c in summary.criteria],
         "answers": answers, "exceptions": dict(interview.exceptions),
         "decisions": [{"round": d.round, "role": config.roles[d.role].label if d.role in config.roles else d.role,
                        "decision": t(f"decision.{d.decision}"), "reviewer": who(d.reviewer or ""),
@@ -57,31 +62,37 @@ async def build(tx: Tx, questionnaire: Questionnaire, config: Config, assessment
 
 
 def to_markdown(report: dict[str, Any]) -> str:
-    lines = [f"# Fiche de l'usage n°{report['id']} — {report['title']}", "",
-             f"- Statut : {report['status']}", f"- Demandeur : {report['requester']}",
-             f"- Recommandation de Boussole : {report['recommendation']}",
-             f"- Décision : {(report['decided_at'] or '—')[:10]}",
-             f"- Prochaine réévaluation : {(report['next_review'] or '—')[:10]}",
-             f"- Version du questionnaire : {report['questionnaire_version']}", "", "## Les critères", ""]
-    for c in report["criteria"]:
+    """Every value through `markdown_text`: one line in the heading, hard breaks in list items."""
+    def item(text: str, depth: int = 1) -> str:
+        return markdown_text(text, newline=LINE_BREAK + "  " * depth)
+
+    r = visible_data(report)
+    lines = [f"# Fiche de l'usage n°{r['id']} — {markdown_text(r['title'], newline=IN_CELL_BREAK)}", "",
+             f"- Statut : {item(r['status'])}", f"- Demandeur : {item(r['requester'])}",
+             f"- Recommandation de Boussole : {item(r['recommendation'])}",
+             f"- Décision : {item((r['decided_at'] or '—')[:10])}",
+             f"- Prochaine réévaluation : {item((r['next_review'] or '—')[:10])}",
+             f"- Version du questionnaire : {item(r['questionnaire_version'])}", "", "## Les critères", ""]
+    for c in r["criteria"]:
         if c["number"] == 0 and not c["reasons"]:
             continue
-        lines.append(f"- **{c['number']}. {c['title']}** : {LEVELS[c['level']]}")
-        lines += [f"  - {r}" for r in c["reasons"]]
+        lines.append(f"- **{c['number']}. {item(c['title'])}** : {LEVELS[c['level']]}")
+        lines += [f"  - {item(reason, 2)}" for reason in c["reasons"]]
     lines += ["", "## Réponses", ""]
-    lines += [f"- *{a['question']}* — {a['answer']}" for a in report["answers"]]
-    if report["exceptions"]:
+    lines += [f"- *{item(a['question'])}* — {item(a['answer'])}" for a in r["answers"]]
+    if r["exceptions"]:
         lines += ["", "## Examen exceptionnel demandé", ""]
-        lines += [f"- {q} : {j}" for q, j in report["exceptions"].items()]
+        lines += [f"- {item(q)} : {item(j)}" for q, j in r["exceptions"].items()]
     lines += ["", "## Décisions", ""]
-    lines += [f"- {d['at'][:16]} — {d['role']} ({d['reviewer']}) : {d['decision']}"
-              + (f" — « {d['comment']} »" if d["comment"] else "") for d in report["decisions"]] or ["- aucune"]
+    lines += [f"- {item(d['at'][:16])} — {item(d['role'])} ({item(d['reviewer'])}) : {item(d['decision'])}"
+              + (f" — « {item(d['comment'])} »" if d["comment"] else "") for d in r["decisions"]] or ["- aucune"]
     lines += ["", "## Historique", ""]
-    lines += [f"- {h['at'][:16]} — {h['actor']} — {h['action']}" for h in report["history"]]
+    lines += [f"- {item(h['at'][:16])} — {item(h['actor'])} — {item(h['action'])}" for h in r["history"]]
     return "\n".join(lines) + "\n"
 
 
 def to_html(report: dict[str, Any], png: bytes | None = None) -> str:
+    report = visible_data(report)
     e = html.escape
     png = png if png is not None else compass_png(report["levels"])
     picture = base64.b64encode(png).decode()

@@ -1,7 +1,10 @@
 """The review workflow: who must review, review requests, decisions, and their consequences.
 
-The bot recommends, reviewers decide. On submission each required role gets a request;
-a blocker or an exceptional-review request alerts the reviewers of its criterion at once.
+The bot recommends, reviewers decide. On submission each required role gets a request that
+opens with what a reviewer reads first, then every blocker raised during the interview with
+what became of it, the points to check by criterion, and the answers. A blocker or an
+exceptional-review request alerts at once the reviewers of every criterion it concerns; when
+the blocking answer is corrected, the reviewers alerted hear of it.
 Only members of a required role may decide, never on their own request, only while the
 assessment is in review; every refused attempt is audited. One rejection rejects, one
 request for changes sends it back, and approval needs every required role. A required
@@ -24,7 +27,9 @@ from bot.config import Config
 from bot.storage import Tx
 from conversations.answers import Answer
 from conversations.commands import COMMANDS, Command, Side, names
+from conversations.engine import choices_of, questionnaire_for
 from conversations.model import (
+    BlockerCorrected,
     BlockerRaised,
     ExceptionRequested,
     Interview,
@@ -37,8 +42,8 @@ from conversations.model import (
     Withdrawn,
     utc_iso,
 )
-from conversations.questionnaire import Choice, Level, Match, Questionnaire
-from conversations.rules import Finding, findings, matches, summarize
+from conversations.questionnaire import OTHER_CHOICE, Choice, Level, Match, Questionnaire
+from conversations.rules import Finding, blocker_stories, findings, matches, summarize
 
 logger = logging.getLogger(__name__)
 
@@ -69,17 +74,25 @@ class ReviewDesk:
     COMMANDS: frozenset[str] = names(Side.REVIEW)
 
     def __init__(self, *, config: Config, questionnaire: Questionnaire, directions: tuple[Choice, ...],
-                 reports_dir: Path, clock: Callable[[], dt.datetime]) -> None:
+                 reports_dir: Path, clock: Callable[[], dt.datetime],
+                 versions: Mapping[str, Questionnaire] | None = None) -> None:
         self.config = config
         self.q = questionnaire
+        self.versions = versions or {questionnaire.version: questionnaire}
         self.directions = directions
         self.reports_dir = reports_dir
         self.clock = clock
 
+    def qn(self, interview: Interview) -> Questionnaire:
+        """The questionnaire the interview was answered under."""
+        return questionnaire_for(interview, self.q, self.versions)
+
     # -- who reviews ----------------------------------------------------------------------
-    def required_roles(self, interview: Interview, found: list[Finding]) -> list[str]:
-        """Roles that must decide: always-on ones, those an answer calls for, those a finding concerns."""
-        flagged = {f.criterion for f in found if f.level is not Level.OK}
+    def required_roles(self, interview: Interview, found: list[Finding],
+                       raised: tuple[int, ...] = ()) -> list[str]:
+        """Roles that must decide: always-on ones, those an answer calls for, those a finding concerns, and
+        those of the criteria a blocker was raised on during the interview, corrected since or not."""
+        flagged = {n for f in found if f.level is not Level.OK for n in f.criteria} | set(raised)
         required = []
         for name, role in self.config.roles.items():
             by_answer = any(
@@ -92,6 +105,11 @@ class ReviewDesk:
 
     def roles_for_criterion(self, criterion: int) -> list[str]:
         named = [n for n, r in self.config.roles.items() if criterion in r.criteria]
+        return named or list(self.config.roles)
+
+    def roles_for_criteria(self, criteria: tuple[int, ...]) -> list[str]:
+        """Every role of any of the criteria, in config order; every role when none is named for them."""
+        named = [n for n, r in self.config.roles.items() if set(criteria) & set(r.criteria)]
         return named or list(self.config.roles)
 
     def members(self, roles: list[str], *, exclude: str | None = None) -> dict[str, list[str]]:
@@ -121,6 +139,8 @@ class ReviewDesk:
             interview = row.interview
             if isinstance(signal, BlockerRaised | ExceptionRequested):
                 replies += await self._alert(tx, interview, signal, now)
+            elif isinstance(signal, BlockerCorrected):
+                replies += await self._follow_up(tx, interview, signal, now)
             elif isinstance(signal, Submitted):
                 replies += await self._request_reviews(tx, interview, now)
             elif isinstance(signal, Withdrawn):
@@ -129,15 +149,19 @@ class ReviewDesk:
 
     async def _alert(self, tx: Tx, interview: Interview, signal: BlockerRaised | ExceptionRequested,
                      now: dt.datetime) -> list[Reply]:
-        question = self.q.question(signal.question_id)
-        blockers = [f for f in findings(self.q, interview.answers)
+        questionnaire = self.qn(interview)
+        question = questionnaire.question(signal.question_id)
+        blockers = [f for f in findings(questionnaire, interview.answers)
                     if f.question_id == signal.question_id and f.level is Level.BLOCKER]
         criterion = blockers[0].criterion if blockers else question.criterion
-        recipients = self.members(self.roles_for_criterion(criterion), exclude=interview.requester)
+        # A blocker concerns its own criterion and those it touches (art. 5 (f): criteria 1, 2 and 4).
+        concerned = tuple(dict.fromkeys(n for f in blockers for n in f.criteria)) or (criterion,)
+        recipients = self.members(self.roles_for_criteria(concerned), exclude=interview.requester)
         params: dict[str, Any] = {
             "id": interview.id, "title": interview.title or "", "requester": interview.requester,
-            "criterion": criterion, "criterion_title": self.q.criterion(criterion).title,
-            "reasons": [f.reason for f in blockers],
+            "criterion": criterion, "criterion_title": questionnaire.criterion(criterion).title,
+            "reasons": [f.reason for f in blockers], "label": question.short,
+            "others": ", ".join(str(n) for n in concerned if n != criterion),
         }
         if isinstance(signal, ExceptionRequested):
             key = "review.exception_alert"
@@ -150,10 +174,37 @@ class ReviewDesk:
                                "recipients": sorted(recipients)}, now=utc_iso(now))
         return [Reply(member, ReplyKind.BLOCKER, key, params, interview.id) for member in recipients]
 
+    async def _follow_up(self, tx: Tx, interview: Interview, signal: BlockerCorrected,
+                         now: dt.datetime) -> list[Reply]:
+        """The reviewers alerted to a blocker hear, in a line, that its answer was corrected."""
+        alerted: list[str] = []
+        for record in await tx.audit_trail(interview.id):
+            detail = record.detail
+            if (record.action == "reviewers_alerted" and detail.get("question") == signal.question_id
+                    and detail.get("kind") in ("blocker_alert", "exception_alert")):
+                alerted += [r for r in detail.get("recipients", []) if r not in alerted]
+        if not alerted:
+            return []
+        questionnaire = self.qn(interview)
+        question = questionnaire.question(signal.question_id)
+        choices = choices_of(question, self.directions)
+        await tx.audit(actor="boussole", action="reviewers_alerted", assessment_id=interview.id,
+                       detail={"kind": "blocker_corrected", "question": signal.question_id,
+                               "recipients": sorted(alerted)}, now=utc_iso(now))
+        params = {"id": interview.id, "title": interview.title or "", "requester": interview.requester,
+                  "label": question.short, "question": question, "choices": choices,
+                  "previous": signal.previous, "answer": signal.answer}
+        return [Reply(member, ReplyKind.INFO, "review.blocker_corrected", params, interview.id) for member in alerted]
+
     async def _request_reviews(self, tx: Tx, interview: Interview, now: dt.datetime) -> list[Reply]:
         stamp = utc_iso(now)
-        found = findings(self.q, interview.answers)
-        roles = self.required_roles(interview, found)
+        questionnaire = self.qn(interview)
+        found = findings(questionnaire, interview.answers)
+        # Nothing found is ever hidden: the blockers raised on the way, corrected or not, read from the trail;
+        # the reviewers of their criteria see them.
+        stories = blocker_stories(questionnaire, [(a.action, a.detail) for a in await tx.audit_trail(interview.id)],
+                                  interview.answers)
+        roles = self.required_roles(interview, found, tuple(n for story in stories for n in story.criteria))
         recipients = self.members(roles, exclude=interview.requester)
         if not recipients:
             await tx.audit(actor="boussole", action="no_reviewer", assessment_id=interview.id,
@@ -167,9 +218,11 @@ class ReviewDesk:
         replies = []
         for member, labels in recipients.items():
             replies.append(Reply(member, ReplyKind.REVIEW_REQUEST, "review.request", {
-                "interview": interview, "summary": summarize(self.q, interview.answers), "questionnaire": self.q,
-                "requester": interview.requester, "direction": self.direction_label(interview),
-                "roles": labels, "round": round_, "changes": changes, "directions": self.directions,
+                "interview": interview, "summary": summarize(questionnaire, interview.answers),
+                "questionnaire": questionnaire, "requester": interview.requester,
+                "direction": self.direction_label(interview), "roles": labels, "round": round_, "changes": changes,
+                "directions": (*self.directions, OTHER_CHOICE),
+                "blockers": stories,
             }, interview.id, actions=DECISION_ACTIONS))
         blocked = self.roles_without_decider(roles, interview.requester)
         if blocked:
@@ -202,7 +255,7 @@ class ReviewDesk:
             return None
         previous = await tx.assessment(interview.previous_id)
         before: Mapping[str, Answer] = previous.interview.answers if previous else {}
-        return [q.id for q in self.q.questions
+        return [q.id for q in self.qn(interview).questions
                 if (q.id in before or q.id in interview.answers) and before.get(q.id) != interview.answers.get(q.id)]
 
     async def _close_reviews(self, tx: Tx, interview: Interview, key: str, params: dict[str, Any],
@@ -305,7 +358,7 @@ class ReviewDesk:
         updated = interview.with_status(status)
         if status is Status.CHANGES_REQUESTED:
             updated = replace(updated, pending=None, revisiting=False, blocked_on=None)
-        await save_assessment(tx, self.q, updated, old=old, actor=user, now=now)
+        await save_assessment(tx, self.qn(updated), updated, old=old, actor=user, now=now)
         next_review = None
         if status.approved:
             months = (self.config.reminders.reservations_period_months if status is Status.APPROVED_WITH_RESERVATIONS
@@ -329,8 +382,8 @@ class ReviewDesk:
         previous = await tx.assessment(renewal.previous_id)
         if previous is None or previous.interview.status not in (Status.APPROVED, Status.APPROVED_WITH_RESERVATIONS):
             return
-        await save_assessment(tx, self.q, previous.interview.with_status(Status.ARCHIVED), old=previous.interview,
-                                      actor=user, now=now)
+        await save_assessment(tx, self.qn(previous.interview), previous.interview.with_status(Status.ARCHIVED),
+                              old=previous.interview, actor=user, now=now)
         await tx.set_review_dates(previous.interview.id, decided_at=previous.decided_at, next_review_at=None)
         await tx.audit(actor="boussole", action="archived", assessment_id=previous.interview.id,
                        detail={"renewed_by": renewal.id}, now=utc_iso(now))
@@ -363,7 +416,7 @@ class ReviewDesk:
             await tx.audit(actor=user, action="access_refused", assessment_id=row.interview.id if row else None,
                            detail={"what": "report", "wanted": assessment_id}, now=utc_iso(now))
             return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": assessment_id or command.argument})]
-        report = await build(tx, self.q, self.config, row.interview.id)
+        report = await build(tx, self.qn(row.interview), self.config, row.interview.id)
         assert report is not None
         folder = self.reports_dir
         folder.mkdir(parents=True, exist_ok=True)

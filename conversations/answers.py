@@ -59,8 +59,8 @@ class Invalid:
 
 def _choice_by_token(token: str, choices: tuple[Choice, ...]) -> Choice | None:
     token = fold(token).strip(" .)")
-    if token.isdigit():
-        n = int(token)
+    if token.isdigit():  # after folding, "²" and "①" are "2" and "1"; other scripts' digits are no choice number
+        n = int(token) if token.isascii() and len(token) <= 9 else 0
         return choices[n - 1] if 1 <= n <= len(choices) else None
     for choice in choices:
         if token in (fold(choice.id), fold(choice.label.fr), fold(choice.label.en)):

@@ -5,8 +5,10 @@ command it is, or None when it is the answer, comment or justification the conve
 for. `handle(snapshot, event, now, command)` takes what the application loaded for one user,
 that message, the current instant and the command read from it, and returns an `Outcome`: the
 new conversation and interview states, the replies to send, the audit entries and the signals
-(blocker raised, submitted…) for the review side. It reads no clock, no database, no network:
-the application commits the outcome in one transaction, then delivers the replies.
+(blocker raised, corrected, submitted…) for the review side. It reads no clock, no database, no
+network: the application commits the outcome in one transaction, then delivers the replies.
+An interview is always read with the questionnaire version it was answered under
+(`Snapshot.versions`); a new one or a re-evaluation takes the current version.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from conversations.commands import COMMANDS, Command, Side, names, parse_command
 from conversations.model import (
     STATUS_TRANSITIONS,
     AuditEntry,
+    BlockerCorrected,
     BlockerRaised,
     Brief,
     Conversation,
@@ -37,7 +40,7 @@ from conversations.model import (
     Withdrawn,
     utc_iso,
 )
-from conversations.questionnaire import Choice, Level, Question, Questionnaire, QuestionType
+from conversations.questionnaire import OTHER_CHOICE, Choice, Level, Question, Questionnaire, QuestionType
 from conversations.rules import applicable_questions, findings, question_findings, summarize, with_answer
 
 JUSTIFICATION_MIN, JUSTIFICATION_MAX = 20, 2000
@@ -57,6 +60,30 @@ class Snapshot:
     next_id: int = 1                         # the number a new assessment gets
     directions: tuple[Choice, ...] = ()      # choices for questions with choices_from = "directions"
     may_view_referenced: bool = False        # the user may read `referenced` (the review side's access rule)
+    versions: Mapping[str, Questionnaire] = field(default_factory=dict)  # earlier versions, by version
+
+
+def questionnaire_for(interview: Interview, current: Questionnaire,
+                      versions: Mapping[str, Questionnaire]) -> Questionnaire:
+    """The questionnaire an interview was answered under; the current one when that version is unknown."""
+    if interview.questionnaire_version == current.version:
+        return current
+    return versions.get(interview.questionnaire_version, current)
+
+
+def asked_as(question: Question, directions: tuple[Choice, ...]) -> Question:
+    """The question as it is asked: a question offering the directions is free text when none is configured,
+    so that the interview never waits on a question nobody can answer."""
+    if question.choices_from == "directions" and not directions:
+        return replace(question, type=QuestionType.TEXT, choices_from=None, min_length=2, max_length=120)
+    return question
+
+
+def choices_of(question: Question, directions: tuple[Choice, ...]) -> tuple[Choice, ...]:
+    """A question's choices; the configured directions and « Autre (préciser) » for the direction."""
+    if question.choices_from == "directions":
+        return (*directions, OTHER_CHOICE) if directions else ()
+    return question.choices
 
 
 @dataclass(frozen=True)
@@ -102,10 +129,15 @@ class _Step:
             return self.changed[active_id]
         return self.snap.drafts.get(active_id)
 
+    def qn(self, interview: Interview) -> Questionnaire:
+        """The questionnaire of this interview's version (an older draft keeps its own)."""
+        return questionnaire_for(interview, self.q, self.snap.versions)
+
+    def asked(self, interview: Interview, question_id: str) -> Question:
+        return asked_as(self.qn(interview).question(question_id), self.snap.directions)
+
     def choices_for(self, question: Question) -> tuple[Choice, ...]:
-        if question.choices_from == "directions":
-            return self.snap.directions
-        return question.choices
+        return choices_of(question, self.snap.directions)
 
     def outcome(self) -> Outcome:
         return Outcome(self.conversation, tuple(self.changed.values()), tuple(self.replies),
@@ -113,7 +145,8 @@ class _Step:
 
     # -- interview navigation ------------------------------------------------------------
     def prompt(self, interview: Interview, question: Question) -> Prompt:
-        applicable = applicable_questions(self.q, interview.answers)
+        questionnaire = self.qn(interview)
+        applicable = applicable_questions(questionnaire, interview.answers)
         number = next((i for i, q in enumerate(applicable, 1) if q.id == question.id), len(applicable))
         current = interview.answers.get(question.id)
         from_previous = False
@@ -121,7 +154,8 @@ class _Step:
             current, from_previous = interview.previous[question.id], True
         return Prompt(
             question=question, choices=self.choices_for(question), number=number, total=len(applicable),
-            criterion=self.q.criterion(question.criterion), criteria_total=len(self.q.rated_criteria),
+            criterion=questionnaire.criterion(question.criterion),
+            criteria_total=len(questionnaire.rated_criteria),
             current=current, from_previous=from_previous,
         )
 
@@ -130,7 +164,7 @@ class _Step:
         if interview.blocked_on is not None:
             self.show_blocker(interview, interview.blocked_on)
         elif interview.pending is not None:
-            question = self.q.question(interview.pending)
+            question = self.asked(interview, interview.pending)
             actions = ["why", "back", "summary", "withdraw"]
             if not question.required:
                 actions.insert(1, "skip")
@@ -140,19 +174,22 @@ class _Step:
             self.show_summary(interview, final=True)
 
     def show_summary(self, interview: Interview, *, final: bool) -> None:
-        summary = summarize(self.q, interview.answers)
-        answered = sum(1 for q in applicable_questions(self.q, interview.answers) if q.id in interview.answers)
-        total = len(applicable_questions(self.q, interview.answers))
+        questionnaire = self.qn(interview)
+        summary = summarize(questionnaire, interview.answers)
+        applicable = applicable_questions(questionnaire, interview.answers)
+        answered = sum(1 for q in applicable if q.id in interview.answers)
+        total = len(applicable)
         actions: tuple[str, ...] = ("submit", "edit", "withdraw") if final else ("resume",)
         self.say(ReplyKind.SUMMARY, "summary.final" if final else "summary.partial", interview.id, actions,
                  summary=summary, interview=interview, answered=answered, total=total,
-                 exceptions=dict(interview.exceptions))
+                 exceptions=dict(interview.exceptions), questionnaire=questionnaire)
 
     def show_blocker(self, interview: Interview, question_id: str) -> None:
-        question = self.q.question(question_id)
+        q = self.qn(interview)
+        question = q.question(question_id)
         blockers = [f for f in question_findings(question, interview.answers.get(question_id))
                     if f.level is Level.BLOCKER]
-        criterion = self.q.criterion(blockers[0].criterion if blockers else question.criterion)
+        criterion = q.criterion(blockers[0].criterion if blockers else question.criterion)
         self.say(ReplyKind.BLOCKER, "blocker", interview.id, ("fix", "withdraw", "exception"),
                  criterion_number=criterion.number, criterion_title=criterion.title,
                  principle=criterion.principle, reasons=[f.reason for f in blockers],
@@ -160,7 +197,7 @@ class _Step:
 
     def next_pending(self, interview: Interview, after: str | None) -> tuple[str | None, bool]:
         """The next question to ask and whether we are still walking through answered ones."""
-        applicable = applicable_questions(self.q, interview.answers)
+        applicable = applicable_questions(self.qn(interview), interview.answers)
         if interview.revisiting and after is not None:
             ids = [q.id for q in applicable]
             if after in ids:
@@ -173,7 +210,7 @@ class _Step:
 
     def unresolved_blockers(self, interview: Interview) -> list[str]:
         seen: list[str] = []
-        for finding in findings(self.q, interview.answers):
+        for finding in findings(self.qn(interview), interview.answers):
             if finding.level is not Level.BLOCKER:
                 continue
             if finding.question_id not in interview.exceptions and finding.question_id not in seen:
@@ -189,7 +226,8 @@ class _Step:
 
 def _answer(step: _Step, interview: Interview, text: str, *, confirm: bool = False) -> None:
     assert interview.pending is not None
-    question = step.q.question(interview.pending)
+    q = step.qn(interview)
+    question = step.asked(interview, interview.pending)
     choices = step.choices_for(question)
     if confirm:
         prompt = step.prompt(interview, question)
@@ -211,26 +249,36 @@ def _answer(step: _Step, interview: Interview, text: str, *, confirm: bool = Fal
         return
 
     old = interview.answers.get(question.id)
+    before = findings(q, interview.answers)
     exceptions = {k: v for k, v in interview.exceptions.items() if k != question.id or old == parsed}
-    interview = replace(interview, answers=with_answer(step.q, interview.answers, question.id, parsed),
+    interview = replace(interview, answers=with_answer(q, interview.answers, question.id, parsed),
                         exceptions=exceptions)
     if old != parsed:
         step.record("answer", interview.id, question=question.id, answer=parsed.to_json(),
                     previous=old.to_json() if old else None)
 
-    raised = [f for f in question_findings(question, parsed) if f.level is Level.BLOCKER]
+    found = question_findings(question, parsed)
+    if old is not None and old != parsed:
+        # A blocker answered away stays in the trail; the reviewers it alerted hear that it was corrected.
+        lost = [f for f in question_findings(question, old) if f.level is Level.BLOCKER and f not in found]
+        if lost:
+            step.signals.append(BlockerCorrected(interview.id, question.id, old, parsed))
+    raised = [f for f in found if f.level is Level.BLOCKER]
     unresolved = step.unresolved_blockers(interview)
     if raised and question.id in unresolved:
         interview = step.save(replace(interview, blocked_on=question.id, pending=question.id, revisiting=False))
-        step.record("blocker_raised", interview.id, question=question.id,
-                    criteria=sorted({f.criterion for f in raised}))
+        step.record("blocker_raised", interview.id, question=question.id, answer=parsed.to_json(),
+                    criteria=sorted({n for f in raised for n in f.criteria}))
         step.signals.append(BlockerRaised(interview.id, question.id, raised[0].criterion))
         step.show_blocker(interview, question.id)
         return
 
-    for finding in question_findings(question, parsed):
-        if finding.level is Level.TO_CHECK:
-            step.say(ReplyKind.WARNING, "to_check_noted", interview.id, reason=finding.reason)
+    # The answer's own points to check, then those a combination of answers raises only now.
+    noted = [f for f in found if f.level is Level.TO_CHECK]
+    noted += [f for f in findings(q, interview.answers)
+              if f.level is Level.TO_CHECK and f.question_id != question.id and f not in before]
+    for finding in noted:
+        step.say(ReplyKind.WARNING, "to_check_noted", interview.id, reason=finding.reason, label=finding.label)
     pending, revisiting = step.next_pending(interview, question.id)
     blocked_on = unresolved[0] if unresolved else None
     interview = step.save(replace(interview, pending=pending, revisiting=revisiting, blocked_on=blocked_on))
@@ -307,7 +355,7 @@ def _cmd_back(step: _Step, _: Command) -> None:
     if interview.blocked_on is not None:
         _cmd_fix(step, Command("fix"))
         return
-    applicable = applicable_questions(step.q, interview.answers)
+    applicable = applicable_questions(step.qn(interview), interview.answers)
     ids = [q.id for q in applicable]
     position = ids.index(interview.pending) if interview.pending in ids else len(ids)
     if position == 0:
@@ -322,13 +370,13 @@ def _cmd_edit(step: _Step, command: Command) -> None:
     interview = _need_active(step)
     if interview is None:
         return
-    applicable = applicable_questions(step.q, interview.answers)
+    applicable = applicable_questions(step.qn(interview), interview.answers)
     target = None
     arg = command.argument.strip().lstrip("#")
     if arg.isascii() and arg.isdigit() and 1 <= int(arg) <= len(applicable):
         target = applicable[int(arg) - 1]
-    elif step.q.has(arg) and any(q.id == arg for q in applicable):
-        target = step.q.question(arg)
+    elif any(q.id == arg for q in applicable):
+        target = step.qn(interview).question(arg)
     if target is None:
         step.say(ReplyKind.ERROR, "error.edit_number", interview.id, total=len(applicable))
         step.ask(interview)
@@ -343,12 +391,14 @@ def _cmd_skip(step: _Step, _: Command) -> None:
         if interview is not None:
             step.ask(interview)
         return
-    question = step.q.question(interview.pending)
+    questionnaire = step.qn(interview)
+    question = questionnaire.question(interview.pending)
     if question.required:
         step.say(ReplyKind.ERROR, "error.required", interview.id)
         step.ask(interview)
         return
-    interview = replace(interview, answers=with_answer(step.q, interview.answers, question.id, Answer(skipped=True)))
+    interview = replace(interview, answers=with_answer(questionnaire, interview.answers, question.id,
+                                                       Answer(skipped=True)))
     step.record("answer", interview.id, question=question.id, answer={"skipped": True}, previous=None)
     pending, revisiting = step.next_pending(interview, question.id)
     step.ask(step.save(replace(interview, pending=pending, revisiting=revisiting)))
@@ -372,12 +422,11 @@ def _cmd_submit(step: _Step, _: Command) -> None:
         step.say(ReplyKind.ERROR, "error.submit_blocked", interview.id)
         step.ask(interview)
         return
-    remaining = [q for q in applicable_questions(step.q, interview.answers) if q.id not in interview.answers]
-    if remaining:
-        step.say(ReplyKind.ERROR, "error.submit_incomplete", interview.id, remaining=len(remaining))
+    summary = summarize(step.qn(interview), interview.answers)
+    if summary.remaining:
+        step.say(ReplyKind.ERROR, "error.submit_incomplete", interview.id, remaining=summary.remaining)
         step.ask(interview)
         return
-    summary = summarize(step.q, interview.answers)
     interview = step.save(replace(interview.with_status(Status.IN_REVIEW), pending=None, revisiting=False))
     step.record("submitted", interview.id, recommendation=summary.recommendation,
                 exceptional=bool(interview.exceptions))
@@ -434,7 +483,7 @@ def _confirm_withdraw(step: _Step, text: str) -> None:
 
 def _cmd_help(step: _Step, _: Command) -> None:
     interview = step.active()
-    question = step.q.question(interview.pending) if interview and interview.pending else None
+    question = step.qn(interview).question(interview.pending) if interview and interview.pending else None
     step.say(ReplyKind.INFO, "help", interview.id if interview else None,
              question_help=question.help if question else None, mode=step.conversation.mode)
 
@@ -444,7 +493,7 @@ def _cmd_why(step: _Step, _: Command) -> None:
     if interview is None or interview.pending is None:
         _cmd_help(step, Command("help"))
         return
-    question = step.q.question(interview.pending)
+    question = step.qn(interview).question(interview.pending)
     step.say(ReplyKind.INFO, "why", interview.id, help=question.help)
 
 
@@ -459,9 +508,13 @@ def _cmd_status(step: _Step, command: Command) -> None:
     if target is None or not step.snap.may_view_referenced:
         step.say(ReplyKind.ERROR, "error.not_found", id=command.id_argument or command.argument)
         return
-    summary = summarize(step.q, target.answers) if target.questionnaire_version == step.q.version else None
+    known = target.questionnaire_version == step.q.version or target.questionnaire_version in step.snap.versions
+    # A withdrawn assessment is closed: no advice on it.
+    summary = (summarize(step.qn(target), target.answers)
+               if known and target.status is not Status.WITHDRAWN else None)
     step.say(ReplyKind.INFO, "status", target.id, id=target.id, title=target.title or "", status=target.status,
-             recommendation=summary.recommendation if summary else None, requester=target.requester)
+             recommendation=summary.recommendation if summary else None, requester=target.requester,
+             remaining=summary.remaining if summary else 0)
 
 
 def _cmd_language(step: _Step, command: Command) -> None:
@@ -542,22 +595,25 @@ HANDLERS = {
 }
 
 
-def _awaited(conversation: Conversation, active: Interview | None,
-             questionnaire: Questionnaire) -> Literal["text", "yes/no"] | None:
+def _awaited(conversation: Conversation, active: Interview | None, questionnaire: Questionnaire,
+             versions: Mapping[str, Questionnaire],
+             directions: tuple[Choice, ...]) -> Literal["text", "yes/no"] | None:
     """What the conversation waits for that a command word could be mistaken for, if anything."""
     if conversation.mode in (Mode.COMMENTING, Mode.JUSTIFYING):
         return "text"
     if conversation.mode is Mode.CONFIRM_WITHDRAW:
         return "yes/no"
-    if (active is not None and active.pending is not None and active.blocked_on is None
-            and questionnaire.has(active.pending)
-            and questionnaire.question(active.pending).type is QuestionType.TEXT):
+    if active is None or active.pending is None or active.blocked_on is not None:
+        return None
+    own = questionnaire_for(active, questionnaire, versions)
+    if own.has(active.pending) and asked_as(own.question(active.pending), directions).type is QuestionType.TEXT:
         return "text"
     return None
 
 
 def route(event: Incoming, conversation: Conversation, drafts: Mapping[int, Interview],
-          questionnaire: Questionnaire, *, default_locale: str | None = None) -> Command | None:
+          questionnaire: Questionnaire, *, default_locale: str | None = None,
+          versions: Mapping[str, Questionnaire] | None = None, directions: tuple[Choice, ...] = ()) -> Command | None:
     """What one message is: a command, or None when it is what the conversation waits for.
 
     While free text is awaited (a text question, a justification, a reviewer's comment) the text
@@ -571,7 +627,7 @@ def route(event: Incoming, conversation: Conversation, drafts: Mapping[int, Inte
         return None
     active = drafts.get(conversation.active) if conversation.active is not None else None
     command = parse_command(event.text, conversation.locale or default_locale)
-    awaited = _awaited(conversation, active, questionnaire)
+    awaited = _awaited(conversation, active, questionnaire, versions or {}, directions)
     if awaited is None:
         return command
     if command is not None and event.explicit and command.spec.fits(command.argument):
@@ -589,7 +645,7 @@ def handle(snapshot: Snapshot, event: Incoming, now: dt.datetime, command: Comma
     step = _Step(snapshot, event, now)
     interview = step.active()
     mode = step.conversation.mode
-    pending = snapshot.questionnaire.question(interview.pending) if (
+    pending = step.qn(interview).question(interview.pending) if (
         interview and interview.pending and interview.blocked_on is None) else None
 
     if event.question is not None and (pending is None or pending.id != event.question):

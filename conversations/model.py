@@ -129,8 +129,14 @@ class Interview:
 
     @property
     def direction(self) -> str | None:
+        """The direction's configured name, or the name the agent typed (no directions, or « Autre »)."""
         direction = self.answers.get("ctx_direction")
-        return direction.value if direction and isinstance(direction.value, str) else None
+        if direction is None or not isinstance(direction.value, str):
+            return None
+        named = self.answers.get("ctx_direction_other")
+        if direction.value == "other" and named is not None and isinstance(named.value, str):
+            return named.value
+        return direction.value
 
 
 @dataclass(frozen=True)
@@ -203,6 +209,16 @@ class BlockerRaised:
 
 
 @dataclass(frozen=True)
+class BlockerCorrected:
+    """A blocking answer answered again without that blocker: the reviewers alerted hear of it."""
+
+    assessment: int
+    question_id: str
+    previous: Answer
+    answer: Answer
+
+
+@dataclass(frozen=True)
 class ExceptionRequested:
     assessment: int
     question_id: str
@@ -219,7 +235,7 @@ class Withdrawn:
     assessment: int
 
 
-Signal = BlockerRaised | ExceptionRequested | Submitted | Withdrawn
+Signal = BlockerRaised | BlockerCorrected | ExceptionRequested | Submitted | Withdrawn
 
 
 @dataclass(frozen=True)

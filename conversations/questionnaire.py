@@ -1,7 +1,10 @@
 """The questionnaire: typed model of the versioned TOML data file, and its validating loader.
 
 Loading checks the whole file and reports every problem with its location, so an admin
-who edits the wording or the rules learns everything wrong in one go.
+who edits the wording or the rules learns everything wrong in one go. Besides the rules of
+one answer, `[[combined_rules]]` read several answers together (a use that analyses images of
+people cannot pass criterion 1 on one "non"). Earlier versions stay in `questionnaires/`, so
+that an assessment answered under one of them is still read with its own questions and rules.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 LANGUAGES = ("fr", "en")
 DEFAULT_PATH = Path(__file__).with_name("questionnaire.toml")
+ARCHIVE_DIR = Path(__file__).with_name("questionnaires")  # earlier versions, named <version>.toml
 MATCH_KEYS = ("equals", "any_of", "includes", "unknown", "above", "below")
 
 
@@ -59,6 +63,10 @@ class Choice:
     label: LocalText
 
 
+# Offered after the configured directions: an agent whose direction is not listed can always go on.
+OTHER_CHOICE = Choice("other", LocalText("Autre (préciser)", "Other (specify)"))
+
+
 @dataclass(frozen=True)
 class Match:
     """A test on one answer; used by conditions and by rules."""
@@ -83,6 +91,24 @@ class Rule:
     level: Level
     reason: LocalText
     criterion: int | None = None
+    touches: tuple[int, ...] = ()   # other criteria it concerns: their reviewers are alerted and required too
+
+
+@dataclass(frozen=True)
+class CombinedRule:
+    """A finding that reads several answers: it holds when every condition of `all` holds."""
+
+    id: str
+    criterion: int
+    level: Level
+    reason: LocalText
+    short: LocalText
+    all: tuple[Condition, ...]
+    touches: tuple[int, ...] = ()
+
+    @property
+    def questions(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.question for c in self.all))
 
 
 @dataclass(frozen=True)
@@ -92,6 +118,7 @@ class Question:
     type: QuestionType
     text: LocalText
     help: LocalText
+    short: LocalText                # the label a finding, a summary or a review request names it by
     choices: tuple[Choice, ...] = ()
     choices_from: str | None = None
     exclusive: tuple[str, ...] = ()
@@ -99,6 +126,7 @@ class Question:
     rules: tuple[Rule, ...] = ()
     required: bool = True
     unknown_allowed: bool = False
+    unknown_criterion: int | None = None   # where a « je ne sais pas » is a point to check (context questions)
     min_length: int = 1
     max_length: int = 2000
     minimum: float | None = None
@@ -106,6 +134,11 @@ class Question:
 
     def choice(self, choice_id: str) -> Choice | None:
         return next((c for c in self.choices if c.id == choice_id), None)
+
+    @property
+    def checked_by(self) -> int:
+        """The criterion an answer of « je ne sais pas » to this question is a point to check on."""
+        return self.unknown_criterion if self.unknown_criterion is not None else self.criterion
 
 
 @dataclass(frozen=True)
@@ -121,6 +154,8 @@ class Questionnaire:
     title: LocalText
     criteria: tuple[Criterion, ...]
     questions: tuple[Question, ...]
+    combined_rules: tuple[CombinedRule, ...] = ()
+    read_first: tuple[str, ...] = ()   # the answers a reviewer reads first, in this order
     _index: dict[str, Question] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -134,6 +169,13 @@ class Questionnaire:
 
     def criterion(self, number: int) -> Criterion:
         return next(c for c in self.criteria if c.number == number)
+
+    def short(self, source: str) -> LocalText:
+        """The short label of a question or of a combined rule, by id."""
+        if source in self._index:
+            return self._index[source].short
+        rule = next((r for r in self.combined_rules if r.id == source), None)
+        return rule.short if rule is not None else LocalText(source, source)
 
     @property
     def rated_criteria(self) -> tuple[Criterion, ...]:
@@ -206,20 +248,61 @@ def _check_match_against(reader: _Reader, match: Match, target: Question, where:
     if match.includes is not None and target.type is not QuestionType.MULTI:
         reader.fail(where, f"includes only applies to multi questions ('{target.id}' is {target.type})")
     if target.type is QuestionType.YESNO:
-        allowed = {"yes", "no", "unknown"}
+        allowed = {"yes", "no"}
     elif target.type in (QuestionType.CHOICE, QuestionType.MULTI) and not target.choices_from:
         allowed = {c.id for c in target.choices}
     else:
         return
+    if target.unknown_allowed:
+        allowed.add("unknown")
     for value in _match_values(match):
         if value not in allowed:
             reader.fail(where, f"'{value}' is not a possible answer of '{target.id}' ({', '.join(sorted(allowed))})")
 
 
 _QUESTION_KEYS = {
-    "id", "criterion", "type", "text", "help", "choices", "choices_from", "exclusive", "when",
-    "rules", "required", "unknown_allowed", "min_length", "max_length", "min", "max",
+    "id", "criterion", "type", "text", "help", "short", "choices", "choices_from", "exclusive", "when",
+    "rules", "required", "unknown_allowed", "unknown_criterion", "min_length", "max_length", "min", "max",
 }
+_RULE_KEYS = {*MATCH_KEYS, "level", "reason", "criterion", "touches"}
+_COMBINED_KEYS = {"id", "criterion", "level", "reason", "short", "all", "touches"}
+# « Je ne sais pas » is offered by default where an agent may honestly not know: yes/no and choices.
+_UNKNOWN_BY_DEFAULT = (QuestionType.YESNO, QuestionType.CHOICE, QuestionType.MULTI)
+
+
+def _touches(reader: _Reader, raw: Any, where: str, criteria: set[int]) -> tuple[int, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(n, int) for n in raw):
+        reader.fail(where, "touches must be a list of criterion numbers, e.g. touches = [1, 4]")
+        return ()
+    for number in raw:
+        if number not in criteria or number == 0:
+            reader.fail(where, f"touches names criterion {number}, which is not one of the rated criteria")
+    return tuple(raw)
+
+
+def _level(reader: _Reader, raw: Any, where: str) -> Level | None:
+    try:
+        level = Level(raw)
+    except ValueError:
+        reader.fail(where, f"level {raw!r} must be 'blocker' or 'to_check'")
+        return None
+    if level is Level.OK:
+        reader.fail(where, "level 'ok' needs no rule: use 'blocker' or 'to_check'")
+    return level
+
+
+def _conditions(reader: _Reader, raw: Any, where: str) -> tuple[Condition, ...]:
+    conditions = []
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
+        cwhere = f"{where}[{index}]"
+        target = item.get("question") if isinstance(item, dict) else None
+        if not isinstance(target, str):
+            reader.fail(cwhere, "a condition names the question it reads: question = \"…\"")
+            continue
+        conditions.append(Condition(target, reader.match({k: v for k, v in item.items() if k != "question"}, cwhere)))
+    return tuple(conditions)
 
 
 def _read_question(reader: _Reader, raw: dict[str, Any], index: int, criteria: set[int]) -> Question | None:
@@ -284,41 +367,78 @@ def _read_question(reader: _Reader, raw: dict[str, Any], index: int, criteria: s
     rules = []
     for ri, rr in enumerate(raw.get("rules", [])):
         rwhere = f"{where}.rules[{ri}]"
-        match = reader.match(rr, rwhere)
-        try:
-            level = Level(rr.get("level"))
-        except ValueError:
-            reader.fail(rwhere, f"level {rr.get('level')!r} must be 'blocker' or 'to_check'")
-            continue
-        if level is Level.OK:
-            reader.fail(rwhere, "level 'ok' needs no rule: use 'blocker' or 'to_check'")
+        for extra in set(rr) - _RULE_KEYS:
+            reader.fail(rwhere, f"unknown key '{extra}'")
+        match = reader.match({k: v for k, v in rr.items() if k in MATCH_KEYS}, rwhere)
+        level = _level(reader, rr.get("level"), rwhere)
         reason = reader.text(rr.get("reason"), f"{rwhere}.reason")
         rule_criterion = rr.get("criterion")
         if rule_criterion is not None and rule_criterion not in criteria:
             reader.fail(rwhere, f"criterion {rule_criterion!r} is not declared")
-        if reason:
-            rules.append(Rule(match, level, reason, rule_criterion))
+        touches = _touches(reader, rr.get("touches"), rwhere, criteria)
+        if reason and level is not None:
+            rules.append(Rule(match, level, reason, rule_criterion, touches))
 
-    conditions = []
-    for wi, rw in enumerate(raw.get("when", [])):
-        wwhere = f"{where}.when[{wi}]"
-        target = rw.get("question") if isinstance(rw, dict) else None
-        if not isinstance(target, str):
-            reader.fail(wwhere, "a condition names the question it depends on: question = \"…\"")
-            continue
-        conditions.append(Condition(target, reader.match({k: v for k, v in rw.items() if k != "question"}, wwhere)))
+    conditions = _conditions(reader, raw.get("when", []), f"{where}.when")
 
-    if text is None or help_text is None:
+    unknown_allowed = raw.get("unknown_allowed", qtype in _UNKNOWN_BY_DEFAULT)
+    if not isinstance(unknown_allowed, bool):
+        reader.fail(where, "unknown_allowed must be true or false")
+        unknown_allowed = False
+    if not unknown_allowed and criterion > 0 and qtype in _UNKNOWN_BY_DEFAULT:
+        reader.fail(where, "unknown_allowed = false is refused on a criterion's yes/no or choice question: "
+                    "« je ne sais pas » is an honest answer there, and it becomes a point to check")
+    unknown_criterion = raw.get("unknown_criterion")
+    if unknown_criterion is not None and (unknown_criterion not in criteria or unknown_criterion == 0):
+        reader.fail(where, f"unknown_criterion {unknown_criterion!r} is not one of the rated criteria")
+        unknown_criterion = None
+    if unknown_criterion is not None and not unknown_allowed:
+        reader.fail(where, "unknown_criterion is set but « je ne sais pas » is not allowed (unknown_allowed)")
+    if unknown_allowed and criterion == 0 and unknown_criterion is None:
+        reader.fail(where, "a context question that allows « je ne sais pas » names the criterion where that "
+                    "answer is a point to check, so its reviewers see it: unknown_criterion = N")
+
+    short = reader.text(raw.get("short"), f"{where}.short")
+    if text is None or help_text is None or short is None:
         return None
     return Question(
-        id=qid, criterion=criterion, type=qtype, text=text, help=help_text, choices=tuple(choices),
-        choices_from=choices_from, exclusive=exclusive, when=tuple(conditions), rules=tuple(rules),
-        required=bool(raw.get("required", True)),
-        unknown_allowed=qtype is QuestionType.YESNO or bool(raw.get("unknown_allowed", False)),
+        id=qid, criterion=criterion, type=qtype, text=text, help=help_text, short=short, choices=tuple(choices),
+        choices_from=choices_from, exclusive=exclusive, when=conditions, rules=tuple(rules),
+        required=bool(raw.get("required", True)), unknown_allowed=unknown_allowed,
+        unknown_criterion=unknown_criterion,
         min_length=min_length if isinstance(min_length, int) else 1,
         max_length=max_length if isinstance(max_length, int) else 2000,
         minimum=minimum, maximum=maximum,
     )
+
+
+def _read_combined(reader: _Reader, raw: dict[str, Any], index: int, criteria: set[int]) -> CombinedRule | None:
+    rid = raw.get("id")
+    where = f"combined_rules[{index}]" + (f" (id '{rid}')" if isinstance(rid, str) else "")
+    for extra in set(raw) - _COMBINED_KEYS:
+        reader.fail(where, f"unknown key '{extra}'")
+    if not isinstance(rid, str) or not rid.replace("_", "").isalnum():
+        reader.fail(where, "id must be a word of letters, digits and underscores")
+        return None
+    criterion = raw.get("criterion")
+    if criterion not in criteria or criterion == 0:
+        reader.fail(where, f"criterion {criterion!r} is not one of the rated criteria")
+    level = _level(reader, raw.get("level"), where)
+    if level is Level.BLOCKER:
+        # The interview stops on the one answer that blocks, which the agent may correct; a combination
+        # names no single answer to correct, so it is a point to check (a blocker belongs to one answer).
+        reader.fail(where, "a combined rule is a point to check: level = \"to_check\" (a blocker is a rule of "
+                    "the one answer that blocks)")
+    conditions = _conditions(reader, raw.get("all"), f"{where}.all")
+    if len(conditions) < 1:
+        reader.fail(where, "all = [...] lists the answers the rule reads, e.g. "
+                    "all = [{ question = \"ctx_data\", any_of = [\"images\"] }]")
+    reason = reader.text(raw.get("reason"), f"{where}.reason")
+    short = reader.text(raw.get("short"), f"{where}.short")
+    touches = _touches(reader, raw.get("touches"), where, criteria)
+    if reason is None or short is None or level is None or not isinstance(criterion, int):
+        return None
+    return CombinedRule(rid, criterion, level, reason, short, conditions, touches)
 
 
 def parse_questionnaire(data: dict[str, Any], source: str = "<questionnaire>") -> Questionnaire:
@@ -357,7 +477,40 @@ def parse_questionnaire(data: dict[str, Any], source: str = "<questionnaire>") -
         seen[question.id] = qi
         questions.append(question)
 
+    combined: list[CombinedRule] = []
+    for ri, raw_rule in enumerate(data.get("combined_rules", [])):
+        read = _read_combined(reader, raw_rule, ri, numbers) if isinstance(raw_rule, dict) else None
+        if read is None:
+            continue
+        if read.id in seen or any(r.id == read.id for r in combined):
+            reader.fail(f"combined_rules[{ri}]", f"id '{read.id}' is already a question's or another rule's")
+            continue
+        combined.append(read)
+
     by_id = {q.id: q for q in questions}
+    for ri, combination in enumerate(combined):
+        for condition in combination.all:
+            target = by_id.get(condition.question)
+            where = f"combined_rules[{ri}] (id '{combination.id}').all"
+            if target is None:
+                reader.fail(where, f"reads unknown question '{condition.question}'")
+            else:
+                _check_match_against(reader, condition.match, target, where)
+
+    review = data.get("review", {})
+    read_first: tuple[str, ...] = ()
+    if not isinstance(review, dict) or set(review) - {"read_first"}:
+        reader.fail("review", "takes only read_first = [question ids]")
+    else:
+        listed = review.get("read_first", [])
+        if not isinstance(listed, list) or not all(isinstance(q, str) for q in listed):
+            reader.fail("review.read_first", "must be a list of question ids")
+        else:
+            read_first = tuple(listed)
+            for question_id in read_first:
+                if question_id not in by_id:
+                    reader.fail("review.read_first", f"unknown question '{question_id}'")
+
     for question in questions:
         where = f"questions[{seen[question.id]}] (id '{question.id}')"
         for condition in question.when:
@@ -376,7 +529,8 @@ def parse_questionnaire(data: dict[str, Any], source: str = "<questionnaire>") -
 
     if reader.problems or title is None:
         raise QuestionnaireError(source, reader.problems)
-    return Questionnaire(version=version, title=title, criteria=tuple(criteria), questions=tuple(questions))
+    return Questionnaire(version=version, title=title, criteria=tuple(criteria), questions=tuple(questions),
+                         combined_rules=tuple(combined), read_first=read_first)
 
 
 def load_questionnaire(path: Path | str = DEFAULT_PATH) -> Questionnaire:
@@ -389,3 +543,17 @@ def load_questionnaire(path: Path | str = DEFAULT_PATH) -> Questionnaire:
     except tomllib.TOMLDecodeError as exc:
         raise QuestionnaireError(path, [f"not valid TOML: {exc}"]) from None
     return parse_questionnaire(data, str(path))
+
+
+def load_versions(current: Questionnaire, archive: Path = ARCHIVE_DIR) -> dict[str, Questionnaire]:
+    """Every version an assessment may have been answered under: the earlier ones kept in `archive`
+    (one file per version, named after it), and the current one, which wins."""
+    versions: dict[str, Questionnaire] = {}
+    for path in sorted(archive.glob("*.toml")):
+        questionnaire = load_questionnaire(path)
+        if questionnaire.version != path.stem:
+            raise QuestionnaireError(path, [f"version {questionnaire.version!r} is not the file's name: "
+                                            f"name it {questionnaire.version}.toml"])
+        versions[questionnaire.version] = questionnaire
+    versions[current.version] = current
+    return versions

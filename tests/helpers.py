@@ -9,14 +9,20 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.app import Boussole
+from bot.config import demo_config
 from bot.i18n import Rendered
+from conversations.answers import Answer, parse_answer
 from conversations.model import Incoming
+from conversations.questionnaire import Choice, LocalText, Questionnaire
+from conversations.rules import is_applicable
 
-# A use with nothing to flag: every criterion comes out "ok".
+# A use with nothing to flag: every criterion comes out "ok" (questionnaire 2025.1). The answers to questions
+# a clean use is not asked (an « Autre » direction, a human review…) are there for the tests that lead to them.
 CLEAN = {
     "ctx_name": "Tri du courrier entrant",
     "ctx_purpose": "Classer automatiquement les courriers reçus par thème pour les orienter vers le bon service.",
     "ctx_direction": "1",
+    "ctx_direction_other": "Direction des sports",
     "ctx_ai_kind": "5",
     "ctx_supplier": "Modèle de classification local, DSI",
     "ctx_operator": "1",
@@ -28,6 +34,7 @@ CLEAN = {
     "c1_profiling": "non",
     "c1_bias": "1",
     "c2_legal_basis": "1",
+    "c2_legal_text": "Code général des collectivités territoriales, art. L2121-29 ; délibération du 12 avril 2024",
     "c2_dpia": "1",
     "c2_ciso": "oui",
     "c2_prohibited": "1",
@@ -42,16 +49,37 @@ CLEAN = {
     "c5_frequency": "2",
     "c5_lighter": "oui",
     "c6_individual_decision": "1",
+    "c6_human_review": "1",
+    "c6_contest": "Recours gracieux auprès du service courrier, réponse sous 15 jours",
     "c6_informed": "oui",
     "c6_accountable": "Chef du service courrier",
     "c6_explainable": "1",
     "c6_register": "oui",
+    "c6_register_reason": "Sécurité d'un site sensible de la collectivité",
     "c7_alternative": "oui",
+    "c7_alternative_what": "Un tri par mots-clés dans l'outil de courrier",
     "c7_why_better": "Des règles par mots-clés se trompaient une fois sur trois.",
     "c7_benefit": "1",
 }
 
+# The demo setup's directions, then « Autre », as the interview offers them.
+DIRECTIONS = tuple(Choice(name, LocalText(d.label, d.label)) for name, d in demo_config().directions.items())
+OFFERED_DIRECTIONS = (*DIRECTIONS, Choice("other", LocalText("Autre (préciser)", "Other (specify)")))
+
 _ids = itertools.count(1)
+
+
+def answers_for(questionnaire: Questionnaire, overrides: dict[str, str] | None = None) -> dict[str, Answer]:
+    """The answers CLEAN with `overrides` gives, to the questions that apply, in the order they are asked."""
+    typed = {**CLEAN, **(overrides or {})}
+    answers: dict[str, Answer] = {}
+    for question in questionnaire.questions:
+        if question.id in typed and is_applicable(question, answers):
+            choices = OFFERED_DIRECTIONS if question.choices_from == "directions" else None
+            parsed = parse_answer(question, typed[question.id], choices)
+            assert isinstance(parsed, Answer), (question.id, parsed)
+            answers[question.id] = parsed
+    return answers
 
 
 def event(user: str, text: str, event_id: str | None = None, *, explicit: bool = False) -> Incoming:

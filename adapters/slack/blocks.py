@@ -139,7 +139,8 @@ def build(rendered: Rendered, labels: dict[str, str]) -> list[SlackMessage]:
         tail.append({"type": "actions", "block_id": f"actions|{rendered.assessment}|{start}",
                      "elements": action_elements[start:start + MAX_ACTIONS]})
 
-    fallback = shorten(escape(rendered.text.replace("\n", " ")), MAX_FALLBACK)
+    whole = " ".join(part for part in (rendered.heading, rendered.body, rendered.hint) if part)
+    fallback = shorten(escape(whole.replace("\n", " ")), MAX_FALLBACK)
     room = MAX_BLOCKS - len(tail)
     messages: list[SlackMessage] = []
     while len(blocks) > room:

@@ -5,7 +5,7 @@ concern in the modules beside this one (schema, interviews, reviews, notices, ou
 transport state, inbox).
 """
 
-from bot.storage.audit import GENESIS_HASH, AuditRow, audit_hash, detail_json
+from bot.storage.audit import GENESIS_HASH, AuditHead, AuditRow, RecordedStatus, audit_hash, detail_json
 from bot.storage.database import Database, DatabaseUnavailable, StorageError, Tx, is_transient
 from bot.storage.inbox import InboxRow
 from bot.storage.interviews import AssessmentRow, UserState
@@ -21,6 +21,7 @@ __all__ = [
     "MIGRATIONS",
     "AssessmentLine",
     "AssessmentRow",
+    "AuditHead",
     "AuditRow",
     "Database",
     "DatabaseUnavailable",
@@ -29,6 +30,7 @@ __all__ = [
     "NoticeClaim",
     "OutboxRow",
     "PostedPart",
+    "RecordedStatus",
     "ReviewRow",
     "StorageError",
     "Tx",

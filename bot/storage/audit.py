@@ -1,5 +1,6 @@
 """The audit trail's rows: append-only (triggers refuse updates and deletes) and hash-chained,
-each record's hash covering the previous record's hash and its own content."""
+each record's hash covering the previous record's hash and its own content; its head; and the rows of
+other tables that `audit verify` holds against it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.storage.base import Queries
+from bot.storage.reviews import CLOSED, ReviewRow
 
 GENESIS_HASH = "0" * 64
 
@@ -39,6 +41,35 @@ class AuditRow:
     def from_row(cls, row: Any) -> AuditRow:
         return cls(row["id"], row["at"], row["actor"], row["action"], row["assessment_id"],
                    json.loads(row["detail"]), row["prev_hash"], row["hash"])
+
+
+@dataclass(frozen=True)
+class AuditHead:
+    """The number of records and the hash of the last one (the genesis hash when there is none).
+
+    Published (in a digest, a register), it pins the trail as it was: a record later deleted, changed or
+    inserted before it, even with every hash recomputed, no longer leaves that hash as the count-th record's.
+    """
+
+    count: int
+    hash: str
+
+    def as_json(self) -> dict[str, int | str]:
+        return {"count": self.count, "hash": self.hash}
+
+    @property
+    def checkpoint(self) -> str:
+        """What `boussole audit verify --checkpoint` takes."""
+        return f"{self.count}:{self.hash}"
+
+
+@dataclass(frozen=True)
+class RecordedStatus:
+    """What the trail is held against in `assessments`: who asked, and the status now."""
+
+    assessment_id: int
+    requester: str
+    status: str
 
 
 AuditEntry = tuple[str, str, int | None, Mapping[str, Any]]  # actor, action, assessment, detail
@@ -72,3 +103,19 @@ class AuditQueries(Queries):
         else:
             rows = await self.fetchall("SELECT * FROM audit WHERE assessment_id = ? ORDER BY id", (assessment_id,))
         return [AuditRow.from_row(r) for r in rows]
+
+    async def audit_head(self) -> AuditHead:
+        row = await self.fetchone("SELECT COUNT(*) AS records, (SELECT hash FROM audit ORDER BY id DESC LIMIT 1) "
+                                  "AS last FROM audit")
+        return AuditHead(int(row["records"]), row["last"] or GENESIS_HASH)
+
+    async def assessment_statuses(self) -> list[RecordedStatus]:
+        rows = await self.fetchall("SELECT id, requester, status FROM assessments ORDER BY id")
+        return [RecordedStatus(r["id"], r["requester"], r["status"]) for r in rows]
+
+    async def decided_reviews(self) -> list[ReviewRow]:
+        """Every decision taken, every round (not the requests closed without one), by assessment then time."""
+        rows = await self.fetchall(
+            "SELECT assessment_id, round, role, requested_at, decision, reviewer, comment, decided_at FROM reviews "
+            "WHERE decision IS NOT NULL AND decision != ? ORDER BY assessment_id, decided_at, role", (CLOSED,))
+        return [ReviewRow.from_row(r) for r in rows]

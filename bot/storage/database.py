@@ -174,9 +174,24 @@ class Database:
                 await self._end_quietly("COMMIT")
 
     async def _end_quietly(self, statement: str) -> None:
-        """End whatever transaction is open. A task cancelled while its BEGIN was on its way to the database
-        thread cannot know whether the BEGIN ran: a first statement waits for it (the thread runs them in
-        order), then the connection tells whether a transaction is open."""
+        """End whatever transaction is open, and only then let the lock go, even if cancelled meanwhile.
+
+        A task cancelled while its BEGIN was on its way to the database thread cannot know whether the BEGIN
+        ran: a first statement waits for it (the thread runs them in order), then the connection tells whether
+        a transaction is open. Cancelled again during that, the cleanup still finishes before the lock goes:
+        another task's BEGIN must never find this transaction open."""
+        cleanup = asyncio.ensure_future(self._end(statement))
+        cancelled = False
+        while not cleanup.done():
+            try:
+                await asyncio.shield(cleanup)
+            except asyncio.CancelledError:
+                cancelled = True
+        cleanup.result()
+        if cancelled:
+            raise asyncio.CancelledError
+
+    async def _end(self, statement: str) -> None:
         await self.conn.execute("SELECT 1")
         if self.conn.in_transaction:
             await self.conn.execute(statement)

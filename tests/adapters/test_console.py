@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import CLEAN
+from tests.helpers import CLEAN, answers_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,14 +27,21 @@ def run_console(db: Path, lines: list[str], *extra: str) -> list[dict]:
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
-def script_for_clean_interview() -> list[str]:
-    """The answers in the order the shipped questionnaire asks them for CLEAN."""
+def asked_for(overrides: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """(question id, what is typed), in the order the shipped questionnaire asks, for CLEAN with `overrides`."""
     from conversations.questionnaire import load_questionnaire
-    from conversations.rules import is_applicable
-    from tests.conversations.test_rules import _answers
     questionnaire = load_questionnaire()
-    answers = _answers(questionnaire)
-    return [CLEAN[q.id] for q in questionnaire.questions if q.id in CLEAN and is_applicable(q, answers)]
+    typed = {**CLEAN, **(overrides or {})}
+    answers = answers_for(questionnaire, overrides)
+    return [(q.id, typed[q.id]) for q in questionnaire.questions if q.id in answers]
+
+
+def script_for(overrides: dict[str, str] | None = None) -> list[str]:
+    return [text for _question, text in asked_for(overrides)]
+
+
+def script_for_clean_interview() -> list[str]:
+    return script_for()
 
 
 def test_protocol_shape_and_a_whole_interview(tmp_path):
@@ -191,3 +198,95 @@ def test_the_terminal_never_receives_a_raw_escape(tmp_path):
                           input="nouveau\nProjet \x1b[2J\x1b]0;pwned\x07 final\nrésumé\n", capture_output=True,
                           text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 0 and "\x1b" not in done.stdout and "\x07" not in done.stdout
+
+
+# -- scenarios a DPO must be able to trust ------------------------------------------------------------
+
+STREET_CAMERA = {
+    "ctx_name": "Caméras de carrefour",
+    "ctx_purpose": "Compter piétons et vélos aux carrefours à partir des caméras de rue, pour régler les feux.",
+    "ctx_direction": "3",
+    "ctx_ai_kind": "2",
+    "ctx_supplier": "Logiciel de vidéo-analyse d'un prestataire",
+    "ctx_operator": "2",
+    "ctx_hosting": "2",
+    "ctx_data": "4,6",
+    "c2_legal_text": "Code de la route, art. R411-25 ; délibération du conseil métropolitain du 12 avril 2024",
+    "c2_dpia": "2",
+    "c2_high_risk": "3",
+    "c3_problem": "Les feux sont réglés sans connaître la fréquentation réelle ; piétons et cyclistes attendent trop.",
+    "c3_indicator": "Temps d'attente moyen des piétons aux carrefours équipés : -30 %",
+    "c5_frequency": "3",
+    "c6_accountable": "Responsable du service circulation",
+    "c7_alternative_what": "Compteurs à boucles magnétiques dans la chaussée",
+    "c7_why_better": "Les boucles ne comptent ni les piétons ni les vélos, et coûtent plus cher à poser.",
+}
+
+
+def test_a_street_camera_cannot_pass_criterion_1_on_a_non_to_biometrics(tmp_path):
+    out = run_console(tmp_path / "b.db", ["nouveau", *script_for(STREET_CAMERA), "soumettre"])
+    assert "error" not in [o["kind"] for o in out]
+    noted = [o["text"] for o in out if o["to"] == "agent" and o["kind"] == "warning"]
+    assert ("⚠️ Point à vérifier noté — Identification biométrique : réponses contradictoires : Contradiction : "
+            "« non » à l'identification biométrique, alors que le contexte indique l'analyse d'images ou de vidéos "
+            "de personnes ; à vérifier (un visage ou une silhouette analysés peuvent suffire à identifier).") in noted
+    summary = next(o for o in out if o["kind"] == "summary")["text"]
+    assert "⚠️ 1. Absence d'identification biométrique et de données sensibles : à vérifier" in summary
+    request = next(o for o in out if o["kind"] == "review_request" and o["to"] == "dpo")["text"]
+    first = request.split("À lire d'abord :\n")[1].split("\nPoints bloquants")[0].splitlines()
+    assert [line.split(" : ")[0] for line in first] == [
+        "  Direction", "  Objet", "  Données utilisées", "  Base légale", "  Texte ou délibération", "  Hébergement",
+        "  Décisions individuelles"]
+    assert first[0] == "  Direction : Mobilités"
+    checks = request.split("Points à vérifier, par critère :\n")[1].split("\n✅ 3.")[0]
+    assert checks.startswith("⚠️ 1. Absence d'identification biométrique et de données sensibles — à vérifier\n"
+                             "    – Analyse d'images de personnes : L'outil analyse des images ou des vidéos de "
+                             "personnes")
+    assert ("      réponses lues ensemble — Type d'IA : Analyse d'images ou de vidéos ; Données utilisées : Images "
+            "ou vidéos de personnes, Données de localisation de personnes (ou de leurs véhicules, téléphones) ; "
+            "Identification biométrique : non") in checks
+    assert "    – Localisation de personnes : Données de localisation de personnes" in checks
+    assert "    – Caractérisation des personnes : réponses contradictoires : Contradiction" in checks
+    assert {o["to"] for o in out if o["kind"] == "review_request"} == {"dpo", "rssi", "juriste", "nr"}
+
+
+def test_a_corrected_blocker_is_followed_up_and_stays_in_the_review_request(tmp_path):
+    script = script_for()
+    at = [question for question, _text in asked_for()].index("c1_biometric")
+    out = run_console(tmp_path / "b.db", ["nouveau", *script[:at], "oui", "corriger", "non", *script[at + 1:],
+                                          "soumettre"])
+    to_dpo = [o for o in out if o["to"] == "dpo"]
+    assert [o["kind"] for o in to_dpo] == ["blocker", "info", "review_request"]
+    assert "Point bloquant sur l'évaluation n°1" in to_dpo[0]["text"]
+    assert to_dpo[1]["text"].startswith("✅ Évaluation n°1 « Tri du courrier entrant » de agent : le point bloquant "
+                                        "« Identification biométrique » est corrigé — réponse « oui » remplacée par "
+                                        "« non ».")
+    assert ("Points bloquants, actuels et résolus :\n  ✅ Identification biométrique (critère 1) : « oui » corrigé en "
+            "« non » — il bloquait : Identification biométrique : exclue par le critère 1 de la doctrine.\n"
+            "Points à vérifier, par critère :") in to_dpo[2]["text"]
+
+
+def _dont_know_throughout() -> dict[str, str]:
+    """« je ne sais pas » to every yes/no and choice question but the direction, and to the supplier."""
+    from conversations.questionnaire import QuestionType, load_questionnaire
+    kinds = (QuestionType.YESNO, QuestionType.CHOICE, QuestionType.MULTI)
+    return {q.id: "je ne sais pas" for q in load_questionnaire().questions
+            if (q.type in kinds and not q.choices_from) or q.id == "ctx_supplier"}
+
+
+def test_an_interview_answered_dont_know_throughout_is_complete_and_checked_everywhere(tmp_path):
+    dont_know = _dont_know_throughout()
+    script = script_for(dont_know)
+    out = run_console(tmp_path / "b.db", ["nouveau", *script, "soumettre"])
+    assert [o["text"] for o in out if o["kind"] == "error"] == []
+    assert script.count("je ne sais pas") == sum(1 for o in out if o["kind"] == "warning")  # each one noted
+    summary = next(o for o in out if o["kind"] == "summary")["text"]
+    for number in range(1, 8):
+        assert f"⚠️ {number}. " in summary, number
+    assert "✅" not in summary and "Contexte" not in summary  # nothing passes, nothing is filed under the context
+    assert "    – Prestataire ou modèle : Réponse « je ne sais pas » : point à vérifier." in summary
+    assert ("    – Pratiques interdites (règlement IA, art. 5) : Pratiques interdites de l'art. 5 du règlement sur "
+            "l'IA non vérifiées") in summary
+    assert {o["to"] for o in out if o["kind"] == "review_request"} == {"dpo", "rssi", "juriste", "nr"}
+    assert any(o["text"].startswith("Évaluation n°1 soumise. Recommandation : favorable, avec des points à vérifier")
+               for o in out)

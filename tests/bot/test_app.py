@@ -233,3 +233,43 @@ async def test_status_follows_the_access_rule_of_report_and_history(app, db_path
         refused = [json.loads(d)["what"] for (d,) in raw.execute(
             "SELECT detail FROM audit WHERE action = 'access_refused' AND actor = 'console:manager2' ORDER BY id")]
     assert refused == ["status", "report", "history"]
+
+
+async def test_without_directions_configured_the_interview_goes_on_with_the_direction_typed(config, questionnaire,
+                                                                                          db_path, clock):
+    bare = config.model_copy(update={"directions": {}})
+    async with Database(db_path) as db:
+        chat = Chat(Boussole(config=bare, questionnaire=questionnaire, db=db, clock=clock))
+        await chat.say("nouveau")
+        asked = await chat.answer_all({}, stop_at="ctx_direction")
+        assert asked[-1].question["type"] == "text" and asked[-1].question["choices"] == []
+        assert "tapez un numéro" not in asked[-1].text
+        replies = await chat.say("Direction des sports")
+        assert replies[-1].question["id"] == "ctx_ai_kind"
+        await chat.answer_all({})
+        submitted = await chat.say("soumettre")
+        request = next(r for r in submitted if r.kind == "review_request")
+        assert "  Direction : Direction des sports" in request.text
+        async with db.reading() as tx:
+            assert (await tx.assessment(1)).direction == "Direction des sports"
+
+
+async def test_a_summary_of_work_under_way_recommends_nothing(app):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    for _ in range(11):
+        await chat.say(CLEAN[chat.last_question()])
+    summary = (await chat.say("résumé"))[0]
+    assert summary.kind == "summary"
+    assert "Incomplet — " in summary.body and "critères pas encore couverts : 1, 2, 3, 4, 5, 6, 7" in summary.body
+    assert "favorable" not in summary.body
+
+
+async def test_a_withdrawn_assessment_has_no_recommendation(app):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    await chat.answer_all({})
+    await chat.say("annuler")
+    await chat.say("oui")
+    status = (await chat.say("statut 1"))[0]
+    assert status.text == "Évaluation n°1 « Tri du courrier entrant » : retiré."

@@ -123,7 +123,7 @@ def test_when_answers_with_a_misspelt_choice_names_the_key_and_the_choices(tmp_p
         config.check_against(questionnaire)
     assert str(caught.value) == (
         f"{tmp_path / 'boussole.toml'}: key 'roles.dpo.when_answers.ctx_data': 'personnal' is not an answer of "
-        "question 'ctx_data'; its answers are open, internal, personal, images, audio, location")
+        "question 'ctx_data'; its answers are open, internal, personal, images, audio, location, unknown")
 
 
 def test_when_answers_with_an_unknown_question_lists_the_questions(tmp_path, questionnaire):
@@ -132,7 +132,7 @@ def test_when_answers_with_an_unknown_question_lists_the_questions(tmp_path, que
         config.check_against(questionnaire)
     first, second = str(caught.value).splitlines()
     assert f"key 'roles.dpo.when_answers.ctx_datas': questionnaire {questionnaire.version} has no question " \
-           "'ctx_datas'; questions whose answers a role can follow: ctx_ai_kind, ctx_operator," in first
+           "'ctx_datas'; questions whose answers a role can follow: ctx_ai_kind, ctx_supplier, ctx_operator," in first
     assert "c1_biometric" in first and "ctx_name" not in first  # a free text has no answers to list
     assert "key 'roles.dpo.when_answers.ctx_name': question 'ctx_name' (text) has no answers to choose from" in second
 
@@ -142,11 +142,12 @@ def test_when_answers_takes_choices_yes_no_directions_and_unknown_where_allowed(
                                                  'c1_biometric = ["yes", "unknown"], ctx_direction = ["numerique"] }\n'
                                                  '[directions.numerique]\nlabel = "Numérique"\n'))
     assert config.check_against(questionnaire) == []
-    refused = load_config(_write(tmp_path, ROLE + 'when_answers = { ctx_data = ["unknown"], c1_biometric = ["oui"] }\n'
+    refused = load_config(_write(tmp_path, ROLE + 'when_answers = { ctx_direction = ["unknown"], '
+                                                  'c1_biometric = ["oui"] }\n'
                                                   '[directions.numerique]\nlabel = "Numérique"\n'))
     with pytest.raises(ConfigError) as caught:
         refused.check_against(questionnaire)
-    assert "'unknown' is not an answer of question 'ctx_data'" in str(caught.value)  # "I don't know" not offered
+    assert "'unknown' is not an answer of question 'ctx_direction'" in str(caught.value)  # not offered there
     assert "'oui' is not an answer of question 'c1_biometric'; its answers are yes, no, unknown" in str(caught.value)
 
 
@@ -242,8 +243,8 @@ def test_members_on_a_transport_left_disabled_are_a_warning(tmp_path, questionna
 
 def test_a_question_offering_directions_without_directions_is_a_warning(tmp_path, questionnaire, capsys, caplog):
     path = _write(tmp_path, 'locale = "fr"\n')
-    warning = ("questionnaire question 'ctx_direction' offers the directions, but the config has none, so nobody "
-               "can answer it: add a [directions.NAME] section with a label")
+    warning = ("questionnaire question 'ctx_direction' offers the directions, but the config has none, so it is "
+               "asked as free text and no manager gets the digests: add a [directions.NAME] section with a label")
     assert load_config(path).check_against(questionnaire) == [warning]
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="bot.config"):

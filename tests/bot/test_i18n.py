@@ -58,3 +58,60 @@ def test_a_question_recalls_the_tables_words(questionnaire):
     assert question.hint is not None and "Also: why · back · summary · help" in question.hint
     french = render(outcome.replies[-1], "fr")
     assert french.hint is not None and "Aussi : pourquoi · retour · résumé · aide" in french.hint
+
+
+def _driven(questionnaire, texts: list[str], locale: str | None = None):
+    """Run the engine on a few messages as the application would (the demo directions); the last replies."""
+    from tests.helpers import DIRECTIONS
+
+    conversation = Conversation("console:a", locale=locale)
+    interviews: dict = {}
+    outcome = None
+    for n, text in enumerate(texts):
+        event = Incoming(f"e{n}", "console:a", text)
+        drafts = {i: v for i, v in interviews.items() if v.status.editable}
+        command = route(event, conversation, drafts, questionnaire, directions=DIRECTIONS)
+        referenced = interviews.get(command.id_argument) if command and command.id_argument else None
+        snapshot = Snapshot(conversation=conversation, questionnaire=questionnaire, drafts=drafts,
+                            referenced=referenced, next_id=max(interviews, default=0) + 1, directions=DIRECTIONS,
+                            may_view_referenced=referenced is not None and referenced.requester == event.user)
+        outcome = handle(snapshot, event, dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), command)
+        conversation = outcome.conversation
+        interviews.update({i.id: i for i in outcome.interviews})
+    assert outcome is not None
+    return outcome.replies
+
+
+def _first_answers(count: int) -> list[str]:
+    from tests.adapters.test_console import script_for
+    return script_for()[:count]
+
+
+@pytest.mark.parametrize(("locale", "expected"), [
+    ("fr", "Incomplet — 21 question(s) restante(s) ; critères pas encore couverts : 1, 2, 3, 4, 5, 6, 7. "
+           "Pas de recommandation avant la fin de l'entretien."),
+    ("en", "Incomplete — 21 question(s) left; criteria not yet covered: 1, 2, 3, 4, 5, 6, 7. "
+           "No recommendation before the interview ends.")])
+def test_a_summary_after_11_answers_says_incomplete_and_recommends_nothing(questionnaire, locale, expected):
+    replies = _driven(questionnaire, ["nouveau", *_first_answers(11), "résumé" if locale == "fr" else "summary"],
+                      locale)
+    summary = render(replies[0], locale)
+    assert summary.key == "summary.partial" and expected in summary.body
+    assert "favorable" not in summary.body and "favourable" not in summary.body
+
+
+def test_a_withdrawn_assessment_shows_no_recommendation(questionnaire):
+    from tests.adapters.test_console import script_for
+    replies = _driven(questionnaire, ["nouveau", *script_for(), "annuler", "oui", "statut 1"])
+    assert render(replies[0], "fr").body == "Évaluation n°1 « Tri du courrier entrant » : retiré."
+
+
+def test_each_finding_shows_the_label_of_its_question(questionnaire):
+    from tests.adapters.test_console import script_for
+    replies = _driven(questionnaire, ["nouveau", *script_for({"ctx_hosting": "?", "c5_lighter": "?"})])
+    summary = render(replies[-1], "fr").body.splitlines()
+    legal = summary.index("⚠️ 2. Conformité juridique et cybersécurité : à vérifier")
+    assert summary[legal + 1] == "    – Hébergement : Réponse « je ne sais pas » : point à vérifier."
+    sober = summary.index("⚠️ 5. Sobriété énergétique : à vérifier")
+    assert summary[sober + 1] == "    – Option plus sobre étudiée : Réponse « je ne sais pas » : point à vérifier."
+    assert not any(line.startswith("⚠️ Contexte") for line in summary)  # hosting is criterion 2's, not context's

@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from bot.audit import head
 from bot.register import entries, export
 from tests.bot.test_register import populated
 
@@ -35,7 +36,7 @@ async def test_the_published_page_loads_without_errors_and_lists_every_approved_
     await populated(app, clock)
     items = await entries(app.db, app.questionnaire, app.config)
     page = tmp_path / "registre.html"
-    page.write_text(export(items, "html", clock.now), encoding="utf-8")
+    page.write_text(export(items, "html", clock.now, head=await head(app.db)), encoding="utf-8")
     profile = tmp_path / "profile"
     dom = subprocess.run([browser, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
                          capture_output=True, text=True, timeout=120)

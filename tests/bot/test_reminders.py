@@ -159,7 +159,7 @@ async def test_the_escalation_names_the_role_nobody_may_decide_for(app, clock):
 
 async def test_new_questionnaire_version_brings_the_reevaluation_forward(app, config, questionnaire, db_path, clock):
     n, _due = await approved_use(app)
-    newer = dataclasses.replace(questionnaire, version="2025.1", _index={})
+    newer = dataclasses.replace(questionnaire, version="2025.2", _index={})
     upgraded = Boussole(config=config, questionnaire=newer, db=app.db, clock=clock)
     notices = await sweep(upgraded, clock.now)
     assert kinds(notices) == [(ALICE, "new_questionnaire", n)]

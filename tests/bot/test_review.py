@@ -37,7 +37,8 @@ async def test_submission_sends_requests_to_the_required_roles_only(app):
     assert [r.to for r in requests] == [NR]  # a clean use: only the always-required role
     request = requests[0]
     assert "Demande de validation — évaluation n°1 « Tri du courrier entrant »" in request.text
-    assert "Demandée par alice — Direction du numérique" in request.text
+    assert "Demandée par alice." in request.text
+    assert "À lire d'abord :\n  Direction : Direction du numérique\n  Objet : Classer automatiquement" in request.text
     assert "valider 1" in request.hint
     assert [a["name"] for a in request.actions] == ["approve", "reservations", "request_changes", "reject"]
     assert await status_of(app, n) is Status.IN_REVIEW
@@ -49,8 +50,7 @@ async def test_findings_call_more_roles_and_show_the_answers_behind_them(app):
     requests = {r.to: r for r in chat.inbox if r.kind == "review_request"}
     assert set(requests) == {DPO, RSSI, JURISTE, NR}
     text = requests[DPO].text
-    assert "RSSI non consulté" in text
-    assert "réponse à « Le RSSI a-t-il été consulté sur la sécurité de l'outil ? » : non" in text
+    assert "    – Avis du RSSI : RSSI non consulté : avis de sécurité à obtenir.\n      réponse : non" in text
 
 
 async def test_approve_sets_the_next_review_date(app, clock):
@@ -326,3 +326,121 @@ async def test_every_review_command_of_the_table_is_answered_by_the_desk(app):
         replies = await chat.say(text, user=NR)
         assert to(replies, NR), name
         assert all(r.key != "error.unknown_command" for r in replies), name
+
+
+async def test_a_huge_comment_is_refused_and_stored_nowhere(app, db_path):
+    from tests.helpers import Chat, submitted
+    await submitted(Chat(app))
+    replies = await Chat(app, "console:nr").say("valider 1 " + "x" * 10_000_000)
+    assert replies[0].key == "error.too_long"
+    import sqlite3
+    with sqlite3.connect(db_path) as raw:
+        for table, column in (("reviews", "comment"), ("audit", "detail"), ("outbox", "payload"),
+                              ("processed_events", "event_id")):
+            longest = raw.execute(f"SELECT COALESCE(MAX(LENGTH({column})), 0) FROM {table}").fetchone()[0]
+            assert longest < 50_000, table
+        assert raw.execute("SELECT COUNT(*) FROM reviews WHERE decision IS NOT NULL").fetchone()[0] == 0
+
+
+# -- a verdict a DPO can trust ------------------------------------------------------------------------
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
+async def test_a_corrected_blocker_stays_in_the_review_request_and_its_reviewers_hear_of_it(app, db_path):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    await chat.answer_all({}, stop_at="c1_biometric")
+    await chat.say("oui")
+    await chat.say("corriger")
+    corrected = await chat.say("non")
+    follow_up = to(corrected, DPO)
+    assert [r.key for r in follow_up] == ["review.blocker_corrected"]
+    assert follow_up[0].text == ("✅ Évaluation n°1 « Tri du courrier entrant » de alice : le point bloquant "
+                                 "« Identification biométrique » est corrigé — réponse « oui » remplacée par « non ». "
+                                 "Il restera visible dans la demande de validation.")
+    assert audit_details(db_path, "reviewers_alerted")[-1] == {"kind": "blocker_corrected",
+                                                               "question": "c1_biometric", "recipients": [DPO]}
+    await chat.answer_all({})
+    replies = await chat.say("soumettre")
+    request = to(replies, DPO, "review_request")  # the DPO reviews it: a blocker was raised on criterion 1
+    assert len(request) == 1
+    blockers = request[0].text.split("Points bloquants, actuels et résolus :\n")[1].split("\nPoints à vérifier")[0]
+    assert blockers == ("  ✅ Identification biométrique (critère 1) : « oui » corrigé en « non » — il bloquait : "
+                        "Identification biométrique : exclue par le critère 1 de la doctrine.")
+
+
+async def test_an_exceptional_review_is_in_the_request_with_its_justification(app):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    await chat.answer_all({}, stop_at="c1_biometric")
+    await chat.say("oui")
+    await chat.say("exception")
+    await chat.say("Contrôle d'accès d'un local sensible, obligation réglementaire de sûreté.")
+    await chat.answer_all({})
+    replies = await chat.say("soumettre")
+    request = to(replies, DPO, "review_request")[0].text
+    assert ("  ⛔ Identification biométrique (critère 1) : « oui », maintenu — examen exceptionnel demandé : "
+            "« Contrôle d'accès d'un local sensible, obligation réglementaire de sûreté. »") in request
+    assert "Recommandation de Boussole : bloqué." in request
+
+
+async def test_the_review_request_opens_with_what_a_dpo_reads_first(app):
+    chat = Chat(app)
+    await submitted(chat, {"ctx_data": "3", "c6_individual_decision": "2", "c2_ciso": "non"})
+    text = to(chat.inbox, DPO, "review_request")[0].text
+    starts = [next(i for i, line in enumerate(_lines(text)) if line.startswith(head)) for head in (
+        "À lire d'abord :", "  Direction : Direction du numérique", "  Objet : Classer automatiquement",
+        "  Données utilisées : Données personnelles", "  Base légale : Mission d'intérêt public",
+        "  Texte ou délibération : Code général des collectivités territoriales", "  Hébergement : Sur les serveurs",
+        "  Décisions individuelles : Oui, un agent examine et décide dans chaque cas",
+        "  Demande de réexamen humain : Une procédure est prévue", "  Contestation d'un résultat : Recours gracieux",
+        "Points bloquants, actuels et résolus :", "Points à vérifier, par critère :", "Réponses :",
+        "Recommandation de Boussole")]
+    assert starts == sorted(starts)
+    answers = text.split("Réponses :\n")[1]
+    assert "    Avis du RSSI : non" in answers and "Base légale" not in answers  # read first, not twice
+
+
+async def test_emotion_recognition_alerts_every_role_whose_criteria_it_touches(app):
+    chat = Chat(app)
+    await chat.say("nouveau")
+    await chat.answer_all({}, stop_at="c4_monitoring")
+    replies = await chat.say("3")  # it analyses the agents' emotions: AI Act art. 5 (f)
+    alerted = {r.to for r in replies if r.kind == "blocker" and r.to != ALICE}
+    assert alerted == {DPO, RSSI, JURISTE, NR}  # criterion 4, and 1 and 2 it touches
+    alert = to(replies, DPO)[0].text
+    assert "Observation des agents, critère 4" in alert and "concerne aussi les critères 1, 2" in alert
+    assert "art. 5 (f)" in alert
+
+
+async def test_dont_know_calls_the_role_competent_for_its_criterion(app):
+    chat = Chat(app)
+    await submitted(chat, {"c6_explainable": "?"})
+    assert {r.to for r in chat.inbox if r.kind == "review_request"} == {JURISTE, NR}  # criterion 6: legal
+    text = to(chat.inbox, JURISTE, "review_request")[0].text
+    assert ("    – Explicabilité : Réponse « je ne sais pas » : point à vérifier.\n"
+            "      réponse : je ne sais pas") in text
+
+
+async def test_an_assessment_answered_under_2024_1_is_still_reviewed_with_its_own_questions(app, config, clock):
+    from conversations.questionnaire import load_versions
+    old = load_versions(app.questionnaire)["2024.1"]
+    before = Boussole(config=config, questionnaire=old, db=app.db, clock=clock)
+    chat = Chat(before)
+    await chat.say("nouveau")
+    await chat.answer_all({}, stop_at="c7_alternative")
+    chat.app = app  # the bot is upgraded to 2025.1 mid-interview
+    await chat.say("oui")
+    assert chat.last_question() == "c7_why_better"  # 2024.1 does not ask what the alternative is
+    await chat.answer_all({})
+    replies = await chat.say("soumettre")
+    request = to(replies, NR, "review_request")[0].text
+    assert "Solution sans IA" not in request and "Apport de l'IA : Des règles" in request
+    assert "Texte ou délibération" not in request
+    await chat.say("valider 1", user=NR)
+    await chat.say("réévaluer 1")
+    async with app.db.reading() as tx:
+        assert (await tx.assessment(1)).interview.questionnaire_version == "2024.1"
+        assert (await tx.assessment(2)).interview.questionnaire_version == "2025.1"

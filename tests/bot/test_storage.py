@@ -115,3 +115,26 @@ async def test_outbox_is_delivered_in_order_per_transport(db_path):
             await tx.mark_delivered(rows[0].id, "t2")
             assert [r.payload["n"] for r in await tx.undelivered("console")] == [1, 2]
             assert [r.payload["n"] for r in await tx.undelivered("slack")] == [9]
+
+
+async def test_a_task_cancelled_again_while_it_cleans_up_still_ends_its_transaction(db_path):
+    async with Database(db_path) as db:
+        async def write_forever() -> None:
+            async with db.transaction() as tx:
+                await tx.enqueue([("console:a", {"n": "never"})], "t")
+                await asyncio.Event().wait()
+
+        for attempt in range(12):  # the second cancellation lands at every point of the cleanup
+            task = asyncio.create_task(write_forever())
+            for _ in range(3):
+                await asyncio.sleep(0)
+            task.cancel()
+            for _ in range(attempt % 6):
+                await asyncio.sleep(0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            async with db.transaction() as tx:  # would say "cannot start a transaction within a transaction"
+                await tx.enqueue([("console:a", {"n": attempt})], "t")
+        async with db.reading() as tx:
+            assert [r.payload["n"] for r in await tx.undelivered("console")] == list(range(12))

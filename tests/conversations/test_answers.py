@@ -19,9 +19,16 @@ def test_dont_know_is_an_answer(questionnaire, typed):
     assert parse_answer(questionnaire.question("c1_biometric"), typed) == Answer(unknown=True)
 
 
-def test_dont_know_refused_where_a_precise_answer_is_needed(questionnaire):
-    result = parse_answer(questionnaire.question("ctx_users"), "?")
+@pytest.mark.parametrize("question_id", ["ctx_name", "ctx_purpose", "ctx_direction"])
+def test_dont_know_refused_only_where_the_answer_is_the_agents_own(questionnaire, question_id):
+    result = parse_answer(questionnaire.question(question_id), "je ne sais pas")
     assert isinstance(result, Invalid) and result.key == "invalid.unknown_not_allowed"
+
+
+@pytest.mark.parametrize("question_id", ["c2_prohibited", "c2_high_risk", "ctx_supplier", "ctx_data", "c1_bias",
+                                         "c6_individual_decision", "c2_legal_text"])
+def test_dont_know_is_possible_where_an_agent_may_honestly_not_know(questionnaire, question_id):
+    assert parse_answer(questionnaire.question(question_id), "je ne sais pas") == Answer(unknown=True)
 
 
 def test_choice_by_number_or_label_ignoring_accents_and_case(questionnaire):
@@ -65,7 +72,7 @@ def test_text_bounds_are_stated(questionnaire):
 
 def _question(qtype: QuestionType, **extra) -> Question:
     text = LocalText("q", "q")
-    return Question(id="q", criterion=0, type=qtype, text=text, help=text, **extra)
+    return Question(id="q", criterion=0, type=qtype, text=text, help=text, short=text, **extra)
 
 
 def test_numbers_with_bounds():

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from conversations.answers import Answer
 from conversations.commands import Command
 from conversations.engine import Outcome, Snapshot, handle, route
 from conversations.model import (
@@ -22,8 +23,8 @@ from conversations.model import (
     Submitted,
     Withdrawn,
 )
-from conversations.questionnaire import Choice, LocalText
-from conversations.rules import Recommendation
+from conversations.questionnaire import Choice, LocalText, QuestionType
+from conversations.rules import Recommendation, applicable_questions
 from tests.helpers import CLEAN
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -36,8 +37,11 @@ DIRECTIONS = (
 class Driver:
     """Holds what storage would hold, so the pure engine can be driven step by step."""
 
-    def __init__(self, questionnaire, user: str = "console:alice") -> None:
+    def __init__(self, questionnaire, user: str = "console:alice", *,
+                 directions: tuple[Choice, ...] = DIRECTIONS) -> None:
         self.q = questionnaire
+        self.versions: dict = {}
+        self.directions = directions
         self.user = user
         self.conversation = Conversation(user)
         self.interviews: dict[int, Interview] = {}
@@ -48,11 +52,13 @@ class Driver:
         self.n += 1
         event = Incoming(f"e{self.n}", self.user, text, explicit=explicit)
         drafts = {i: v for i, v in self.interviews.items() if v.status.editable}
-        command = route(event, self.conversation, drafts, self.q)  # once, as the application does
+        command = route(event, self.conversation, drafts, self.q, directions=self.directions,
+                        versions=self.versions)  # once, as the application does
         referenced = self.interviews.get(command.id_argument) if command and command.id_argument else None
         snapshot = Snapshot(
             conversation=self.conversation, questionnaire=self.q, drafts=drafts,
-            referenced=referenced, next_id=max(self.interviews, default=0) + 1, directions=DIRECTIONS,
+            referenced=referenced, next_id=max(self.interviews, default=0) + 1, directions=self.directions,
+            versions=self.versions,
             may_view_referenced=referenced is not None and referenced.requester == self.user,  # the app's rule
         )
         outcome = handle(snapshot, event, NOW, command)
@@ -99,7 +105,7 @@ def test_new_interview_asks_the_first_question_with_its_position(driver):
     assert prompt.question.id == "ctx_name" and prompt.number == 1 and prompt.total > 20
     assert driver.conversation.mode is Mode.INTERVIEW
     assert outcome.audit[0].action == "created"
-    assert driver.active.questionnaire_version == "2024.1"
+    assert driver.active.questionnaire_version == "2025.1"
 
 
 def test_whole_clean_interview_then_submit(driver):
@@ -235,7 +241,8 @@ def test_edit_re_asks_questions_whose_condition_changed(driver):
     driver.say("nouveau")
     driver.run()
     assert "c2_dpia" not in driver.active.answers
-    position = next(i for i, q in enumerate(driver.q.questions, 1) if q.id == "ctx_data")
+    asked = applicable_questions(driver.q, driver.active.answers)
+    position = next(i for i, q in enumerate(asked, 1) if q.id == "ctx_data")
     driver.say(f"modifier {position}")
     outcome = driver.say("3")  # personal data now: the DPIA question applies
     assert outcome.replies[-1].prompt.question.id == "c2_dpia"
@@ -427,7 +434,8 @@ def test_an_explicit_command_counts_at_a_text_question_and_a_plain_one_is_the_an
 def test_commands_are_read_as_typed_when_nothing_free_is_awaited(driver, questionnaire):
     driver.say("nouveau")
     driver.run(stop_at="ctx_direction")  # a choice question
-    command = route(Incoming("r", driver.user, "Rapport 3"), driver.conversation, driver.interviews, questionnaire)
+    command = route(Incoming("r", driver.user, "Rapport 3"), driver.conversation, driver.interviews, questionnaire,
+                    directions=DIRECTIONS)
     assert command == Command("report", "3")
 
 
@@ -473,3 +481,121 @@ def test_a_reviewers_comment_comes_back_as_the_decision_it_completes(questionnai
     assert route(Incoming("n", "console:nr", "à valider"), waiting, {}, questionnaire) == Command("pending_reviews")
     assert route(Incoming("e", "console:nr", "valider 3", explicit=True), waiting, {}, questionnaire) == Command(
         "approve", "3")
+
+
+# -- what the bot says it knows -----------------------------------------------------------------------
+
+def test_a_summary_mid_interview_gives_no_recommendation(driver):
+    driver.say("nouveau")
+    for _ in range(11):
+        driver.say(CLEAN[driver.pending()])
+    outcome = driver.say("résumé")
+    summary = outcome.replies[0].params["summary"]
+    assert summary.recommendation is Recommendation.INCOMPLETE
+    assert summary.remaining == outcome.replies[0].params["total"] - 11
+    assert summary.uncovered == (1, 2, 3, 4, 5, 6, 7)
+
+
+def test_a_reevaluation_with_nothing_answered_yet_gives_no_recommendation(driver):
+    driver.say("nouveau")
+    driver.run()
+    driver.say("soumettre")
+    driver.interviews[1] = driver.interviews[1].with_status(Status.APPROVED)
+    driver.say("réévaluer 1")
+    summary = driver.say("résumé").replies[0].params["summary"]
+    assert summary.recommendation is Recommendation.INCOMPLETE and summary.remaining > 30
+
+
+def test_a_withdrawn_assessment_shows_no_recommendation(driver):
+    driver.say("nouveau")
+    driver.run()
+    driver.say("annuler")
+    driver.say("oui")
+    status = driver.say("statut 1").replies[0]
+    assert status.key == "status" and status.params["recommendation"] is None
+
+
+# -- « je ne sais pas » and answers read together ----------------------------------------------------------
+
+def test_dont_know_on_the_prohibited_practices_and_the_supplier_is_taken_and_noted(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="ctx_supplier")
+    supplier = driver.say("je ne sais pas")
+    assert [r.key for r in supplier.replies] == ["to_check_noted", "question"]
+    assert supplier.replies[0].params["label"].fr == "Prestataire ou modèle"
+    driver.run(stop_at="c2_prohibited")
+    prohibited = driver.say("je ne sais pas")
+    assert [r.key for r in prohibited.replies] == ["to_check_noted", "question"]
+    assert driver.active.answers["c2_prohibited"].unknown
+
+
+def test_the_answer_that_completes_a_contradiction_notes_it_at_once(driver):
+    driver.say("nouveau")
+    driver.run({"ctx_ai_kind": "2", "ctx_data": "4"}, stop_at="c1_biometric")
+    outcome = driver.say("non")
+    noted = [r.params["label"].fr for r in outcome.replies if r.key == "to_check_noted"]
+    assert noted == ["Identification biométrique : réponses contradictoires"]
+
+
+def test_correcting_a_blocking_answer_is_a_signal_for_the_reviewers_it_alerted(driver):
+    from conversations.model import BlockerCorrected
+
+
+    driver.say("nouveau")
+    driver.run(stop_at="c1_biometric")
+    raised = driver.say("oui")
+    assert raised.audit[-1].action == "blocker_raised" and raised.audit[-1].detail["answer"] == {"value": "yes"}
+    driver.say("corriger")
+    corrected = driver.say("non")
+    assert corrected.signals == (BlockerCorrected(1, "c1_biometric", Answer("yes"), Answer("no")),)
+    assert driver.say(CLEAN["c1_sensitive"]).signals == ()
+
+
+# -- the direction ---------------------------------------------------------------------------------------
+
+def test_without_directions_configured_the_direction_is_asked_as_free_text(questionnaire):
+    driver = Driver(questionnaire, directions=())
+    driver.say("nouveau")
+    driver.run(stop_at="ctx_direction")
+    prompt = driver.last.replies[-1].prompt
+    assert prompt.question.id == "ctx_direction" and prompt.question.type is QuestionType.TEXT
+    assert prompt.choices == ()
+    named = driver.say("Direction des sports")
+    assert named.replies[-1].prompt.question.id == "ctx_ai_kind"
+    assert driver.active.direction == "Direction des sports"
+
+
+def test_an_agent_whose_direction_is_not_listed_chooses_other_and_names_it(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="ctx_direction")
+    prompt = driver.last.replies[-1].prompt
+    assert [c.id for c in prompt.choices] == ["numerique", "mobilites", "other"]
+    assert prompt.choices[-1].label.fr == "Autre (préciser)"
+    other = driver.say("3")
+    assert other.replies[-1].prompt.question.id == "ctx_direction_other"
+    driver.say("Direction des sports")
+    assert driver.active.direction == "Direction des sports"
+    assert driver.pending() == "ctx_ai_kind"
+
+
+# -- versions ----------------------------------------------------------------------------------------------
+
+def test_a_draft_answered_under_an_earlier_version_goes_on_with_its_own_questions(questionnaire):
+    from conversations.questionnaire import load_versions
+
+    old = load_versions(questionnaire)["2024.1"]
+    driver = Driver(old)
+    driver.say("nouveau")
+    driver.run(stop_at="c2_legal_basis")
+    driver.q, driver.versions = questionnaire, {"2024.1": old}  # the bot restarts with 2025.1
+    driver.say(CLEAN["c2_legal_basis"])
+    assert driver.pending() == "c2_ciso"  # 2024.1 does not ask for the legal text
+    driver.run()
+    assert driver.active.questionnaire_version == "2024.1"
+    assert "c2_legal_text" not in driver.active.answers
+    driver.say("soumettre")
+    driver.interviews[1] = driver.interviews[1].with_status(Status.APPROVED)
+    driver.say("réévaluer 1")
+    assert driver.active.questionnaire_version == "2025.1"
+    driver.run(stop_at="c2_legal_text")
+    assert driver.pending() == "c2_legal_text"

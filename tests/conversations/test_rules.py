@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from conversations.answers import Answer, parse_answer
+import pytest
+
+from conversations.answers import Answer
 from conversations.questionnaire import Level
 from conversations.rules import Recommendation, applicable_questions, findings, summarize, with_answer
-from tests.helpers import CLEAN
-
-
-def _answers(questionnaire, overrides=None):
-    typed = {**CLEAN, **(overrides or {})}
-    answers = {}
-    for question in questionnaire.questions:
-        if question.id in typed and all(c.question in answers for c in question.when):
-            choices = None
-            if question.choices_from == "directions":
-                from conversations.questionnaire import Choice, LocalText
-                choices = (Choice("numerique", LocalText("Numérique", "Digital")),)
-            parsed = parse_answer(question, typed[question.id], choices)
-            assert isinstance(parsed, Answer), (question.id, parsed)
-            answers[question.id] = parsed
-    return answers
+from tests.helpers import answers_for as _answers
 
 
 def test_clean_answers_are_favourable(questionnaire):
@@ -86,3 +73,134 @@ def test_an_answer_a_condition_reads_drops_the_answers_that_no_longer_apply(ques
     assert all(qid in answers for qid in dependent)
     changed = with_answer(questionnaire, answers, "ctx_data", Answer(value=["internal"]))
     assert dependent and not any(qid in changed for qid in dependent)
+
+
+STREET_CAMERA = {"ctx_ai_kind": "2", "ctx_data": "4,6"}  # image analysis; images of people and location data
+
+
+def _criterion_1(questionnaire, overrides):
+    summary = summarize(questionnaire, _answers(questionnaire, overrides))
+    return summary.criteria[1]
+
+
+def test_a_use_analysing_images_of_people_cannot_pass_criterion_1_on_one_non(questionnaire):
+    criterion = _criterion_1(questionnaire, STREET_CAMERA)  # and "non" to every question of criterion 1
+    assert criterion.level is Level.TO_CHECK
+    labels = [f.label.fr for f in criterion.findings]
+    assert labels == ["Analyse d'images de personnes", "Localisation de personnes",
+                      "Identification biométrique : réponses contradictoires",
+                      "Caractérisation des personnes : réponses contradictoires"]
+    contradiction = criterion.findings[2]
+    assert contradiction.reason.fr.startswith("Contradiction : « non » à l'identification biométrique")
+    assert contradiction.questions == ("ctx_ai_kind", "ctx_data", "c1_biometric")
+
+
+def test_each_combination_holds_only_when_every_answer_it_reads_does(questionnaire):
+    images_only = _criterion_1(questionnaire, {"ctx_ai_kind": "5", "ctx_data": "4"})  # stored, not analysed
+    assert images_only.findings == ()
+    location = _criterion_1(questionnaire, {"ctx_data": "6"})
+    assert [f.question_id for f in location.findings] == ["c1_location_of_people"]
+    assert location.level is Level.TO_CHECK
+    answered_yes = summarize(questionnaire, _answers(questionnaire, {**STREET_CAMERA, "c1_biometric": "oui"}))
+    ids = [f.question_id for f in answered_yes.criteria[1].findings]
+    assert "c1_biometric" in ids and "c1_biometric_contradiction" not in ids  # no contradiction with a "oui"
+
+
+def test_a_combination_is_not_read_on_answers_that_no_longer_apply(questionnaire):
+    answers = _answers(questionnaire, {"ctx_ai_kind": "4", "ctx_data": "3", "c6_individual_decision": "1"})
+    assert [f.question_id for f in findings(questionnaire, answers) if f.criterion == 6] == [
+        "c6_scoring_without_decision"]
+    assert not [f for f in findings(questionnaire, {k: v for k, v in answers.items() if k != "ctx_ai_kind"})
+                if f.criterion == 6]
+
+
+def test_every_finding_names_the_question_it_comes_from(questionnaire):
+    unknown = {"ctx_hosting": "?", "c1_sensitive": "?", "c3_measure": "?"}
+    found = findings(questionnaire, _answers(questionnaire, unknown))
+    assert [(f.label.fr, f.criterion) for f in found] == [
+        ("Hébergement", 2), ("Données sensibles (RGPD art. 9 et 10)", 1), ("Mesure du gain", 3)]
+    assert all(f.reason.fr == "Réponse « je ne sais pas » : point à vérifier." for f in found)
+
+
+def test_dont_know_on_the_prohibited_practices_is_a_legal_point_to_check(questionnaire):
+    summary = summarize(questionnaire, _answers(questionnaire, {"c2_prohibited": "?", "ctx_supplier": "?"}))
+    legal = summary.criteria[2]
+    assert legal.level is Level.TO_CHECK
+    assert [f.label.fr for f in legal.findings] == ["Prestataire ou modèle",
+                                                    "Pratiques interdites (règlement IA, art. 5)"]
+    assert "a à h" in legal.findings[1].reason.fr
+    assert summary.recommendation is Recommendation.WITH_CHECKS
+
+
+def test_no_recommendation_while_questions_wait(questionnaire):
+    answers = _answers(questionnaire)
+    partial = {k: v for i, (k, v) in enumerate(answers.items()) if i < 11}
+    summary = summarize(questionnaire, partial)
+    assert summary.recommendation is Recommendation.INCOMPLETE
+    assert summary.remaining == len(applicable_questions(questionnaire, partial)) - 11
+    assert summary.uncovered == (1, 2, 3, 4, 5, 6, 7)
+    assert summarize(questionnaire, {}).recommendation is Recommendation.INCOMPLETE
+    assert summarize(questionnaire, answers).recommendation is Recommendation.FAVOURABLE
+
+
+def test_an_art_5_blocker_names_its_letter_and_every_criterion_it_touches(questionnaire):
+    found = [f for f in findings(questionnaire, _answers(questionnaire, {"c2_prohibited": "7"}))
+             if f.level is Level.BLOCKER]
+    assert [(f.criterion, f.criteria) for f in found] == [(2, (2, 1, 4))]
+    assert "art. 5 (f)" in found[0].reason.fr
+    emotions = [f for f in findings(questionnaire, _answers(questionnaire, {"c4_monitoring": "3"}))
+                if f.level is Level.BLOCKER]
+    assert [(f.criteria, "art. 5 (f)" in f.reason.fr) for f in emotions] == [((4, 1, 2), True)]
+
+
+def test_blocker_stories_tell_what_became_of_each_blocker(questionnaire):
+    from conversations.rules import blocker_stories
+
+    yes, no = Answer("yes"), Answer("no")
+    trail = [
+        ("answer", {"question": "c1_biometric", "answer": yes.to_json()}),
+        ("blocker_raised", {"question": "c1_biometric", "answer": yes.to_json()}),
+        ("answer", {"question": "c1_biometric", "answer": no.to_json()}),
+        ("answer", {"question": "c1_sensitive", "answer": yes.to_json()}),
+        ("blocker_raised", {"question": "c1_sensitive"}),  # an older record, without the answer: read back
+        ("exception_requested", {"question": "c1_sensitive", "justification": "Obligation réglementaire."}),
+        ("answer", {"question": "c6_individual_decision", "answer": Answer("automatic").to_json()}),
+        ("blocker_raised", {"question": "c6_individual_decision", "answer": Answer("automatic").to_json()}),
+    ]
+    answers = {"c1_biometric": no, "c1_sensitive": yes}  # c6's answer since dropped by another answer
+    stories = blocker_stories(questionnaire, trail, answers)
+    assert [(s.question_id, s.raised_with, s.changed_to, s.justification) for s in stories] == [
+        ("c1_biometric", yes, no, None), ("c1_sensitive", yes, None, "Obligation réglementaire."),
+        ("c6_individual_decision", Answer("automatic"), None, None)]
+    assert [s.resolution(questionnaire, answers) for s in stories] == ["corrected", "exception", "dropped"]
+    assert stories[0].criteria == (1,)
+
+
+@pytest.mark.parametrize(("overrides", "criterion", "label"), [
+    ({"c1_bias": "4"}, 1, "Biais discriminatoire"),
+    ({"c2_legal_basis": "3", "ctx_operator": "2"}, 2, "Base « contrat » et tiers exploitant"),
+    ({"c2_legal_text": "?"}, 2, "Texte ou délibération"),
+    ({"c3_measure": "3"}, 3, "Mesure du gain"),
+    ({"c4_effect": "4"}, 4, "Effet sur le travail des agents"),
+    ({"c5_model_size": "3"}, 5, "Taille du modèle"),
+    ({"c5_lighter": "non"}, 5, "Option plus sobre étudiée"),
+    ({"c6_individual_decision": "2", "c6_human_review": "3"}, 6, "Demande de réexamen humain"),
+    ({"c6_individual_decision": "2", "c6_contest": "?"}, 6, "Contestation d'un résultat"),
+    ({"c6_register": "non", "c6_register_reason": "Sécurité d'un site sensible"}, 6, "Publication au registre"),
+    ({"c7_alternative": "non"}, 7, "Alternative sans IA étudiée"),
+    ({"c7_benefit": "3"}, 7, "Bénéfice chiffré"),
+])
+def test_a_rule_of_each_criterion_turns_its_answer_into_a_point_to_check(questionnaire, overrides, criterion, label):
+    section = summarize(questionnaire, _answers(questionnaire, overrides)).criteria[criterion]
+    assert section.level is Level.TO_CHECK
+    assert label in [f.label.fr for f in section.findings]
+
+
+@pytest.mark.parametrize(("overrides", "label"), [
+    ({"c2_legal_basis": "7"}, "Base légale"),
+    ({"c6_individual_decision": "3"}, "Décisions individuelles"),
+])
+def test_the_two_rules_beside_the_compass_are_blockers(questionnaire, overrides, label):
+    summary = summarize(questionnaire, _answers(questionnaire, overrides))
+    assert [f.label.fr for f in summary.blockers] == [label]
+    assert summary.recommendation is Recommendation.BLOCKED

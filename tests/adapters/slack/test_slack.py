@@ -344,3 +344,13 @@ async def test_user_text_never_mentions_anyone_and_slacks_entities_are_decoded(w
     assert "&lt;!channel&gt;" in shown and "R&amp;D" in shown
     assert "<@UALICE>" in shown  # the requester, named by Boussole itself, stays a mention
     assert summary  # the interview reached its summary with that name
+
+
+async def test_numbers_that_once_were_dropped_are_answered_and_the_bot_goes_on(world):
+    for text in ("statut ²", "statut ①", "statut 99999999999999999999"):
+        assert (await world.slack.command(ALICE, text)).status == 200
+    await world.api.wait_for(lambda: len([m for m in world.api.posted(dm(ALICE))
+                                          + world.api.method_calls("chat.postEphemeral")]) >= 3)
+    await world.slack.message(ALICE, "nouveau")
+    await next_prompt(world, ALICE, "0")
+    assert not audit(world, "event_failed")

@@ -9,7 +9,7 @@ from adapters.posting import split_text
 from adapters.slack.adapter import Pacer
 from adapters.slack.blocks import MAX_BLOCKS, MAX_BUTTON, MAX_SECTION, build
 from adapters.slack.translate import translate
-from bot.i18n import Rendered
+from bot.i18n import Rendered, mention
 
 PAYLOADS = Path(__file__).with_name("payloads")
 LABELS = {"yes": "Oui", "no": "Non", "unknown": "Je ne sais pas", "confirm": "Valider la sélection"}
@@ -71,10 +71,11 @@ def test_a_line_longer_than_a_section_is_kept_whole_across_sections():
     assert [len(c) for c in chunks] == [3000, 3000, 1000]
 
 
-def test_mentions_survive_escaping():
-    rendered = Rendered(to="slack:U1", kind="info", body="<@UNR> a validé : 3 < 5 & ok")
+def test_people_named_by_boussole_are_mentions_and_typed_ones_are_not():
+    rendered = Rendered(to="slack:U1", kind="info", body=f"{mention('slack:UNR')} a validé : 3 < 5 & ok <@UX>")
     (message,) = build(rendered, LABELS)
-    assert message.blocks[0]["text"]["text"] == "<@UNR> a validé : 3 &lt; 5 &amp; ok"
+    expected = "<@UNR> a validé : 3 &lt; 5 &amp; ok &lt;@UX&gt;"
+    assert message.blocks[0]["text"]["text"] == expected and message.text == expected
 
 
 async def test_pace_is_per_channel_after_a_burst():
