@@ -7,8 +7,8 @@ when all of this holds, and otherwise says no in its log:
 - the room is one the person is a member of now;
 - the requesting device is cross-signed by its owner (signed by their self-signing key, itself
   signed by their master key, as the homeserver publishes them now).
-Element (Rust crypto) asks only its own other devices for keys, and takes forwarded keys only from
-them: this serves clients that ask the sender, as nio-based ones do.
+Element (Rust crypto) asks only the person's own devices for keys, and Element and matrix-nio take
+forwarded keys only from those: this serves clients that also trust the key's own sender.
 """
 
 from __future__ import annotations

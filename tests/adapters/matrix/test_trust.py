@@ -137,6 +137,14 @@ async def test_setup_prints_the_recovery_key_once_and_doctor_says_what_ops_need(
     code, out = await boussole("doctor", "matrix", "--config", str(config), env=env)
     assert code == 0, out
     assert "1 joined room(s), 1 encrypted" in out and "ok  last sync stored at" in out, out
+    master = out.split("master key ", 1)[1].split()[0]
+
+    # A reset replaces the identity (Synapse asks for the password again: the bot gives it), and the device,
+    # whose signature was made by the old self-signing key, is signed again by the new one.
+    code, out = await boussole("matrix", "setup", "--reset", "--config", str(config), env=env)
+    assert code == 0 and "identity created" in out and "(now)" in out and master not in out, out
+    code, out = await boussole("doctor", "matrix", "--config", str(config), env=env)
+    assert code == 0 and "ok  device BOUSSOLERUN signed" in out, out
 
 
 async def test_an_interview_from_element_that_excludes_insecure_devices(matrix):
