@@ -59,7 +59,7 @@ class Invalid:
 
 def _choice_by_token(token: str, choices: tuple[Choice, ...]) -> Choice | None:
     token = fold(token).strip(" .)")
-    if token.isdigit():
+    if token.isdigit() and len(token) <= 4:   # a choice number, not a string of digits int() refuses
         n = int(token)
         return choices[n - 1] if 1 <= n <= len(choices) else None
     for choice in choices:
