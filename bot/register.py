@@ -84,6 +84,7 @@ async def _entries(tx: Tx, questionnaire: Questionnaire, config: Config, *, incl
                    internal: bool) -> list[dict[str, Any]]:
     statuses = LISTED_STATUSES if include_all else PUBLIC_STATUSES
     t = Translator("fr")
+    questionnaire = questionnaire.with_policy(config.impact.policy())
     versions = load_versions(questionnaire)
     rows = await tx.assessments_with_status(statuses)
     decided = await tx.current_decisions()

@@ -28,6 +28,7 @@ from bot.storage import Tx
 from conversations.answers import Answer
 from conversations.commands import COMMANDS, Command, Side, names
 from conversations.engine import choices_of, questionnaire_for
+from conversations.impact import impact
 from conversations.model import (
     BlockerCorrected,
     BlockerRaised,
@@ -93,15 +94,25 @@ class ReviewDesk:
         """Roles that must decide: always-on ones, those an answer calls for, those a finding concerns, and
         those of the criteria a blocker was raised on during the interview, corrected since or not."""
         flagged = {n for f in found if f.level is not Level.OK for n in f.criteria} | set(raised)
+        level = impact(self.qn(interview), interview.answers)
+        by_level = set(self.config.impact_roles(level.level if level is not None else None))
         required = []
         for name, role in self.config.roles.items():
             by_answer = any(
                 matches(Match(any_of=tuple(values)), interview.answers.get(question_id))
                 for question_id, values in role.when_answers.items()
             )
-            if role.always or by_answer or flagged & set(role.criteria):
+            if role.always or by_answer or flagged & set(role.criteria) or name in by_level:
                 required.append(name)
         return required
+
+    def period_months(self, interview: Interview, *, reservations: bool) -> int:
+        """Months to the next re-evaluation: the impact level's period where it sets one, else the single
+        period; with reservations, the shorter of that and the reservations period."""
+        level = impact(self.qn(interview), interview.answers)
+        own = self.config.impact.level(level.level).period_months if level is not None else None
+        months = own if own is not None else self.config.reminders.period_months
+        return min(months, self.config.reminders.reservations_period_months) if reservations else months
 
     def roles_for_criterion(self, criterion: int) -> list[str]:
         named = [n for n, r in self.config.roles.items() if criterion in r.criteria]
@@ -361,8 +372,7 @@ class ReviewDesk:
         await save_assessment(tx, self.qn(updated), updated, old=old, actor=user, now=now)
         next_review = None
         if status.approved:
-            months = (self.config.reminders.reservations_period_months if status is Status.APPROVED_WITH_RESERVATIONS
-                      else self.config.reminders.period_months)
+            months = self.period_months(updated, reservations=status is Status.APPROVED_WITH_RESERVATIONS)
             next_review = utc_iso(add_months(now, months))
             await self._archive_renewed(tx, updated, user, now)
         await tx.set_review_dates(interview.id, decided_at=stamp, next_review_at=next_review)
