@@ -28,7 +28,7 @@ from bot.storage import Tx
 from conversations.answers import Answer
 from conversations.commands import COMMANDS, Command, Side, names
 from conversations.engine import choices_of, questionnaire_for
-from conversations.impact import impact
+from conversations.impact import Impact, impact, level_changes
 from conversations.model import (
     BlockerCorrected,
     BlockerRaised,
@@ -226,12 +226,14 @@ class ReviewDesk:
         await tx.audit(actor="boussole", action="review_requested", assessment_id=interview.id,
                        detail={"round": round_, "roles": roles}, now=stamp)
         changes = await self._changes_since_previous(tx, interview)
+        impact_change = await self._level_change(tx, interview)
         replies = []
         for member, labels in recipients.items():
             replies.append(Reply(member, ReplyKind.REVIEW_REQUEST, "review.request", {
                 "interview": interview, "summary": summarize(questionnaire, interview.answers),
                 "questionnaire": questionnaire, "requester": interview.requester,
                 "direction": self.direction_label(interview), "roles": labels, "round": round_, "changes": changes,
+                "impact_change": impact_change,
                 "directions": (*self.directions, OTHER_CHOICE),
                 "blockers": stories,
             }, interview.id, actions=DECISION_ACTIONS))
@@ -260,6 +262,15 @@ class ReviewDesk:
         replies.append(Reply(interview.requester, ReplyKind.WARNING, "review.blocked_requester",
                              {"id": interview.id, "title": title, "roles": labels}, interview.id))
         return replies
+
+    async def _level_change(self, tx: Tx, interview: Interview
+                            ) -> tuple[Impact | None, Impact | None, tuple[str, ...]] | None:
+        """A re-evaluation: the impact level before and now, and the answers whose weight moved it."""
+        if interview.previous_id is None:
+            return None
+        previous = await tx.assessment(interview.previous_id)
+        before: Mapping[str, Answer] = previous.interview.answers if previous else {}
+        return level_changes(self.qn(interview), before, interview.answers)
 
     async def _changes_since_previous(self, tx: Tx, interview: Interview) -> list[str] | None:
         if interview.previous_id is None:

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from conversations.answers import Answer
-from conversations.questionnaire import Question, Questionnaire, QuestionType
+from conversations.policy import ROMAN
+from conversations.questionnaire import LocalText, Question, Questionnaire, QuestionType
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Weighed:
     question_id: str
     weight: int
     most: int
+    label: LocalText
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,10 @@ class Impact:
     def weighing_most(self) -> tuple[Weighed, ...]:
         """The answers that weigh most: the three heaviest risk answers."""
         return self.risks[:3]
+
+    @property
+    def roman(self) -> str:
+        return ROMAN[self.level]
 
     @property
     def percent_shown(self) -> int:
@@ -92,7 +98,7 @@ def impact(questionnaire: Questionnaire, answers: Mapping[str, Answer],
         answer = answers.get(question.id)
         if answer is None or not (question.risk or question.mitigation):
             continue
-        weighed = Weighed(question.id, answer_weight(question, answer), question.max_weight)
+        weighed = Weighed(question.id, answer_weight(question, answer), question.max_weight, question.short)
         (risks if question.risk else mitigations).append(weighed)
     risk_max = sum(w.most for w in risks)
     if risk_max == 0:

@@ -624,6 +624,6 @@ def load_versions(current: Questionnaire, archive: Path = ARCHIVE_DIR) -> dict[s
         if questionnaire.version != path.stem:
             raise QuestionnaireError(path, [f"version {questionnaire.version!r} is not the file's name: "
                                             f"name it {questionnaire.version}.toml"])
-        versions[questionnaire.version] = questionnaire
+        versions[questionnaire.version] = questionnaire.with_policy(current.impact)
     versions[current.version] = current
     return versions
