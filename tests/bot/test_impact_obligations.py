@@ -85,3 +85,29 @@ async def test_reservations_keep_the_shorter_period(app, clock):
     async with app.db.reading() as tx:
         row = await tx.assessment(n)
     assert row is not None and row.next_review_at == add_months(clock.now, 6).isoformat(timespec="seconds")
+
+
+async def test_a_re_evaluation_shows_the_reviewers_the_change_of_level_and_the_answers_that_moved_it(app):
+    chat = Chat(app)
+    n = await submitted(chat, WRITING_AID)
+    await chat.say(f"valider {n} vu", user="console:nr")
+    await chat.say(f"réévaluer {n}")
+    worse = {"imp_rights": "4", "imp_health_safety": "4", "imp_economic": "4", "imp_service_access": "3",
+             "imp_reversibility": "4", "imp_duration": "4"}
+    await chat.answer_all({**WRITING_AID, **worse})
+    replies = await chat.say("soumettre")
+    request = to(replies, "console:juriste", "review_request")[0].text   # level III calls the legal department
+    assert ("Niveau d'impact : I → III depuis l'usage n°1 ; réponses qui l'ont fait bouger : Effets sur les droits "
+            "et libertés, Effets sur la santé et la sécurité, Effets sur les intérêts économiques, "
+            "Inclusion ou exclusion à tort d'un service, "
+            "Réversibilité des effets, Durée des effets.") in request
+
+
+async def test_a_re_evaluation_at_the_same_level_says_so(app):
+    chat = Chat(app)
+    n = await submitted(chat, WRITING_AID)
+    await chat.say(f"valider {n} vu", user="console:nr")
+    await chat.say(f"réévaluer {n}")
+    await chat.answer_all(WRITING_AID)
+    replies = await chat.say("soumettre")
+    assert "Niveau d'impact inchangé depuis l'usage n°1 : I." in to(replies, "console:nr", "review_request")[0].text
