@@ -111,3 +111,20 @@ async def test_a_re_evaluation_at_the_same_level_says_so(app):
     await chat.answer_all(WRITING_AID)
     replies = await chat.say("soumettre")
     assert "Niveau d'impact inchangé depuis l'usage n°1 : I." in to(replies, "console:nr", "review_request")[0].text
+
+
+async def test_the_report_and_an_english_summary_show_the_level(app):
+    from bot.report import build, to_html, to_markdown
+
+    chat = Chat(app)
+    await chat.say("language en")
+    replies = await chat.say("new")
+    await chat.answer_all(BENEFIT_SCORER)
+    summary = next(r for r in chat.inbox if r.kind == "summary")
+    assert "Impact level: IV — risk 32/40 (80 % of the maximum)" in summary.text
+    assert replies and replies[0].assessment is not None
+    async with app.db.reading() as tx:
+        report = await build(tx, app.questionnaire, app.config, replies[0].assessment)
+    assert report is not None
+    assert "- Niveau d'impact : IV — risque 32/40" in to_markdown(report)
+    assert "<p>Réponses qui pèsent le plus : Effets sur les droits et libertés (4/4)" in to_html(report, b"")
