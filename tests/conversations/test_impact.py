@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from dataclasses import replace
 from fractions import Fraction
@@ -11,7 +12,7 @@ import pytest
 from conversations.answers import Answer
 from conversations.impact import impact, level_changes
 from conversations.policy import ImpactPolicy, Obligations
-from conversations.questionnaire import DEFAULT_PATH, Level
+from conversations.questionnaire import DEFAULT_PATH, Level, QuestionnaireError, parse_questionnaire
 from conversations.rules import findings, summarize
 from tests.helpers import BENEFIT_SCORER, STREET_CAMERA, WRITING_AID, answers_for
 
@@ -116,3 +117,21 @@ def test_a_version_without_weights_has_no_level(questionnaire):
     bare = replace(questionnaire, questions=tuple(replace(q, risk=False, mitigation=False, weights=())
                                                  for q in questionnaire.questions))
     assert impact(bare, answers_for(questionnaire)) is None
+
+
+def test_weights_are_validated_at_load_like_the_rest():
+    data = copy.deepcopy(RAW)
+    by_id = {q["id"]: q for q in data["questions"]}
+    by_id["imp_rights"]["weights"] = {"none": 0, "minor": 1, "moderate": -2, "huge": 9}   # major missing too
+    by_id["c6_logging"]["risk"] = True                                                     # both scores
+    by_id["ctx_name"]["weights"] = {"yes": 1}                                              # no score named
+    data["combined_rules"][-1]["obligation"] = "a_human_somewhere"
+    with pytest.raises(QuestionnaireError) as caught:
+        parse_questionnaire(data)
+    problems = "\n".join(caught.value.problems)
+    assert "(id 'imp_rights'): weights: answer 'moderate' needs a whole number, 0 or more" in problems
+    assert "(id 'imp_rights'): weights: answer 'major' needs a whole number" in problems
+    assert "(id 'imp_rights'): weights: 'huge' is not an answer of this question" in problems
+    assert "(id 'c6_logging'): a question weighs either in the risk score or in the mitigation score" in problems
+    assert "(id 'ctx_name'): weights need risk = true or mitigation = true" in problems
+    assert "obligation 'a_human_somewhere' is not one of human_in_every_decision, dpia_with_personal_data" in problems
