@@ -52,6 +52,7 @@ class Boussole:
     def __init__(self, *, config: Config, questionnaire: Questionnaire, db: Database,
                  clock: Clock = utc_now) -> None:
         self.config = config
+        questionnaire = questionnaire.with_policy(config.impact.policy())   # the config's impact levels
         self.questionnaire = questionnaire
         self.db = db
         self.clock = clock

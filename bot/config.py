@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from conversations.policy import LEVELS, ROMAN, ImpactPolicy, Obligations
 from conversations.questionnaire import DEFAULT_PATH as DEFAULT_QUESTIONNAIRE
 from conversations.questionnaire import Question, Questionnaire, QuestionType
 
@@ -130,6 +131,62 @@ class RemindersConfig(Section):
     sweep_seconds: int = Field(default=60, ge=5, le=3600)
 
 
+class ImpactLevelConfig(Section):
+    """What an impact level demands (`[impact.levels.N]`, N from 1 to 4)."""
+
+    roles: list[Name] = []                         # roles that must review every use of this level
+    period_months: int | None = Field(default=None, ge=1, le=60)   # replaces reminders.period_months
+    human_in_every_decision: bool = False          # an agent weighs every individual decision
+    dpia_with_personal_data: bool = False          # a DPIA is done whenever personal data are processed
+    publish: Literal["level", "detail"] = "level"   # register: detail adds the scores and the weighing answers
+
+
+def _default_levels() -> dict[int, ImpactLevelConfig]:
+    def strict(months: int) -> ImpactLevelConfig:
+        return ImpactLevelConfig(roles=["juridique", "dpo"], period_months=months, human_in_every_decision=True,
+                                 dpia_with_personal_data=True, publish="detail")
+    return {1: ImpactLevelConfig(period_months=24), 2: ImpactLevelConfig(period_months=18), 3: strict(12),
+            4: strict(6)}
+
+
+class ImpactConfig(Section):
+    """The impact level I–IV: thresholds on the risk score (% of its maximum), the mitigation that lowers
+    it, and each level's obligations; a level not written keeps its defaults."""
+
+    thresholds: list[int] = [25, 50, 75]
+    mitigation_threshold: int = Field(default=80, ge=0, le=100)
+    mitigation_reduction: int = Field(default=15, ge=0, le=100)
+    levels: dict[int, ImpactLevelConfig] = Field(default_factory=_default_levels)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _ascending(cls, value: list[int]) -> list[int]:
+        if len(value) != 3 or any(not 0 <= t <= 100 for t in value) or not value[0] < value[1] < value[2]:
+            raise ValueError(f"{value} must be three percentages from 0 to 100, in ascending order, where levels "
+                             "II, III and IV start, e.g. thresholds = [25, 50, 75]")
+        return value
+
+    @field_validator("levels")
+    @classmethod
+    def _four_levels(cls, value: dict[int, ImpactLevelConfig]) -> dict[int, ImpactLevelConfig]:
+        unknown = sorted(set(value) - set(LEVELS))
+        if unknown:
+            raise ValueError(f"level(s) {unknown} do not exist: write [impact.levels.1] to [impact.levels.4]")
+        return {**_default_levels(), **value}
+
+    def level(self, number: int) -> ImpactLevelConfig:
+        return self.levels.get(number, ImpactLevelConfig())
+
+    def policy(self) -> ImpactPolicy:
+        """What the sans-I/O core needs of this section."""
+        return ImpactPolicy(
+            thresholds=(self.thresholds[0], self.thresholds[1], self.thresholds[2]),
+            mitigation_threshold=self.mitigation_threshold, mitigation_reduction=self.mitigation_reduction,
+            obligations={n: Obligations(human_in_every_decision=c.human_in_every_decision,
+                                        dpia_with_personal_data=c.dpia_with_personal_data)
+                         for n, c in self.levels.items()})
+
+
 class DigestConfig(Section):
     cron: Cron = "0 9 * * mon"
     timezone: str = "Europe/Paris"
@@ -219,6 +276,7 @@ class Config(Section):
     roles: dict[Name, RoleConfig] = {}
     directions: dict[Name, DirectionConfig] = {}
     reminders: RemindersConfig = RemindersConfig()
+    impact: ImpactConfig = ImpactConfig()
     digest: DigestConfig = DigestConfig()
     console: ConsoleConfig = ConsoleConfig()
     slack: SlackConfig = SlackConfig()
@@ -233,6 +291,7 @@ class Config(Section):
         """
         problems = [problem for name, role in self.roles.items()
                     for problem in _when_answers_problems(name, role, questionnaire, self.directions)]
+        problems += self._impact_role_problems()
         if problems:
             raise ConfigError("\n".join(f"{self._where_from()}key {p}" for p in problems))
         warnings = [*self._undecidable_roles(), *_numeric_weekdays("digest.cron", self.digest.cron)]
@@ -244,6 +303,23 @@ class Config(Section):
         for warning in warnings:
             logger.warning("%s%s", self._where_from(), warning)
         return warnings
+
+    def _impact_role_problems(self) -> list[str]:
+        """A role an impact level names must exist; the defaults' roles are required only if configured."""
+        written = self.impact.model_fields_set and "levels" in self.impact.model_fields_set
+        problems = []
+        for number, level in self.impact.levels.items():
+            for role in level.roles:
+                if role not in self.roles and written and level != _default_levels()[number]:
+                    problems.append(f"impact.levels.{number}.roles: '{role}' is not a configured role: "
+                                    f"add [roles.{role}] or remove it from level {ROMAN[number]}")
+        return problems
+
+    def impact_roles(self, level: int | None) -> list[str]:
+        """The configured roles the impact level calls on (a default naming an absent role is skipped)."""
+        if level is None:
+            return []
+        return [role for role in self.impact.level(level).roles if role in self.roles]
 
     def _where_from(self) -> str:
         return f"{self._source}: " if self._source is not None else ""

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from conversations.answers import Answer
 from conversations.commands import COMMANDS, Argument, Who
+from conversations.impact import Impact
 from conversations.model import Brief, Interview, Prompt, Reply
 from conversations.questionnaire import Choice, Level, LocalText, Question, Questionnaire, QuestionType
 from conversations.rules import BlockerStory, Finding, Recommendation, Summary, applicable_questions
@@ -110,6 +111,20 @@ class Translator:
             return self("summary.incomplete", remaining=summary.remaining,
                         criteria=", ".join(str(n) for n in summary.uncovered) or "—")
         return self("summary.recommendation", recommendation=self(f"recommendation.{summary.recommendation}"))
+
+    def impact(self, level: Impact | None, reduction: int) -> list[str]:
+        """The impact level, both scores, and the answers that weigh most; nothing under a version without it."""
+        if level is None:
+            return []
+        lowered = self("impact.lowered", reduction=reduction) if level.lowered else ""
+        lines = [self("impact.line", level=level.roman, risk=level.risk, risk_max=level.risk_max,
+                      percent=level.percent_shown, mitigation=level.mitigation, mitigation_max=level.mitigation_max,
+                      mitigation_percent=level.mitigation_percent, lowered=lowered)]
+        if level.weighing_most:
+            lines.append(self("impact.weighing", answers=", ".join(
+                self("impact.weighing_item", label=w.label, weight=w.weight, most=w.most)
+                for w in level.weighing_most)))
+        return lines
 
     def title_suffix(self, title: str | None) -> str:
         return f" « {title} »" if self.locale == "fr" and title else (f' "{title}"' if title else "")
@@ -223,6 +238,8 @@ def _render_summary(t: Translator, reply: Reply) -> tuple[str, str, str, list[di
     for question_id, justification in p.get("exceptions", {}).items():
         label = questionnaire.short(question_id) if questionnaire is not None else question_id
         lines.append(t("summary.exception", question=t.text(label), justification=justification))
+    reduction = questionnaire.impact.mitigation_reduction if questionnaire is not None else 0
+    lines += t.impact(summary.impact, reduction)
     lines.append(t.recommendation(summary))
     hint = t("summary.final_hint" if reply.key == "summary.final" else "summary.partial_hint")
     return heading, "\n".join(lines), hint, sections
@@ -380,6 +397,17 @@ def _render_review_request(t: Translator, reply: Reply) -> tuple[str, str, str, 
             lines.append(t("review.request.changes", previous=interview.previous_id, changes=changed))
         else:
             lines.append(t("review.request.no_changes", previous=interview.previous_id))
+    moved = p.get("impact_change")
+    if moved is not None:
+        before, after, answers = moved
+        if before is not None and after is not None and before.level == after.level:
+            lines.append(t("impact.unchanged", previous=interview.previous_id, level=after.roman))
+        else:
+            lines.append(t("impact.changed", previous=interview.previous_id,
+                           before=before.roman if before is not None else t("impact.unknown"),
+                           after=after.roman if after is not None else t("impact.unknown"),
+                           answers=", ".join(t.text(questionnaire.short(q)) for q in answers) or "—"))
+    lines += t.impact(summary.impact, questionnaire.impact.mitigation_reduction)
 
     if first:
         lines.append(t("review.request.first"))

@@ -41,7 +41,7 @@ PUBLIC_STATUSES = ("approved", "approved_with_reservations")
 LISTED_STATUSES = (*PUBLIC_STATUSES, "in_review", "rejected", "withdrawn")
 NOT_DETAILED = "publication détaillée non autorisée"
 DETAILS = ("purpose", "ai_kind", "supplier", "operator", "hosting", "data_categories", "legal_basis",
-           "human_oversight", "contact")  # what a use published without detail leaves out
+           "human_oversight", "contact", "impact_detail")  # what a use published without detail leaves out
 
 
 def _said(t: Translator, questionnaire: Questionnaire, config: Config, answers: Mapping[str, Answer],
@@ -84,6 +84,7 @@ async def _entries(tx: Tx, questionnaire: Questionnaire, config: Config, *, incl
                    internal: bool) -> list[dict[str, Any]]:
     statuses = LISTED_STATUSES if include_all else PUBLIC_STATUSES
     t = Translator("fr")
+    questionnaire = questionnaire.with_policy(config.impact.policy())
     versions = load_versions(questionnaire)
     rows = await tx.assessments_with_status(statuses)
     decided = await tx.current_decisions()
@@ -130,6 +131,11 @@ async def _entries(tx: Tx, questionnaire: Questionnaire, config: Config, *, incl
             "detailed_publication": True,
             "publication_reason": None,
             "publication_note": "",
+            # the level is always public; its scores and weighing answers where the level's config says so
+            "impact_level": summary.impact.roman if summary.impact is not None else None,
+            "impact_detail": (" ".join(t.impact(summary.impact, own.impact.mitigation_reduction))
+                              if summary.impact is not None
+                              and config.impact.level(summary.impact.level).publish == "detail" else ""),
         }
         if answers.get("c6_register") == Answer("no"):
             entry["detailed_publication"] = False
@@ -152,7 +158,8 @@ async def _entries(tx: Tx, questionnaire: Questionnaire, config: Config, *, incl
 
 CSV_COLUMNS = ["id", "name", "purpose", "direction", "ai_kind", "supplier", "operator", "hosting", "data_categories",
                "legal_basis", "human_oversight", "status", "decision_date", "decided_by_roles", "next_review",
-               *(f"criterion_{n}" for n in range(1, 8)), "contact", "questionnaire_version", "publication"]
+               *(f"criterion_{n}" for n in range(1, 8)), "contact", "questionnaire_version", "publication",
+               "impact_level", "impact_detail"]
 
 
 def _head_line(head: AuditHead) -> str:
@@ -228,6 +235,8 @@ def to_markdown(items: list[dict[str, Any]], generated_at: str, head: AuditHead)
                                                                   if item["decision_date"] else ""),
                   f"- Contact : {listed(item['contact'])}",
                   f"- Version du questionnaire : {listed(item['questionnaire_version'])}",
+                  *([f"- Niveau d'impact : {listed(item['impact_level'])}"] if item["impact_level"] else []),
+                  *([f"- {listed(item['impact_detail'])}"] if item["impact_detail"] else []),
                   "", "| Critère | Statut | Motifs |", "|---|---|---|"]
         for c in item["criteria"]:
             lines.append(f"| {c['number']}. {cell(c['title'])} | {LEVEL_WORDS[c['status']]} | "

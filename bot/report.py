@@ -50,6 +50,7 @@ async def build(tx: Tx, questionnaire: Questionnaire, config: Config, assessment
         "recommendation": "—" if interview.status.value == "withdrawn"
         else t(f"recommendation.{summary.recommendation.value}"),
         "decided_at": row.decided_at, "next_review": row.next_review_at,
+        "impact": t.impact(summary.impact, questionnaire.impact.mitigation_reduction),
         "levels": [str(c.level) for c in summary.criteria if c.number > 0],
         "criteria": [{"number": c.number, "title": c.title.fr, "level": str(c.level),
                       "reasons": [t.finding(f) for f in c.findings]} for c in summary.criteria],
@@ -72,7 +73,8 @@ def to_markdown(report: dict[str, Any]) -> str:
              f"- Recommandation de Boussole : {item(r['recommendation'])}",
              f"- Décision : {item((r['decided_at'] or '—')[:10])}",
              f"- Prochaine réévaluation : {item((r['next_review'] or '—')[:10])}",
-             f"- Version du questionnaire : {item(r['questionnaire_version'])}", "", "## Les critères", ""]
+             f"- Version du questionnaire : {item(r['questionnaire_version'])}",
+             *[f"- {item(line)}" for line in r["impact"]], "", "## Les critères", ""]
     for c in r["criteria"]:
         if c["number"] == 0 and not c["reasons"]:
             continue
@@ -116,6 +118,7 @@ dt{{font-weight:600;margin-top:.4rem}}dd{{margin-left:1rem}}</style></head>
 <p>Statut : {e(report['status'])}. Demandeur : {e(report['requester'])}. Recommandation de Boussole :
 {e(report['recommendation'])}. Prochaine réévaluation : {e((report['next_review'] or '—')[:10])}.
 Version du questionnaire : {e(report['questionnaire_version'])}.</p>
+{''.join(f'<p>{e(line)}</p>' for line in report['impact'])}
 <img src="data:image/png;base64,{picture}" width="320" height="320" alt="{e(alt)}">
 <h2>Les critères</h2><table><thead><tr><th scope="col">Critère</th><th scope="col">Statut</th>
 <th scope="col">Motifs</th></tr></thead><tbody>{rows}</tbody></table>

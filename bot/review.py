@@ -28,6 +28,7 @@ from bot.storage import Tx
 from conversations.answers import Answer
 from conversations.commands import COMMANDS, Command, Side, names
 from conversations.engine import choices_of, questionnaire_for
+from conversations.impact import Impact, impact, level_changes
 from conversations.model import (
     BlockerCorrected,
     BlockerRaised,
@@ -93,15 +94,25 @@ class ReviewDesk:
         """Roles that must decide: always-on ones, those an answer calls for, those a finding concerns, and
         those of the criteria a blocker was raised on during the interview, corrected since or not."""
         flagged = {n for f in found if f.level is not Level.OK for n in f.criteria} | set(raised)
+        level = impact(self.qn(interview), interview.answers)
+        by_level = set(self.config.impact_roles(level.level if level is not None else None))
         required = []
         for name, role in self.config.roles.items():
             by_answer = any(
                 matches(Match(any_of=tuple(values)), interview.answers.get(question_id))
                 for question_id, values in role.when_answers.items()
             )
-            if role.always or by_answer or flagged & set(role.criteria):
+            if role.always or by_answer or flagged & set(role.criteria) or name in by_level:
                 required.append(name)
         return required
+
+    def period_months(self, interview: Interview, *, reservations: bool) -> int:
+        """Months to the next re-evaluation: the impact level's period where it sets one, else the single
+        period; with reservations, the shorter of that and the reservations period."""
+        level = impact(self.qn(interview), interview.answers)
+        own = self.config.impact.level(level.level).period_months if level is not None else None
+        months = own if own is not None else self.config.reminders.period_months
+        return min(months, self.config.reminders.reservations_period_months) if reservations else months
 
     def roles_for_criterion(self, criterion: int) -> list[str]:
         named = [n for n, r in self.config.roles.items() if criterion in r.criteria]
@@ -215,12 +226,14 @@ class ReviewDesk:
         await tx.audit(actor="boussole", action="review_requested", assessment_id=interview.id,
                        detail={"round": round_, "roles": roles}, now=stamp)
         changes = await self._changes_since_previous(tx, interview)
+        impact_change = await self._level_change(tx, interview)
         replies = []
         for member, labels in recipients.items():
             replies.append(Reply(member, ReplyKind.REVIEW_REQUEST, "review.request", {
                 "interview": interview, "summary": summarize(questionnaire, interview.answers),
                 "questionnaire": questionnaire, "requester": interview.requester,
                 "direction": self.direction_label(interview), "roles": labels, "round": round_, "changes": changes,
+                "impact_change": impact_change,
                 "directions": (*self.directions, OTHER_CHOICE),
                 "blockers": stories,
             }, interview.id, actions=DECISION_ACTIONS))
@@ -249,6 +262,15 @@ class ReviewDesk:
         replies.append(Reply(interview.requester, ReplyKind.WARNING, "review.blocked_requester",
                              {"id": interview.id, "title": title, "roles": labels}, interview.id))
         return replies
+
+    async def _level_change(self, tx: Tx, interview: Interview
+                            ) -> tuple[Impact | None, Impact | None, tuple[str, ...]] | None:
+        """A re-evaluation: the impact level before and now, and the answers whose weight moved it."""
+        if interview.previous_id is None:
+            return None
+        previous = await tx.assessment(interview.previous_id)
+        before: Mapping[str, Answer] = previous.interview.answers if previous else {}
+        return level_changes(self.qn(interview), before, interview.answers)
 
     async def _changes_since_previous(self, tx: Tx, interview: Interview) -> list[str] | None:
         if interview.previous_id is None:
@@ -361,8 +383,7 @@ class ReviewDesk:
         await save_assessment(tx, self.qn(updated), updated, old=old, actor=user, now=now)
         next_review = None
         if status.approved:
-            months = (self.config.reminders.reservations_period_months if status is Status.APPROVED_WITH_RESERVATIONS
-                      else self.config.reminders.period_months)
+            months = self.period_months(updated, reservations=status is Status.APPROVED_WITH_RESERVATIONS)
             next_review = utc_iso(add_months(now, months))
             await self._archive_renewed(tx, updated, user, now)
         await tx.set_review_dates(interview.id, decided_at=stamp, next_review_at=next_review)

@@ -15,6 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from conversations.policy import OBLIGATIONS, ImpactPolicy
+
 LANGUAGES = ("fr", "en")
 DEFAULT_PATH = Path(__file__).with_name("questionnaire.toml")
 ARCHIVE_DIR = Path(__file__).with_name("questionnaires")  # earlier versions, named <version>.toml
@@ -105,6 +107,7 @@ class CombinedRule:
     short: LocalText
     all: tuple[Condition, ...]
     touches: tuple[int, ...] = ()
+    obligation: str | None = None   # holds only where the impact level demands this obligation
 
     @property
     def questions(self) -> tuple[str, ...]:
@@ -131,6 +134,20 @@ class Question:
     max_length: int = 2000
     minimum: float | None = None
     maximum: float | None = None
+    risk: bool = False              # its answer weighs in the impact level's risk score
+    mitigation: bool = False        # its answer weighs in the mitigation score
+    weights: tuple[tuple[str, int], ...] = ()   # answer (yes/no or choice id) → weight
+
+    def weight(self, value: str) -> int:
+        return next((w for v, w in self.weights if v == value), 0)
+
+    @property
+    def max_weight(self) -> int:
+        """The most a risk question's answer can weigh, or a mitigation question's answers together."""
+        values = [w for _v, w in self.weights]
+        if self.mitigation and self.type is QuestionType.MULTI:
+            return sum(values)
+        return max(values, default=0)
 
     def choice(self, choice_id: str) -> Choice | None:
         return next((c for c in self.choices if c.id == choice_id), None)
@@ -156,6 +173,7 @@ class Questionnaire:
     questions: tuple[Question, ...]
     combined_rules: tuple[CombinedRule, ...] = ()
     read_first: tuple[str, ...] = ()   # the answers a reviewer reads first, in this order
+    impact: ImpactPolicy = field(default_factory=ImpactPolicy)   # the config's thresholds and obligations
     _index: dict[str, Question] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -163,6 +181,17 @@ class Questionnaire:
 
     def question(self, question_id: str) -> Question:
         return self._index[question_id]
+
+    def with_policy(self, policy: ImpactPolicy) -> Questionnaire:
+        """The same questionnaire, read with the config's impact thresholds and obligations."""
+        return Questionnaire(version=self.version, title=self.title, criteria=self.criteria,
+                             questions=self.questions, combined_rules=self.combined_rules,
+                             read_first=self.read_first, impact=policy)
+
+    @property
+    def weighted(self) -> tuple[Question, ...]:
+        """The questions whose answers weigh in the impact level."""
+        return tuple(q for q in self.questions if q.risk or q.mitigation)
 
     def has(self, question_id: str) -> bool:
         return question_id in self._index
@@ -263,9 +292,10 @@ def _check_match_against(reader: _Reader, match: Match, target: Question, where:
 _QUESTION_KEYS = {
     "id", "criterion", "type", "text", "help", "short", "choices", "choices_from", "exclusive", "when",
     "rules", "required", "unknown_allowed", "unknown_criterion", "min_length", "max_length", "min", "max",
+    "risk", "mitigation", "weights",
 }
 _RULE_KEYS = {*MATCH_KEYS, "level", "reason", "criterion", "touches"}
-_COMBINED_KEYS = {"id", "criterion", "level", "reason", "short", "all", "touches"}
+_COMBINED_KEYS = {"id", "criterion", "level", "reason", "short", "all", "touches", "obligation"}
 # « Je ne sais pas » is offered by default where an agent may honestly not know: yes/no and choices.
 _UNKNOWN_BY_DEFAULT = (QuestionType.YESNO, QuestionType.CHOICE, QuestionType.MULTI)
 
@@ -398,6 +428,8 @@ def _read_question(reader: _Reader, raw: dict[str, Any], index: int, criteria: s
         reader.fail(where, "a context question that allows « je ne sais pas » names the criterion where that "
                     "answer is a point to check, so its reviewers see it: unknown_criterion = N")
 
+    risk, mitigation, weights = _weights(reader, raw, where, qtype, [c.id for c in choices])
+
     short = reader.text(raw.get("short"), f"{where}.short")
     if text is None or help_text is None or short is None:
         return None
@@ -408,8 +440,42 @@ def _read_question(reader: _Reader, raw: dict[str, Any], index: int, criteria: s
         unknown_criterion=unknown_criterion,
         min_length=min_length if isinstance(min_length, int) else 1,
         max_length=max_length if isinstance(max_length, int) else 2000,
-        minimum=minimum, maximum=maximum,
+        minimum=minimum, maximum=maximum, risk=risk, mitigation=mitigation, weights=weights,
     )
+
+
+def _weights(reader: _Reader, raw: dict[str, Any], where: str, qtype: QuestionType,
+             choices: list[str]) -> tuple[bool, bool, tuple[tuple[str, int], ...]]:
+    """`risk = true` or `mitigation = true`, and a whole-number weight for every possible answer."""
+    risk, mitigation, table = raw.get("risk", False), raw.get("mitigation", False), raw.get("weights")
+    if not isinstance(risk, bool) or not isinstance(mitigation, bool):
+        reader.fail(where, "risk and mitigation are true or false")
+        return False, False, ()
+    if not (risk or mitigation):
+        if table is not None:
+            reader.fail(where, "weights need risk = true or mitigation = true: say which score they count in")
+        return False, False, ()
+    if risk and mitigation:
+        reader.fail(where, "a question weighs either in the risk score or in the mitigation score, not both")
+    answers = ["yes", "no"] if qtype is QuestionType.YESNO else choices
+    if qtype not in (QuestionType.YESNO, QuestionType.CHOICE, QuestionType.MULTI) or not answers:
+        reader.fail(where, "only yes/no and choice questions with their own choices carry weights")
+        return False, False, ()
+    if not isinstance(table, dict):
+        reader.fail(where, "weights = { answer = N, … } gives every answer its weight, e.g. "
+                    "weights = { yes = 2, no = 0 }")
+        return False, False, ()
+    weights = []
+    for answer in answers:
+        weight = table.get(answer)
+        if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
+            reader.fail(where, f"weights: answer '{answer}' needs a whole number, 0 or more")
+            continue
+        weights.append((answer, weight))
+    for extra in set(table) - set(answers):
+        reader.fail(where, f"weights: '{extra}' is not an answer of this question "
+                    "(« je ne sais pas » counts at the highest weight on a risk question, 0 on a mitigation)")
+    return risk, mitigation, tuple(weights)
 
 
 def _read_combined(reader: _Reader, raw: dict[str, Any], index: int, criteria: set[int]) -> CombinedRule | None:
@@ -436,9 +502,13 @@ def _read_combined(reader: _Reader, raw: dict[str, Any], index: int, criteria: s
     reason = reader.text(raw.get("reason"), f"{where}.reason")
     short = reader.text(raw.get("short"), f"{where}.short")
     touches = _touches(reader, raw.get("touches"), where, criteria)
+    obligation = raw.get("obligation")
+    if obligation is not None and obligation not in OBLIGATIONS:
+        reader.fail(where, f"obligation {obligation!r} is not one of {', '.join(OBLIGATIONS)}")
+        obligation = None
     if reason is None or short is None or level is None or not isinstance(criterion, int):
         return None
-    return CombinedRule(rid, criterion, level, reason, short, conditions, touches)
+    return CombinedRule(rid, criterion, level, reason, short, conditions, touches, obligation)
 
 
 def parse_questionnaire(data: dict[str, Any], source: str = "<questionnaire>") -> Questionnaire:
@@ -554,6 +624,6 @@ def load_versions(current: Questionnaire, archive: Path = ARCHIVE_DIR) -> dict[s
         if questionnaire.version != path.stem:
             raise QuestionnaireError(path, [f"version {questionnaire.version!r} is not the file's name: "
                                             f"name it {questionnaire.version}.toml"])
-        versions[questionnaire.version] = questionnaire
+        versions[questionnaire.version] = questionnaire.with_policy(current.impact)
     versions[current.version] = current
     return versions

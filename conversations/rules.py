@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from conversations.answers import Answer
+from conversations.impact import Impact, impact
 from conversations.questionnaire import Level, LocalText, Match, Question, Questionnaire
 
 UNKNOWN_REASON = LocalText(
@@ -62,6 +63,7 @@ class Summary:
     criteria: tuple[CriterionSummary, ...]
     recommendation: Recommendation
     remaining: int = 0    # questions that apply and still wait for an answer
+    impact: Impact | None = None   # the impact level; None under a version whose answers carry no weights
 
     @property
     def blockers(self) -> tuple[Finding, ...]:
@@ -127,11 +129,16 @@ def question_findings(question: Question, answer: Answer | None) -> list[Finding
     return found
 
 
-def combined_findings(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> list[Finding]:
-    """Findings of the rules that read several answers together (each condition on an answer given)."""
+def combined_findings(questionnaire: Questionnaire, answers: Mapping[str, Answer],
+                      level: Impact | None = None) -> list[Finding]:
+    """Findings of the rules that read several answers together (each condition on an answer given); a rule
+    that names an obligation holds only where the impact level demands it."""
+    def demanded(obligation: str | None) -> bool:
+        return obligation is None or (level is not None and questionnaire.impact.of(level.level).demands(obligation))
+
     return [Finding(rule.id, rule.criterion, rule.level, rule.reason, rule.short, rule.touches, rule.questions)
             for rule in questionnaire.combined_rules
-            if all(matches(c.match, answers.get(c.question)) for c in rule.all)]
+            if demanded(rule.obligation) and all(matches(c.match, answers.get(c.question)) for c in rule.all)]
 
 
 def findings(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> list[Finding]:
@@ -141,7 +148,7 @@ def findings(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> lis
     for question in applying:
         out.extend(question_findings(question, answers.get(question.id)))
     asked = {q.id: answers[q.id] for q in applying if q.id in answers}
-    out.extend(combined_findings(questionnaire, asked))
+    out.extend(combined_findings(questionnaire, asked, impact(questionnaire, asked, applying)))
     return out
 
 
@@ -168,7 +175,7 @@ def summarize(questionnaire: Questionnaire, answers: Mapping[str, Answer]) -> Su
         unanswered = sum(1 for q in waiting if q.criterion == criterion.number)
         sections.append(CriterionSummary(criterion.number, criterion.title, level, own, unanswered))
     recommendation = Recommendation.INCOMPLETE if waiting else recommend(all_findings)
-    return Summary(tuple(sections), recommendation, len(waiting))
+    return Summary(tuple(sections), recommendation, len(waiting), impact(questionnaire, answers))
 
 
 def recommend(found: list[Finding]) -> Recommendation:

@@ -29,19 +29,29 @@ CLEAN = {
     "ctx_users": "1",
     "ctx_hosting": "1",
     "ctx_data": "2",
+    "imp_rights": "1",
+    "imp_health_safety": "1",
+    "imp_economic": "1",
+    "imp_service_access": "1",
+    "imp_reversibility": "1",
+    "imp_duration": "1",
+    "imp_discretion": "1",
     "c1_biometric": "non",
     "c1_sensitive": "non",
     "c1_profiling": "non",
     "c1_bias": "1",
+    "c1_bias_testing": "1",
     "c2_legal_basis": "1",
     "c2_legal_text": "Code général des collectivités territoriales, art. L2121-29 ; délibération du 12 avril 2024",
     "c2_dpia": "1",
+    "c2_data_lifecycle": "1,2,3,4,5",
     "c2_ciso": "oui",
     "c2_prohibited": "1",
     "c2_high_risk": "1",
     "c3_problem": "Les courriers attendent plusieurs jours avant d'arriver au bon service.",
     "c3_measure": "1",
     "c3_indicator": "Délai moyen d'orientation : de 4 jours à 1 jour",
+    "c3_drift": "1",
     "c4_effect": "1",
     "c4_monitoring": "1",
     "c4_involvement": "oui",
@@ -51,6 +61,7 @@ CLEAN = {
     "c6_individual_decision": "1",
     "c6_human_review": "1",
     "c6_contest": "Recours gracieux auprès du service courrier, réponse sous 15 jours",
+    "c6_logging": "oui",
     "c6_informed": "oui",
     "c6_accountable": "Chef du service courrier",
     "c6_explainable": "1",
@@ -145,3 +156,33 @@ async def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: 
             return result
         await asyncio.sleep(0.01)
     raise AssertionError(f"condition not met within {timeout} s{': ' + what if what else ''}")
+
+
+# Three uses of the impact level's scenarios (questionnaire 2025.1), as overrides of CLEAN.
+WRITING_AID = {
+    "ctx_name": "Aide à la rédaction des courriels",
+    "ctx_purpose": "Proposer aux agents un brouillon de réponse aux courriels des usagers, que l'agent relit, "
+                   "corrige et envoie lui-même.",
+    "ctx_ai_kind": "1", "ctx_data": "2", "ctx_users": "1",
+    "imp_reversibility": "2", "imp_duration": "2",
+    "c6_individual_decision": "1",
+}
+STREET_CAMERA = {
+    "ctx_name": "Détection des dépôts sauvages",
+    "ctx_purpose": "Des caméras de rue repèrent les dépôts sauvages d'ordures et alertent les agents de la "
+                   "propreté, qui constatent sur place et peuvent verbaliser.",
+    "ctx_ai_kind": "2", "ctx_data": "4,6", "ctx_users": "1",
+    "imp_rights": "3", "imp_economic": "3", "imp_reversibility": "3", "imp_duration": "3", "imp_discretion": "2",
+    "c1_bias_testing": "3", "c2_data_lifecycle": "1,2", "c2_high_risk": "8",
+    "c3_drift": "2", "c6_individual_decision": "2",
+}
+BENEFIT_SCORER = {
+    "ctx_name": "Classement des demandes d'aide",
+    "ctx_purpose": "Un score classe les demandes d'aide sociale par priorité ; les agents instruisent les "
+                   "dossiers dans l'ordre du classement.",
+    "ctx_ai_kind": "4", "ctx_data": "3", "ctx_users": "1",
+    "imp_rights": "4", "imp_health_safety": "2", "imp_economic": "4", "imp_service_access": "3",
+    "imp_reversibility": "3", "imp_duration": "4", "imp_discretion": "3",
+    "c1_bias_testing": "2", "c2_data_lifecycle": "1,2,3", "c2_high_risk": "6",
+    "c6_individual_decision": "2", "c6_human_review": "2",
+}

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import CLEAN, answers_for
+from tests.helpers import BENEFIT_SCORER, CLEAN, WRITING_AID, answers_for
+from tests.helpers import STREET_CAMERA as DUMPING_CAMERA
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,7 +77,7 @@ def test_a_replayed_event_id_is_ignored(tmp_path):
 
 def test_blocker_and_choices_in_json(tmp_path):
     script = script_for_clean_interview()
-    out = run_console(tmp_path / "b.db", ["nouveau", *script[:9], "oui"])
+    out = run_console(tmp_path / "b.db", ["nouveau", *script[:16], "oui"])   # up to c1_biometric
     blocker = next(o for o in out if o["kind"] == "blocker" and o["to"] == "agent")
     assert "critère 1/7" in blocker["text"]
     assert "« exception »" in blocker["text"]
@@ -279,7 +280,10 @@ def test_an_interview_answered_dont_know_throughout_is_complete_and_checked_ever
     script = script_for(dont_know)
     out = run_console(tmp_path / "b.db", ["nouveau", *script, "soumettre"])
     assert [o["text"] for o in out if o["kind"] == "error"] == []
-    assert script.count("je ne sais pas") == sum(1 for o in out if o["kind"] == "warning")  # each one noted
+    # each one noted, and the level's demand of an agent's judgement, which nobody could say was kept
+    warnings = [o["text"] for o in out if o["kind"] == "warning"]
+    assert script.count("je ne sais pas") + 1 == len(warnings)
+    assert sum("Au niveau d'impact de cet usage, un agent doit" in w for w in warnings) == 1
     summary = next(o for o in out if o["kind"] == "summary")["text"]
     for number in range(1, 8):
         assert f"⚠️ {number}. " in summary, number
@@ -290,3 +294,49 @@ def test_an_interview_answered_dont_know_throughout_is_complete_and_checked_ever
     assert {o["to"] for o in out if o["kind"] == "review_request"} == {"dpo", "rssi", "juriste", "nr"}
     assert any(o["text"].startswith("Évaluation n°1 soumise. Recommandation : favorable, avec des points à vérifier")
                for o in out)
+
+
+# -------------------------------------------------------------------------- the impact level
+
+def _impact_interview(tmp_path: Path, overrides: dict[str, str]) -> tuple[Path, list[dict]]:
+    db = tmp_path / "b.db"
+    return db, run_console(db, ["nouveau", *script_for(overrides), "soumettre"])
+
+
+def _summary_text(out: list[dict]) -> str:
+    return next(o for o in out if o["kind"] == "summary" and o["to"] == "agent")["text"]
+
+
+def test_a_writing_aid_for_agents_emails_is_level_i_or_ii(tmp_path):
+    _db, out = _impact_interview(tmp_path, WRITING_AID)
+    summary = _summary_text(out)
+    assert "Niveau d'impact : I —" in summary or "Niveau d'impact : II —" in summary
+    requested = {o["to"] for o in out if o["kind"] == "review_request"}
+    assert "juriste" not in requested
+    assert all("Niveau d'impact : I" in o["text"] for o in out if o["kind"] == "review_request")
+
+
+def test_street_cameras_detecting_illegal_dumping_are_level_iii_or_iv(tmp_path):
+    _db, out = _impact_interview(tmp_path, DUMPING_CAMERA)
+    summary = _summary_text(out)
+    assert "Niveau d'impact : III —" in summary or "Niveau d'impact : IV —" in summary
+    assert {"juriste", "dpo"} <= {o["to"] for o in out if o["kind"] == "review_request"}
+
+
+def test_a_scorer_ranking_benefit_applications_is_level_iv_and_needs_legal_review(tmp_path):
+    db, out = _impact_interview(tmp_path, BENEFIT_SCORER)
+    assert "Niveau d'impact : IV —" in _summary_text(out)
+    legal = next(o for o in out if o["kind"] == "review_request" and o["to"] == "juriste")["text"]
+    assert "Niveau d'impact : IV — risque 32/40 (80 % du maximum)" in legal
+    assert "Réponses qui pèsent le plus : Effets sur les droits et libertés (4/4)" in legal
+    # the level's obligation: an agent's judgement in each decision, routed to criterion 6
+    assert "Intervention humaine exigée par le niveau d'impact" in legal
+    decided = run_console(db, [json.dumps({"as": who, "text": "valider 1 vu"})
+                               for who in ("nr", "dpo", "juriste", "rssi")])
+    assert any(o["kind"] == "decision" and "validée" in o["text"] for o in decided)
+    register = json.loads(subprocess.run([sys.executable, "-m", "bot", "register", "--format", "json", "--db",
+                                          str(db)], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                                         check=True).stdout)
+    entry = register["entries"][0]
+    assert entry["impact_level"] == "IV"
+    assert entry["impact_detail"].startswith("Niveau d'impact : IV — risque 32/40")

@@ -26,7 +26,7 @@ def test_reminders_at_an_instant_dry_then_for_real(tmp_path):
     db = tmp_path / "b.db"
     run_console(db, ["nouveau", *script_for_clean_interview(), "soumettre",
                      json.dumps({"as": "nr", "text": "valider 1"})])
-    next_year = (dt.date.today() + dt.timedelta(days=365 + 20)).isoformat()  # due + 20 days: escalated
+    next_year = (dt.date.today() + dt.timedelta(days=731 + 20)).isoformat()  # level I, 24 months; + 20 days: escalated
     dry = boussole("reminders", "--db", str(db), "--at", f"{next_year}T09:00", "--dry-run")
     assert dry.stdout.splitlines() == ["console:agent\treevaluation_due\t1",
                                        "console:manager\tescalation\t1"]
@@ -57,7 +57,7 @@ async def test_scheduler_start_sweeps_what_fell_due_while_down(app, clock):
     chat = Chat(app)
     n = await submitted(chat)
     await chat.say(f"valider {n}", user="console:nr")
-    clock.advance(days=380)
+    clock.advance(days=745)   # a level I use: re-evaluated after 24 months
     scheduler = Scheduler(app)
     await scheduler.start()
     try:

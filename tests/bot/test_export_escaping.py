@@ -133,9 +133,10 @@ async def test_markdown_report_builds_no_markup_from_the_text(app, clock):
         assert rendered.count("<h2>") == 4  # criteria, answers, decisions, history
         assert "&lt;img src=x onerror=alert(2)&gt;" in rendered  # the reviewer's comment, as typed
         shown = sum(1 for c in report["criteria"] if c["number"] or c["reasons"])
-        items = (6 + shown + sum(len(c["reasons"]) for c in report["criteria"] if c["number"] or c["reasons"])
+        items = (6 + len(report["impact"]) + shown
+                 + sum(len(c["reasons"]) for c in report["criteria"] if c["number"] or c["reasons"])
                  + len(report["answers"]) + len(report["decisions"]) + len(report["history"]))
-        assert rendered.count("<li>") == items  # the six facts, then no item but the report's own
+        assert rendered.count("<li>") == items  # the six facts and the impact, then no item but the report's own
 
 
 async def test_html_register_and_report_show_the_text_escaped(app, clock):

@@ -88,9 +88,9 @@ def _first_answers(count: int) -> list[str]:
 
 
 @pytest.mark.parametrize(("locale", "expected"), [
-    ("fr", "Incomplet — 21 question(s) restante(s) ; critères pas encore couverts : 1, 2, 3, 4, 5, 6, 7. "
+    ("fr", "Incomplet — 29 question(s) restante(s) ; critères pas encore couverts : 1, 2, 3, 4, 5, 6, 7. "
            "Pas de recommandation avant la fin de l'entretien."),
-    ("en", "Incomplete — 21 question(s) left; criteria not yet covered: 1, 2, 3, 4, 5, 6, 7. "
+    ("en", "Incomplete — 29 question(s) left; criteria not yet covered: 1, 2, 3, 4, 5, 6, 7. "
            "No recommendation before the interview ends.")])
 def test_a_summary_after_11_answers_says_incomplete_and_recommends_nothing(questionnaire, locale, expected):
     replies = _driven(questionnaire, ["nouveau", *_first_answers(11), "résumé" if locale == "fr" else "summary"],

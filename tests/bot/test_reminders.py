@@ -47,7 +47,7 @@ async def test_reminder_text_and_the_reevaluate_action(app):
     chat = Chat(app)
     await app.deliver("console", chat._collect)
     reminder = next(r for r in chat.inbox if r.kind == "reminder")
-    assert "doit être réévalué le 02/03/2027 (dans 7 jour(s))" in reminder.text
+    assert "doit être réévalué le 02/03/2028 (dans 7 jour(s))" in reminder.text   # level I: 24 months
     assert reminder.actions[0]["command"] == f"réévaluer {n}"
     assert len(notices) == 1
 

@@ -60,11 +60,11 @@ async def test_approve_sets_the_next_review_date(app, clock):
     assert to(replies, NR, "info")[0].text.startswith("Décision enregistrée : validé")
     outcome = to(replies, ALICE, "decision")
     assert "nr (Numérique responsable) : validé pour votre évaluation n°1" in outcome[0].text
-    assert "est validée. Prochaine réévaluation le 02/03/2027" in outcome[1].text
+    assert "est validée. Prochaine réévaluation le 02/03/2028" in outcome[1].text   # level I: 24 months
     async with app.db.reading() as tx:
         row = await tx.assessment(n)
     assert row.interview.status is Status.APPROVED
-    assert row.next_review_at == add_months(clock.now, 12).isoformat(timespec="seconds")
+    assert row.next_review_at == add_months(clock.now, 24).isoformat(timespec="seconds")
 
 
 async def test_reservations_ask_for_their_comment_and_shorten_the_period(app, clock, db_path):

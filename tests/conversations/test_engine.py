@@ -126,7 +126,7 @@ def test_progress_is_shown_on_every_question(driver):
     outcome = driver.say("retour")
     prompt = outcome.replies[-1].prompt
     assert prompt.criterion.number == 1 and prompt.criteria_total == 7
-    assert prompt.number == 13
+    assert prompt.number == 20
 
 
 def test_bad_answer_gets_a_message_and_the_same_question(driver):
@@ -244,8 +244,10 @@ def test_edit_re_asks_questions_whose_condition_changed(driver):
     asked = applicable_questions(driver.q, driver.active.answers)
     position = next(i for i, q in enumerate(asked, 1) if q.id == "ctx_data")
     driver.say(f"modifier {position}")
-    outcome = driver.say("3")  # personal data now: the DPIA question applies
-    assert outcome.replies[-1].prompt.question.id == "c2_dpia"
+    outcome = driver.say("3")  # personal data now: bias testing, the DPIA and the data lifecycle apply
+    assert outcome.replies[-1].prompt.question.id == "c1_bias_testing"
+    assert driver.say("1").replies[-1].prompt.question.id == "c2_dpia"
+    assert driver.say("1").replies[-1].prompt.question.id == "c2_data_lifecycle"
     driver.say("1")
     assert driver.last.replies[-1].kind is ReplyKind.SUMMARY
     # and back again: the DPIA answer no longer applies and is dropped
@@ -267,7 +269,7 @@ def test_skip_only_optional_questions(driver):
     driver.run(stop_at="c3_indicator")
     skipped = driver.say("passer")
     assert driver.active.answers["c3_indicator"].skipped
-    assert skipped.replies[-1].prompt.question.id == "c4_effect"
+    assert skipped.replies[-1].prompt.question.id == "c3_drift"
 
 
 def test_free_text_that_starts_with_a_command_word_is_an_answer(driver):
@@ -414,7 +416,7 @@ def test_navigation_words_alone_still_move_around_a_text_question(driver):
     driver.run(stop_at="c3_indicator")  # an optional free-text question
     skipped = driver.say("passer")
     assert driver.active.answers["c3_indicator"].skipped
-    assert skipped.replies[-1].prompt.question.id == "c4_effect"
+    assert skipped.replies[-1].prompt.question.id == "c3_drift"
 
 
 def test_an_explicit_command_counts_at_a_text_question_and_a_plain_one_is_the_answer(driver, questionnaire):

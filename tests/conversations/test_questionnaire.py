@@ -139,9 +139,9 @@ def test_combined_rules_are_validated_at_load_like_the_rest():
     assert f"{where}: a combined rule is a point to check" in problems
     assert f"{where}.all: reads unknown question 'ctx_ai_kinds'" in problems
     assert f"{where}.all: 'faces' is not a possible answer of 'ctx_data'" in problems
-    assert "combined_rules[6] (id 'ctx_name'): criterion 9 is not one of the rated criteria" in problems
-    assert "combined_rules[6] (id 'ctx_name'): all = [...] lists the answers the rule reads" in problems
-    assert "combined_rules[6] (id 'ctx_name').short: missing translation 'en'" in problems
+    assert "combined_rules[8] (id 'ctx_name'): criterion 9 is not one of the rated criteria" in problems
+    assert "combined_rules[8] (id 'ctx_name'): all = [...] lists the answers the rule reads" in problems
+    assert "combined_rules[8] (id 'ctx_name').short: missing translation 'en'" in problems
 
 
 def test_every_question_has_a_short_label_and_says_where_dont_know_goes():
