@@ -63,6 +63,8 @@ from conversations.model import Incoming, Reply, ReplyKind, utc_iso
 logger = logging.getLogger(__name__)
 PREFIXES = ("!boussole", "/boussole")
 BACKFILL_PAGES = 20
+MAX_ID = 255        # the spec's limit for user, room and event ids
+MAX_BODY = 65_536   # a whole event is at most 64 KiB: a longer body cannot come from a homeserver
 
 
 class MatrixAdapter:
@@ -338,6 +340,10 @@ class MatrixAdapter:
         await self.app.handle(incoming)
 
     async def _translate(self, room_id: str, event: Any, user: str, direct: bool) -> Incoming | None:
+        unreadable = _unreadable(event)
+        if unreadable:
+            logger.warning("Matrix: %s in %s not understood (%s): ignored", type(event).__name__, room_id, unreadable)
+            return None
         event_id = f"matrix:{event.event_id}"
         if isinstance(event, ReactionEvent):
             posted = await self.posted.find(room_id, event.reacts_to)
@@ -456,3 +462,26 @@ class MatrixAdapter:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _is_text(value: Any, limit: int) -> bool:
+    """A string of at most `limit` characters that UTF-8 can encode (JSON can carry lone surrogates)."""
+    if not isinstance(value, str) or len(value) > limit:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unreadable(event: Any) -> str | None:
+    """The field of a message or reaction that is not what a homeserver sends (ids are printable text of at
+    most 255 characters, a body fits in an event), or None when every field the adapter reads is."""
+    reaction = isinstance(event, ReactionEvent)
+    for name in ("event_id", "sender", "reacts_to") if reaction else ("event_id", "sender"):
+        value = getattr(event, name, None)
+        if not (_is_text(value, MAX_ID) and value and value.isprintable()):
+            return name
+    name, limit = ("key", MAX_ID) if reaction else ("body", MAX_BODY)
+    return None if _is_text(getattr(event, name, None), limit) else name
