@@ -10,6 +10,7 @@ that an assessment answered under one of them is still read with its own questio
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -335,13 +336,21 @@ def _conditions(reader: _Reader, raw: Any, where: str) -> tuple[Condition, ...]:
     return tuple(conditions)
 
 
-def _read_question(reader: _Reader, raw: dict[str, Any], index: int, criteria: set[int]) -> Question | None:
-    qid = raw.get("id")
-    where = f"questions[{index}]" + (f" (id '{qid}')" if isinstance(qid, str) else "")
-    for extra in set(raw) - _QUESTION_KEYS:
+def _entry(reader: _Reader, raw: dict[str, Any], place: str, keys: Iterable[str]) -> tuple[str | None, str]:
+    """An entry's id (None when it is not a word) and where it is, once its keys are checked."""
+    entry_id = raw.get("id")
+    where = place + (f" (id '{entry_id}')" if isinstance(entry_id, str) else "")
+    for extra in set(raw) - set(keys):
         reader.fail(where, f"unknown key '{extra}'")
-    if not isinstance(qid, str) or not qid.replace("_", "").isalnum():
+    if not isinstance(entry_id, str) or not entry_id.replace("_", "").isalnum():
         reader.fail(where, "id must be a word of letters, digits and underscores")
+        return None, where
+    return entry_id, where
+
+
+def _read_question(reader: _Reader, raw: dict[str, Any], index: int, criteria: set[int]) -> Question | None:
+    qid, where = _entry(reader, raw, f"questions[{index}]", _QUESTION_KEYS)
+    if qid is None:
         return None
     criterion = raw.get("criterion")
     if criterion not in criteria:
@@ -479,12 +488,8 @@ def _weights(reader: _Reader, raw: dict[str, Any], where: str, qtype: QuestionTy
 
 
 def _read_combined(reader: _Reader, raw: dict[str, Any], index: int, criteria: set[int]) -> CombinedRule | None:
-    rid = raw.get("id")
-    where = f"combined_rules[{index}]" + (f" (id '{rid}')" if isinstance(rid, str) else "")
-    for extra in set(raw) - _COMBINED_KEYS:
-        reader.fail(where, f"unknown key '{extra}'")
-    if not isinstance(rid, str) or not rid.replace("_", "").isalnum():
-        reader.fail(where, "id must be a word of letters, digits and underscores")
+    rid, where = _entry(reader, raw, f"combined_rules[{index}]", _COMBINED_KEYS)
+    if rid is None:
         return None
     criterion = raw.get("criterion")
     if criterion not in criteria or criterion == 0:
