@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from slack_bolt import BoltResponse
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -31,7 +32,7 @@ from adapters.slack.translate import Click, Modal, Translated, translate
 from bot.app import Boussole, Undeliverable
 from bot.config import SlackConfig
 from bot.i18n import Rendered, Translator
-from bot.storage import OutboxRow
+from bot.storage import OutboxRow, StorageError
 from conversations.commands import COMMANDS, Argument
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class SlackAdapter:
         self.bolt.event("message")(self._on_event)
         self.bolt.action(re.compile(r".*"))(self._on_action)
         self.bolt.view(re.compile(r"^boussole:"))(self._on_view)
+        self.bolt.error(self._on_error)
         self.pacer = Pacer(config.messages_per_second)
         self.posted = PostedMessages(app, "slack")
         self.dm_channels: dict[str, str] = {}
@@ -129,6 +131,16 @@ class SlackAdapter:
     async def _on_view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await self._receive_then_ack(ack, translate("view_submission", body))
 
+    async def _on_error(self, error: Exception) -> BoltResponse | None:
+        """Bolt's one error handler. Events that could not be recorded are not acknowledged (500): Slack sends
+        them again. Anything else is a request bolt or Boussole could not read (bolt reads many fields of the
+        payload without checking their type): refused (400)."""
+        if isinstance(error, StorageError):
+            return None
+        logger.warning("Slack request not understood: refused (%s: %s)", type(error).__name__, str(error)[:200],
+                       exc_info=error)
+        return BoltResponse(status=400, body="request not understood")
+
     async def _open_modal(self, modal: Modal) -> None:
         t = Translator(await self.app.user_locale(modal.user))
         spec = COMMANDS[modal.action]
@@ -171,7 +183,13 @@ class SlackAdapter:
         stamp = request.headers.get("X-Slack-Request-Timestamp", "")
         if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
             return web.Response(status=401, text="invalid request timestamp")
-        return await to_aiohttp_response(await self.bolt.async_dispatch(await to_bolt_request(request)))
+        try:
+            return await to_aiohttp_response(await self.bolt.async_dispatch(await to_bolt_request(request)))
+        except Exception as error:
+            # Bolt reads the body (JSON that is no object, fields of odd types) before it checks the signature,
+            # and its error handler reads it again: what it cannot read is refused, and the server goes on.
+            logger.warning("Slack request not understood: refused (%s: %s)", type(error).__name__, str(error)[:200])
+            return web.Response(status=400, text="request not understood")
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         return web.Response(text="ok")

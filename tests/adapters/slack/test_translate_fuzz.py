@@ -3,9 +3,11 @@ replaced by odd ones. Translation never raises; what it yields is well typed, pr
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from adapters.slack.adapter import SlackAdapter
 from adapters.slack.translate import MAX_ID, MAX_METADATA, MAX_TEXT, Translated, translate
+from bot.app import Boussole
+from bot.storage import Database, DatabaseUnavailable
+from tests.adapters.slack.conftest import slack_config
+from tests.adapters.slack.fake_slack import FakeSlackAPI
+from tests.adapters.slack.test_socket_mode import envelope as socket_envelope
 from tests.mutations import ODD, mutated
 
 PAYLOADS = Path(__file__).with_name("payloads")
@@ -195,3 +203,101 @@ def test_odd_but_harmless_fields_change_nothing():
         {k: v for k, v in RECORDED["block_actions_answer.json"]["actions"][0].items() if k != "text"}]))
     assert translated.events[0].id == "slack:answer:DUALICE:1700000000.000042"
     assert translated.click is not None and translated.click.note == ""
+
+
+# -- at the HTTP level: signed requests with odd bodies to the running adapter -----------------------------------
+
+def form(payload: Any) -> tuple[str, str]:
+    return urllib.parse.urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+
+
+def as_json(payload: Any) -> tuple[str, str]:
+    return json.dumps(payload), "application/json"
+
+
+def command_form(fields: Any) -> tuple[str, str]:
+    """A slash command's form: its values are strings, whatever they hold (lone surrogates sent as the bytes no
+    UTF-8 decoder accepts); a field may be missing."""
+    if not isinstance(fields, dict):
+        fields = {"command": "/boussole", "text": json.dumps(fields)}
+    return urllib.parse.urlencode({str(k): v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()},
+                                  errors="surrogatepass"), "application/x-www-form-urlencoded"
+
+
+URL_VERIFICATION = {"type": "url_verification", "token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3g"}
+REQUESTS = st.one_of(
+    st.sampled_from([body for kind, body in SEEDS if kind == "event_callback"] + [URL_VERIFICATION]).flatmap(
+        lambda body: mutated(body)).map(as_json),
+    st.sampled_from([body for kind, body in SEEDS if kind in ("block_actions", "view_submission")]).flatmap(
+        lambda body: mutated(body)).map(form),
+    mutated(RECORDED["slash_command.json"]).map(command_form),
+    ODD.map(as_json),
+    ODD.map(form),
+    st.sampled_from([("{", "application/json"), ("", "application/json"), ("payload=%7B", "application/x-www-form"
+                     "-urlencoded"), ("payload=", "application/x-www-form-urlencoded"), ("\x00", "text/plain"),
+                     ("[" * 5000, "application/json"), ("a=1", "application/json"), ("{}", "multipart/form-data")]),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                HealthCheck.too_slow])
+@given(request=REQUESTS)
+async def test_any_signed_request_gets_an_answer_and_the_bot_goes_on(world, request):
+    body, content_type = request
+    response = await asyncio.wait_for(world.slack.post(body, content_type), timeout=10)
+    assert response.status == 200 or 400 <= response.status < 500, (response.status, body[:300])
+    assert not world.adapter.inbox.done(), "the inbox loop still runs"  # type: ignore[union-attr]
+
+
+async def test_after_odd_requests_a_normal_message_is_answered(world):
+    for body, content_type in [as_json({"type": "event_callback", "event_id": "Ev1", "event": "message"}),
+                               as_json({"type": "event_callback", "event": {"type": "message", "channel_type": "im",
+                                                                            "user": ["UALICE"], "text": {}}}),
+                               form({"type": "block_actions", "user": {"id": "UALICE"}, "actions": []}),
+                               form({"type": "view_submission", "user": {"id": "UALICE"},
+                                     "view": {"id": "V1", "callback_id": "boussole:approve",
+                                              "private_metadata": "not json"}}),
+                               command_form({"command": "/boussole", "text": "aide"}),
+                               ("{", "application/json")]:
+        response = await world.slack.post(body, content_type)
+        assert response.status == 200 or 400 <= response.status < 500, (response.status, body)
+    assert (await world.slack.message("UALICE", "aide")).status == 200
+    await world.api.wait_for(lambda: world.api.posted("DUALICE"))
+
+
+async def test_socket_mode_goes_on_past_odd_envelopes(questionnaire, db_path):
+    api = FakeSlackAPI()
+    config = slack_config(await api.start(), mode="socket", messages_per_second=200.0)
+    odd: list[Any] = [
+        None, [], "event_callback", {"type": "event_callback", "event_id": "EvOdd1", "event": "message"},
+        {"type": "event_callback", "event_id": "EvOdd2",
+         "event": {"type": "message", "channel_type": "im", "user": {"id": 1}, "text": 3}},
+        {"type": "block_actions", "user": {"id": "UALICE"}, "actions": []},
+        {"type": "view_submission", "user": {"id": "UALICE"},
+         "view": {"id": "V1", "callback_id": "boussole:approve", "private_metadata": "{"}}]
+    async with Database(db_path) as db:
+        app = Boussole(config=config, questionnaire=questionnaire, db=db)
+        adapter = SlackAdapter(app, config.slack, {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test"},
+                               retry_delay=0.01)
+        await adapter.start()
+        try:
+            for n, payload in enumerate(odd):
+                kind = "interactive" if isinstance(payload, dict) and payload.get("type") != "event_callback" \
+                    else "events_api"
+                await api.push({"envelope_id": f"odd-{n}", "type": kind, "accepts_response_payload": False,
+                                "payload": payload})
+            await api.push(socket_envelope("env-ok", "EvFine", "aide"))
+            await api.wait_for(lambda: "env-ok" in {a.get("envelope_id") for a in api.acks})
+            await api.wait_for(lambda: any("Commandes" in m["text"] for m in api.posted("DUALICE")))
+        finally:
+            await adapter.stop()
+            await api.stop()
+
+
+async def test_an_event_that_could_not_be_recorded_is_still_not_acknowledged(world, monkeypatch):
+    """Refusing what cannot be read (400) leaves alone what could not be recorded (500): Slack sends it again."""
+    async def unavailable(events: list[Any]) -> None:
+        raise DatabaseUnavailable("locked by another process")
+
+    monkeypatch.setattr(world.app, "receive", unavailable)
+    assert (await world.slack.message("UALICE", "aide", event_id="EvLater")).status == 500
