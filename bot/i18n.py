@@ -8,14 +8,18 @@ terminal text).
 from __future__ import annotations
 
 import datetime as dt
+import gettext
+import io
 import re
-import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 
 from conversations.answers import Answer
 from conversations.commands import COMMANDS, Argument, Who
@@ -32,14 +36,50 @@ HINTED = ("why", "back", "summary", "help")  # the ways around that every questi
 HELP_GROUPS = (Who.REQUESTER, Who.REVIEWER, Who.ANYONE, Who.ADMIN)
 
 
-def _load(locale: str) -> Mapping[str, str]:
-    return MappingProxyType(tomllib.loads((LOCALE_DIR / f"{locale}.toml").read_text(encoding="utf-8")))
+class Catalogue:
+    """One language's messages, read from its gettext file (`bot/locales/<locale>.po`) when the package loads.
+
+    A msgid is a message key. A plural message names its counting parameter in msgid_plural, and the
+    file's Plural-Forms picks the form (French: 0 and 1 singular; English: 1 singular).
+    """
+
+    def __init__(self, path: Path) -> None:
+        with path.open("rb") as source:
+            messages = read_po(source, locale=path.stem)
+        self.counters: Mapping[str, str] = MappingProxyType(
+            {m.id[0]: m.id[1] for m in messages if m.id and isinstance(m.id, tuple)})
+        self.keys = frozenset(m.id[0] if isinstance(m.id, tuple) else m.id for m in messages if m.id)
+        compiled = io.BytesIO()
+        write_mo(compiled, messages)
+        compiled.seek(0)
+        self.translations = gettext.GNUTranslations(compiled)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys)
+
+    def __getitem__(self, key: str) -> str:
+        """The message's text; a plural message's singular form."""
+        return self.template(key, 1)
+
+    def template(self, key: str, count: int | None = None) -> str:
+        if key not in self.keys:
+            raise KeyError(key)
+        counter = self.counters.get(key)
+        if counter is None:
+            return self.translations.gettext(key)
+        if count is None:
+            raise KeyError(f"message '{key}' is plural: it needs its '{counter}' parameter")
+        return self.translations.ngettext(key, counter, count)
 
 
-CATALOGUES: Mapping[str, Mapping[str, str]] = MappingProxyType({locale: _load(locale) for locale in LOCALES})
+CATALOGUES: Mapping[str, Catalogue] = MappingProxyType(
+    {locale: Catalogue(LOCALE_DIR / f"{locale}.po") for locale in LOCALES})
 
 
-def catalogue(locale: str) -> Mapping[str, str]:
+def catalogue(locale: str) -> Catalogue:
     return CATALOGUES[locale]
 
 
@@ -51,9 +91,10 @@ class Translator:
         self.strings = catalogue(self.locale)
 
     def __call__(self, key: str, **params: Any) -> str:
-        template = self.strings.get(key)
-        if template is None:
+        if key not in self.strings:
             raise KeyError(f"message '{key}' is missing from the '{self.locale}' catalogue")
+        counter = self.strings.counters.get(key)
+        template = self.strings.template(key, None if counter is None else int(params[counter]))
         return template.format(**{k: self.value(v) for k, v in params.items()})
 
     def value(self, value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -88,9 +89,9 @@ def _first_answers(count: int) -> list[str]:
 
 
 @pytest.mark.parametrize(("locale", "expected"), [
-    ("fr", "Incomplet — 29 question(s) restante(s) ; critères pas encore couverts : 1, 2, 3, 4, 5, 6, 7. "
+    ("fr", "Incomplet — 29 questions restantes ; critères pas encore couverts : 1, 2, 3, 4, 5, 6, 7. "
            "Pas de recommandation avant la fin de l'entretien."),
-    ("en", "Incomplete — 29 question(s) left; criteria not yet covered: 1, 2, 3, 4, 5, 6, 7. "
+    ("en", "Incomplete — 29 questions left; criteria not yet covered: 1, 2, 3, 4, 5, 6, 7. "
            "No recommendation before the interview ends.")])
 def test_a_summary_after_11_answers_says_incomplete_and_recommends_nothing(questionnaire, locale, expected):
     replies = _driven(questionnaire, ["nouveau", *_first_answers(11), "résumé" if locale == "fr" else "summary"],
@@ -115,3 +116,30 @@ def test_each_finding_shows_the_label_of_its_question(questionnaire):
     sober = summary.index("⚠️ 5. Sobriété énergétique : à vérifier")
     assert summary[sober + 1] == "    – Option plus sobre étudiée : Réponse « je ne sais pas » : point à vérifier."
     assert not any(line.startswith("⚠️ Contexte") for line in summary)  # hosting is criterion 2's, not context's
+
+
+def test_both_catalogues_hold_the_same_messages_with_the_same_parameters():
+    french, english = catalogue("fr"), catalogue("en")
+    assert set(french) == set(english), set(french) ^ set(english)
+    for key in french:
+        assert french.counters.get(key) == english.counters.get(key), key
+        for count in (0, 1, 2):
+            fields = [set(re.findall(r"\{(\w+)", c.template(key, count))) for c in (french, english)]
+            assert fields[0] == fields[1], key
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_no_message_glues_a_plural_on_with_brackets(locale):
+    strings = catalogue(locale)
+    for key in strings:
+        for count in (0, 1, 2):
+            text = strings.template(key, count)
+            assert not re.search(r"\w\((s|e|es|x)\)", text), (locale, key, text)
+
+
+@pytest.mark.parametrize(("locale", "count", "expected"), [
+    ("fr", 0, "0 jour."), ("fr", 1, "1 jour."), ("fr", 2, "2 jours."),
+    ("en", 0, "0 days"), ("en", 1, "1 day."), ("en", 2, "2 days")])
+def test_plural_forms_follow_each_language(locale, count, expected):
+    text = render(Reply("console:a", ReplyKind.INFO, "reminder.idle", {"id": 3, "title": "", "days": count}, 3), locale)
+    assert expected in text.text

@@ -47,7 +47,7 @@ async def test_reminder_text_and_the_reevaluate_action(app):
     chat = Chat(app)
     await app.deliver("console", chat._collect)
     reminder = next(r for r in chat.inbox if r.kind == "reminder")
-    assert "doit être réévalué le 02/03/2028 (dans 7 jour(s))" in reminder.text   # level I: 24 months
+    assert "doit être réévalué le 02/03/2028 (dans 7 jours)" in reminder.text   # level I: 24 months
     assert reminder.actions[0]["command"] == f"réévaluer {n}"
     assert len(notices) == 1
 
@@ -132,7 +132,7 @@ async def test_a_review_waiting_too_long_reaches_the_admins_once_per_period(app,
     await app.deliver("console", chat._collect)
     escalated = [r for r in chat.inbox if r.to == ADMIN]
     assert len(escalated) == 2
-    assert ("L'évaluation n°1 « Tri du courrier entrant » (demandeur alice) attend une décision depuis 14 jour(s)"
+    assert ("L'évaluation n°1 « Tri du courrier entrant » (demandeur alice) attend une décision depuis 14 jours"
             in escalated[0].text)
     assert "Numérique responsable" in escalated[0].text
 
@@ -153,7 +153,7 @@ async def test_the_escalation_names_the_role_nobody_may_decide_for(app, clock):
     assert kinds(notices) == [(ADMIN, "review_escalated", n)]
     await app.deliver("console", chat._collect)
     text = [r for r in chat.inbox if r.to == ADMIN][-1].text
-    assert "attend une décision depuis 14 jour(s) : Numérique responsable" in text
+    assert "attend une décision depuis 14 jours : Numérique responsable" in text
     assert "Personne ne peut décider pour : Numérique responsable" in text
 
 
