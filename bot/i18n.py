@@ -47,8 +47,8 @@ class Catalogue:
         with path.open("rb") as source:
             messages = read_po(source, locale=path.stem)
         self.counters: Mapping[str, str] = MappingProxyType(
-            {m.id[0]: m.id[1] for m in messages if m.id and isinstance(m.id, tuple)})
-        self.keys = frozenset(m.id[0] if isinstance(m.id, tuple) else m.id for m in messages if m.id)
+            {str(m.id[0]): str(m.id[1]) for m in messages if m.id and isinstance(m.id, tuple | list)})
+        self.keys = frozenset(str(m.id[0] if isinstance(m.id, tuple | list) else m.id) for m in messages if m.id)
         compiled = io.BytesIO()
         write_mo(compiled, messages)
         compiled.seek(0)
