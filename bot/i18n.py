@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -86,9 +87,10 @@ def catalogue(locale: str) -> Catalogue:
 class Translator:
     """Looks keys up in one language's catalogue; LocalText values follow the same language."""
 
-    def __init__(self, locale: str) -> None:
+    def __init__(self, locale: str, zone: ZoneInfo = DISPLAY_ZONE) -> None:
         self.locale = locale if locale in LOCALES else "fr"
         self.strings = catalogue(self.locale)
+        self.zone = zone
 
     def __call__(self, key: str, **params: Any) -> str:
         if key not in self.strings:
@@ -111,15 +113,28 @@ class Translator:
             return ""
         return value.get(self.locale) if isinstance(value, LocalText) else value
 
-    def date(self, iso: str | None) -> str:
-        """A stored UTC instant shown as a Paris date."""
+    def _local(self, iso: str) -> dt.datetime | dt.date:
+        moment = dt.datetime.fromisoformat(iso)
+        return moment.date() if moment.tzinfo is None else moment.astimezone(self.zone)
+
+    def date(self, iso: str | None, long: bool = False) -> str:
+        """A stored instant as a date in the reader's zone: 29/11/2026 (short) or 29 novembre 2026 (long)."""
         if not iso:
             return ""
-        moment = dt.datetime.fromisoformat(iso)
-        if moment.tzinfo is None:
-            return moment.date().isoformat()
-        local = moment.astimezone(DISPLAY_ZONE)
-        return local.strftime("%d/%m/%Y") if self.locale == "fr" else local.strftime("%Y-%m-%d")
+        local = self._local(iso)
+        day = local.date() if isinstance(local, dt.datetime) else local
+        if long:
+            return format_date(day, "long", locale=self.locale)
+        return day.strftime("%d/%m/%Y") if self.locale == "fr" else day.isoformat()  # English: unambiguous in Europe
+
+    def when(self, iso: str | None, long: bool = False) -> str:
+        """A stored instant as a date and a time in the reader's zone: 29/11/2026 14:05."""
+        if not iso:
+            return ""
+        local = self._local(iso)
+        if not isinstance(local, dt.datetime):
+            return self.date(iso, long)
+        return f"{self.date(iso, long)} {format_time(local, 'HH:mm', locale=self.locale)}"
 
     def answer(self, question: Question, answer: Answer | None, choices: tuple[Choice, ...] | None = None) -> str:
         if answer is None:
@@ -523,7 +538,7 @@ def _render_history(t: Translator, p: Mapping[str, Any]) -> tuple[str, str]:
         shown = {k: v for k, v in detail.items() if k in ("question", "decision", "comment", "status", "reason",
                                                             "roles", "justification")}
         text = (" — " + ", ".join(f"{k}: {v}" for k, v in shown.items())) if shown else ""
-        when = dt.datetime.fromisoformat(entry["at"]).astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M")
+        when = t.when(entry["at"])
         lines.append(t("review.history.item", at=when, actor=mention(entry["actor"]), action=entry["action"],
                        detail=text))
     return t("review.history.title", id=p["id"]), "\n".join(lines)
@@ -557,9 +572,9 @@ def _render_digest(t: Translator, reply: Reply) -> tuple[str, str, list[dict[str
     return heading, "\n".join(lines), sections
 
 
-def render(reply: Reply, locale: str) -> Rendered:
-    """The words of one reply in one language."""
-    t = Translator(locale)
+def render(reply: Reply, locale: str, zone: ZoneInfo = DISPLAY_ZONE) -> Rendered:
+    """The words of one reply in one language, its dates and times in the reader's zone."""
+    t = Translator(locale, zone)
     params = dict(reply.params)
     heading: str | None = None
     hint: str | None = None
