@@ -12,14 +12,17 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from bot import compass
 from bot.assessments import save_assessment
 from bot.config import Config
 from bot.escaping import visible_text
 from bot.i18n import Rendered, render
+from bot.report import to_html
 from bot.review import ReviewDesk
 from bot.storage import Database, DatabaseUnavailable, InboxRow, OutboxRow, Tx, UserState
 from conversations import engine
@@ -44,6 +47,19 @@ Sender = Callable[[OutboxRow, Rendered], Awaitable[None]]
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def write_report_files(attachment: Mapping[str, Any]) -> None:
+    """Draw a report's compass picture and write it and the report's page where the reply says (blocking:
+    run in a worker thread). Each file is written whole under another name first, so a reader never gets
+    half of one."""
+    png = compass.draw(compass.Picture.from_json(attachment["picture"]))
+    page = to_html(attachment["report"], png).encode("utf-8")
+    for path, data in ((Path(attachment["image"]), png), (Path(attachment["file"]), page)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_bytes(data)
+        partial.replace(path)
 
 
 class Boussole:
@@ -322,7 +338,7 @@ class Boussole:
                 if row.recipient in waiting:
                     continue
                 try:
-                    await send(row, Rendered.from_json(row.payload))
+                    await send(row, await self.with_files(Rendered.from_json(row.payload)))
                 except NotYet as exc:
                     logger.info("outbox %d to %s waits: %s", row.id, row.recipient, exc)
                     waiting.add(row.recipient)
@@ -342,6 +358,22 @@ class Boussole:
                 sent += 1
             if len(rows) < limit or not sent:
                 return sent
+
+    async def with_files(self, rendered: Rendered) -> Rendered:
+        """A report's reply with its files written: the compass picture and the page, drawn from what the reply
+        carries, in a worker thread, before the reply goes out. Written on every attempt, so that a crash after
+        the step's commit, or between writing and sending, still ends with the files the reply names. Should
+        they fail, the reply goes out without them (and the failure is logged) rather than stop the outbox."""
+        attachment = rendered.attachment
+        if not attachment or "picture" not in attachment:
+            return rendered
+        try:
+            await asyncio.to_thread(write_report_files, attachment)
+        except Exception:
+            logger.exception("the compass picture or the page of assessment %s could not be written",
+                             rendered.assessment)
+            return replace(rendered, attachment=None)
+        return rendered
 
     async def undelivered(self, transport: str, limit: int = 100) -> list[OutboxRow]:
         async with self.db.reading() as tx:

@@ -200,7 +200,7 @@ class Rendered:
     question: dict[str, Any] | None = None
     actions: list[dict[str, str]] = field(default_factory=list)
     sections: list[dict[str, Any]] = field(default_factory=list)  # summaries: one per criterion
-    attachment: dict[str, str] | None = None  # files to send along: {"image": path, "file": path}
+    attachment: dict[str, Any] | None = None  # files to send along: {"image": path, "file": path, "alt": …}
 
     @property
     def text(self) -> str:

@@ -96,7 +96,7 @@ def to_markdown(report: dict[str, Any]) -> str:
 def to_html(report: dict[str, Any], png: bytes | None = None) -> str:
     report = visible_data(report)
     e = html.escape
-    png = png if png is not None else compass_png(report["levels"])
+    png = png if png is not None else compass_png(report)
     picture = base64.b64encode(png).decode()
     alt = "Boussole des sept critères : " + " ; ".join(
         f"critère {c['number']} {LEVELS[c['level']].split(' ', 1)[1]}" for c in report["criteria"] if c["number"])

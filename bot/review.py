@@ -428,30 +428,34 @@ class ReviewDesk:
         return interview.direction in self.config.directions_managed_by(user)
 
     async def _report(self, tx: Tx, user: str, command: Command, now: dt.datetime) -> list[Reply]:
-        """The fiche and its compass picture, saved beside the database; the reply points to them."""
-        from bot.compass import compass_png
-        from bot.report import build, to_html
+        """The fiche and its compass picture. The step records the audit and the reply only: the reply carries
+        what to draw, in its reader's language, and the picture and the page are written beside the database
+        when it is delivered (`Boussole.deliver`), outside this transaction."""
+        from bot.compass import criteria_of, describe
+        from bot.i18n import Translator
+        from bot.report import build
         assessment_id = command.id_argument
         row = await tx.assessment(assessment_id) if assessment_id is not None else None
         if row is None or not self.may_see(user, row.interview):
             await tx.audit(actor=user, action="access_refused", assessment_id=row.interview.id if row else None,
                            detail={"what": "report", "wanted": assessment_id}, now=utc_iso(now))
             return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": assessment_id or command.argument})]
-        report = await build(tx, self.qn(row.interview), self.config, row.interview.id)
+        questionnaire = self.qn(row.interview)
+        report = await build(tx, questionnaire, self.config, row.interview.id)
         assert report is not None
-        folder = self.reports_dir
-        folder.mkdir(parents=True, exist_ok=True)
-        png = compass_png(report["levels"])
-        image = folder / f"boussole-{row.interview.id}.png"
-        page = folder / f"boussole-{row.interview.id}.html"
-        image.write_bytes(png)
-        page.write_text(to_html(report, png), encoding="utf-8")
+        t = Translator(await tx.locale_of(user) or self.config.locale)
+        picture = describe(number=row.interview.id, title=row.title or "", version=questionnaire.version,
+                           when=utc_iso(now), t=t,
+                           criteria=criteria_of(summarize(questionnaire, row.interview.answers), t))
+        image = self.reports_dir / f"boussole-{row.interview.id}.png"
+        page = self.reports_dir / f"boussole-{row.interview.id}.html"
         await tx.audit(actor=user, action="report_viewed", assessment_id=row.interview.id, detail={},
                        now=utc_iso(now))
         return [Reply(user, ReplyKind.INFO, "report.ready", {
             "id": row.interview.id, "title": row.title or "", "levels": report["levels"],
             "recommendation": report["recommendation"], "page": str(page), "image": str(image),
-            "attachment": {"image": str(image), "file": str(page)}}, row.interview.id)]
+            "attachment": {"image": str(image), "file": str(page), "alt": picture.alt,
+                           "picture": picture.to_json(), "report": report}}, row.interview.id)]
 
     async def _history(self, tx: Tx, user: str, command: Command) -> list[Reply]:
         assessment_id = command.id_argument
