@@ -55,6 +55,7 @@ from adapters.matrix.recovery import RecoveryKeyError
 from adapters.matrix.verification import Verifications
 from adapters.posting import PostedMessages
 from bot.app import Boussole, NotYet, Undeliverable
+from bot.compass import bounded
 from bot.config import MatrixConfig
 from bot.i18n import Rendered, Translator
 from bot.storage import DatabaseUnavailable, OutboxRow
@@ -434,11 +435,14 @@ class MatrixAdapter:
                     raise Undeliverable(f"{response.status_code}: {response.message}")
                 raise ConnectionError(f"{response.status_code}: {response.message}")
             await self.posted.remember(row, part, room_id, response.event_id, rendered, {"kind": rendered.kind})
-        image = (rendered.attachment or {}).get("image")
+        attachment = rendered.attachment or {}
+        image = attachment.get("image")
         if image and len(contents(rendered)) not in posted:
-            await self._send_image(row, rendered, room_id, Path(image), part=len(contents(rendered)))
+            await self._send_image(row, rendered, room_id, Path(image), attachment.get("alt"),
+                                   part=len(contents(rendered)))
 
-    async def _send_image(self, row: OutboxRow, rendered: Rendered, room_id: str, path: Path, *, part: int) -> None:
+    async def _send_image(self, row: OutboxRow, rendered: Rendered, room_id: str, path: Path, alt: str | None, *,
+                          part: int) -> None:
         """The compass picture as m.image; encrypted as a file in an encrypted room."""
         data = path.read_bytes()
         encrypted = self.client.rooms[room_id].encrypted
@@ -446,9 +450,7 @@ class MatrixAdapter:
                                                   filename=path.name, encrypt=encrypted, filesize=len(data))
         if not isinstance(response, UploadResponse):
             raise ConnectionError(f"image upload failed: {response}")
-        width, height = struct.unpack(">II", data[16:24])
-        content: dict[str, Any] = {"msgtype": "m.image", "body": path.name,
-                                   "info": {"mimetype": "image/png", "size": len(data), "w": width, "h": height}}
+        content = image_content(path.name, data, alt)
         if encrypted and keys:
             content["file"] = {**keys, "url": response.content_uri}
         else:
@@ -458,6 +460,15 @@ class MatrixAdapter:
         if isinstance(sent, RoomSendError | ErrorResponse):
             raise ConnectionError(f"{sent.status_code}: {sent.message}")
         await self.posted.remember(row, part, room_id, sent.event_id, rendered, {"kind": rendered.kind})
+
+
+def image_content(filename: str, png: bytes, alt: str | None) -> dict[str, Any]:
+    """An m.image event's content, without its url: `body` is the image's textual representation, its alt
+    text (statuses in words) when there is one; with a `filename` that differs, clients since Matrix 1.10
+    show it as the caption."""
+    width, height = struct.unpack(">II", png[16:24])   # the PNG header's IHDR
+    return {"msgtype": "m.image", "body": bounded(alt, MAX_BODY) if alt else filename, "filename": filename,
+            "info": {"mimetype": "image/png", "size": len(png), "w": width, "h": height}}
 
 
 def _now_ms() -> int:

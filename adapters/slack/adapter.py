@@ -30,6 +30,7 @@ from adapters.posting import PostedMessages
 from adapters.slack.blocks import answered, build, escape
 from adapters.slack.translate import Click, Modal, Translated, translate
 from bot.app import Boussole, Undeliverable
+from bot.compass import bounded
 from bot.config import SlackConfig
 from bot.i18n import Rendered, Translator
 from bot.storage import OutboxRow, StorageError
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 # Messages that settle a review request: the request is then redrawn without its buttons.
 SETTLING_KEYS = {"review.recorded", "review.closed", "review.role_decided", "review.withdrawn_notice"}
 RETRIES = 5
+SLACK_ALT_TEXT = 1000  # characters of an image's alt_txt (files.getUploadURLExternal: alt_txt_too_large)
 
 
 class Pacer:
@@ -294,13 +296,18 @@ class SlackAdapter:
                                             blocks=message.blocks)
                 ts = str(response.get("ts", ""))
             await self.posted.remember(row, part, channel, ts, rendered, {"blocks": message.blocks})
-        image = (rendered.attachment or {}).get("image")
+        attachment = rendered.attachment or {}
+        image = attachment.get("image")
         if image and rendered.kind != "error" and len(messages) not in posted:
-            # The compass picture as a file in the conversation (files.getUploadURLExternal / complete).
+            # The compass picture as a file in the conversation (files.getUploadURLExternal / complete), with
+            # its statuses in words for screen readers (alt_txt: Slack refuses more than 1000 characters).
             await self.pacer.wait(channel)
+            alt = attachment.get("alt")
+            title = (attachment.get("picture") or {}).get("heading")
             try:
                 await self.client.files_upload_v2(channel=channel, file=image, filename=Path(image).name,
-                                                  title=rendered.heading or Path(image).name)
+                                                  title=title or rendered.heading or Path(image).name,
+                                                  alt_txt=bounded(alt, SLACK_ALT_TEXT) if alt else None)
             except SlackApiError as exc:
                 raise Undeliverable(f"file upload: {exc.response.get('error')}") from exc
             await self.posted.remember(row, len(messages), channel, f"file:{row.id}", rendered, {"blocks": []})

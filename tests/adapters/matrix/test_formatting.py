@@ -21,3 +21,15 @@ def test_a_review_request_shows_its_reactions_with_the_buttons_labels():
     (content,) = contents(Rendered(to="matrix:@nr:x", kind="review_request", assessment=4, body="Demande",
                                    actions=actions))
     assert "(✅ Label approve · ⚠️ Label reservations · 📝 Label request_changes · ❌ Label reject)" in content["body"]
+
+
+def test_the_compass_image_says_its_statuses_in_its_body():
+    from adapters.matrix.adapter import image_content
+    from bot.compass import demo_picture, draw
+
+    picture = demo_picture()
+    content = image_content("boussole-12.png", draw(picture), picture.alt)
+    assert content["msgtype"] == "m.image" and content["filename"] == "boussole-12.png"
+    assert content["body"] == picture.alt and "Critère 6, Transparence et redevabilité : bloquant." in content["body"]
+    assert content["info"]["mimetype"] == "image/png" and content["info"]["w"] == 1000
+    assert image_content("x.png", draw(picture), None)["body"] == "x.png"

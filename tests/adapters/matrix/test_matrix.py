@@ -146,6 +146,8 @@ async def test_report_arrives_with_the_compass_as_an_image(matrix):
     await alice.next_from_bot(0, lambda e: "Fiche de l'usage n°1" in e.body)
     image = await wait_until(lambda: images and images[0])
     assert image.url.startswith("mxc://") and image.source["content"]["info"]["mimetype"] == "image/png"
+    assert "Critère 1, Absence d'identification biométrique et de données sensibles : conforme." in image.body
+    assert image.source["content"]["filename"] == "boussole-1.png"
 
 
 async def test_a_reaction_on_a_review_request_then_the_comment_prompt(matrix):

@@ -268,6 +268,10 @@ async def test_report_command_uploads_the_compass_picture(world):
     completed = await world.api.wait_for(lambda: world.api.method_calls("files.completeUploadExternal"))
     assert completed[0].get("channel_id", completed[0].get("channels")) == dm(ALICE)
     assert any(data.startswith(b"\x89PNG") for data in world.api.uploads.values())
+    asked = world.api.method_calls("files.getUploadURLExternal")[0]
+    assert asked["alt_txt"].startswith("Boussole des sept critères de l'usage n°1")
+    assert "Critère 1, Absence d'identification biométrique et de données sensibles : conforme." in asked["alt_txt"]
+    assert json.loads(completed[0]["files"])[0]["title"] == "Boussole — usage n°1"
 
 
 async def test_a_reviewers_channel_gets_one_request_redrawn_when_decided(world):
