@@ -51,8 +51,9 @@ def json_line(rendered: Rendered) -> str:
 
 def human_text(rendered: Rendered, current: str) -> str:
     """The interactive view: messages to someone else are shown as mail for them; control characters shown
-    as visible symbols, never sent raw to the terminal."""
-    text = visible(show_people(rendered.text))
+    as visible symbols, never sent raw to the terminal. A picture's alt text follows its path, the last line."""
+    alt = (rendered.attachment or {}).get("alt")
+    text = visible(show_people(rendered.text) + (f"\n  ({alt})" if alt else ""))
     body = text
     if rendered.kind == "question" and rendered.question is not None:
         body = f"\n{text}"

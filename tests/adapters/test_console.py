@@ -201,6 +201,17 @@ def test_the_terminal_never_receives_a_raw_escape(tmp_path):
     assert done.returncode == 0 and "\x1b" not in done.stdout and "\x07" not in done.stdout
 
 
+def test_the_compass_pictures_alt_text_is_printed_beside_its_path():
+    from adapters.console import human_text
+    from bot.i18n import Rendered
+    rendered = Rendered(to="console:agent", kind="info", key="report.ready",
+                        body="Fiche…\nImage de la boussole : /tmp/reports/boussole-1.png",
+                        attachment={"image": "/tmp/reports/boussole-1.png",
+                                    "alt": "Critère 1, Absence \x1b[2J : conforme."})
+    shown = human_text(rendered, "console:agent")
+    assert shown.endswith("boussole-1.png\n  (Critère 1, Absence ␛[2J : conforme.)")
+
+
 # -- scenarios a DPO must be able to trust ------------------------------------------------------------
 
 STREET_CAMERA = {
