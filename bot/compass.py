@@ -219,7 +219,7 @@ def _label_block(sector: Sector, angle: float, centre: tuple[float, float], font
 
 
 def draw(picture: Picture) -> bytes:
-    """The picture as PNG bytes, WIDTH pixels wide; its height follows the names' lengths."""
+    """The picture as PNG bytes, WIDTH pixels wide, and as high unless long names need more."""
     s = SCALE
     fonts = _Fonts.load()
     width = WIDTH * s
@@ -286,8 +286,12 @@ def draw(picture: Picture) -> bytes:
             canvas.text((x + 2 * swatch + 10 * s, y), word, font=legend_font, fill=INK, anchor="lm")
             x += item_width + gap
 
+    # Square unless the names need more height: a page or a chat that shows it as a square does not squash it.
+    side = max(width, height)
+    square = Image.new("RGB", (width, side), WHITE)
+    square.paste(image, (0, (side - height) // 2))
     out = io.BytesIO()
-    image.resize((WIDTH, round(height / s)), Image.Resampling.LANCZOS).save(out, format="PNG", optimize=True)
+    square.resize((WIDTH, round(side / s)), Image.Resampling.LANCZOS).save(out, format="PNG", optimize=True)
     return out.getvalue()
 
 
