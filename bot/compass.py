@@ -124,7 +124,7 @@ def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
 
 
 @dataclass(frozen=True)
-class _Fonts:
+class Fonts:
     """The picture's type sizes, read once per drawing."""
     heading: ImageFont.FreeTypeFont
     title: ImageFont.FreeTypeFont
@@ -133,7 +133,7 @@ class _Fonts:
     number: ImageFont.FreeTypeFont    # in the wheel
 
     @classmethod
-    def load(cls) -> _Fonts:
+    def load(cls) -> Fonts:
         return cls(heading=_font(40, bold=True), title=_font(28), small=_font(22), label=_font(21),
                    number=_font(30, bold=True))
 
@@ -221,7 +221,7 @@ def _label_block(sector: Sector, angle: float, centre: tuple[float, float], font
 def draw(picture: Picture) -> bytes:
     """The picture as PNG bytes, WIDTH pixels wide, and as high unless long names need more."""
     s = SCALE
-    fonts = _Fonts.load()
+    fonts = Fonts.load()
     width = WIDTH * s
     room = width - 2 * MARGIN * s
     heading = _Block([_fit(picture.heading, fonts.heading, room)], fonts.heading, width / 2, MARGIN * s, "m", 52 * s)

@@ -13,7 +13,18 @@ from PIL import Image, ImageChops
 
 import bot.compass
 from bot.app import Boussole
-from bot.compass import Picture, Sector, _Fonts, demo_picture, describe, draw, main, status_of, wrap
+from bot.compass import (
+    Fonts,
+    Picture,
+    Sector,
+    compass_png,
+    demo_picture,
+    describe,
+    draw,
+    main,
+    status_of,
+    wrap,
+)
 from bot.i18n import Translator
 from conversations.questionnaire import Level
 from tests.helpers import Chat, event, submitted
@@ -27,7 +38,7 @@ def _png(data: bytes) -> Image.Image:
 
 def test_every_french_letter_is_drawn_as_itself():
     """Pillow's own bundled font draws é, à, ç, œ… as its "missing glyph" box: the shipped font must not."""
-    fonts = _Fonts.load()
+    fonts = Fonts.load()
     missing = bytes(fonts.label.getmask("\U0010fffd"))
     for char in "éèêàâçùûîïôœŒÉÀÇ«»—·°":
         for font in (fonts.label, fonts.heading):
@@ -70,7 +81,7 @@ def test_a_hostile_title_is_bounded_and_shown_not_obeyed():
 
 
 def test_a_name_is_wrapped_to_fit_and_a_word_too_long_is_cut():
-    font = _Fonts.load().label   # drawn at twice the finished size
+    font = Fonts.load().label   # drawn at twice the finished size
     lines = wrap("Absence d'identification biométrique et de données sensibles", font, 600, 4)
     assert len(lines) > 1 and all(font.getlength(line) <= 600 for line in lines)
     assert " ".join(lines) == "Absence d'identification biométrique et de données sensibles"
@@ -168,3 +179,10 @@ async def test_the_picture_speaks_its_readers_language(app, locale, words):
     ready = next(r for r in await chat.say(f"rapport {n}") if r.key == "report.ready")
     picture = Picture.from_json(ready.attachment["picture"])
     assert picture.heading == words[0] and words[1] in ready.attachment["alt"]
+
+
+def test_the_command_lines_report_gets_the_same_picture_in_french():
+    report = {"id": 4, "title": "Agent conversationnel", "questionnaire_version": "2025.1",
+              "criteria": [{"number": n, "title": f"Critère {n}", "level": "to_check" if n == 2 else "ok"}
+                           for n in range(8)]}
+    assert _png(compass_png(report)).size == (1000, 1000)
