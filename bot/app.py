@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -51,13 +52,13 @@ def utc_now() -> dt.datetime:
 
 def write_report_files(attachment: Mapping[str, Any]) -> None:
     """Draw a report's compass picture and write it and the report's page where the reply says (blocking:
-    run in a worker thread). Each file is written whole under another name first, so a reader never gets
-    half of one."""
+    run in a worker thread). Each file is written whole under a name of its own first, so that a reader, or
+    another delivery writing the same report, never meets half of one."""
     png = compass.draw(compass.Picture.from_json(attachment["picture"]))
     page = to_html(attachment["report"], png).encode("utf-8")
     for path, data in ((Path(attachment["image"]), png), (Path(attachment["file"]), page)):
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
+        partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.partial")
         partial.write_bytes(data)
         partial.replace(path)
 

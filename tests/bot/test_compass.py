@@ -134,6 +134,7 @@ async def test_the_report_is_drawn_after_the_commit_in_a_worker_thread_with_the_
     assert calls and calls[0][0] != threading.get_ident()
     assert Path(ready.attachment["image"]) == image and _png(image.read_bytes()).width >= 800
     assert "data:image/png;base64," in page.read_text(encoding="utf-8")
+    assert sorted(p.name for p in app.reports_dir.iterdir()) == [page.name, image.name]   # nothing half-written
     assert "Critère 2, Conformité juridique et cybersécurité : à vérifier." in ready.attachment["alt"]
 
 
