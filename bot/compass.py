@@ -110,10 +110,12 @@ def describe(*, number: int, title: str, version: str, when: str, criteria: Iter
 
 
 def compass_png(report: Mapping[str, Any], now: dt.datetime | None = None) -> bytes:
-    """The picture of a report (`bot.report.build`), in French, dated now: for the command line's report."""
+    """The picture of a report (`bot.report.build`), in French, dated now: for the command line's report. A
+    criterion is « à compléter » only when the report counts its questions still unanswered."""
+    criteria = [(c["number"], c["title"], status_of(c["level"], c.get("unanswered", 0)))
+                for c in report["criteria"] if c["number"]]
     picture = describe(number=report["id"], title=report["title"], version=report["questionnaire_version"],
-                       when=(now or dt.datetime.now(dt.UTC)).isoformat(), t=Translator("fr"),
-                       criteria=[(c["number"], c["title"], c["level"]) for c in report["criteria"] if c["number"]])
+                       when=(now or dt.datetime.now(dt.UTC)).isoformat(), t=Translator("fr"), criteria=criteria)
     return draw(picture)
 
 
