@@ -22,7 +22,7 @@ def test_every_locale_labels_and_explains_every_command_of_the_table(locale):
             assert f"action.{name}" in strings, (locale, name)
         if spec.argument is Argument.WORD:
             assert f"help.arg.{name}" in strings, (locale, name)
-        assert f"help.who.{spec.who}" in strings, (locale, name)
+        assert f"help.group.{spec.group}" in strings, (locale, name)
     assert not [key for key in strings if key.startswith("command.")]  # the words are the table's
 
 

@@ -468,7 +468,7 @@ def test_a_justification_starting_with_a_command_word_is_the_justification(drive
 def test_while_a_withdrawal_waits_for_yes_or_no_only_an_explicit_command_counts(driver):
     driver.say("nouveau")
     driver.say("annuler")
-    assert driver.say("aide").replies[0].key == "invalid.yesno"
+    assert driver.say("aide").replies[0].key == "withdraw.explain"
     assert driver.conversation.mode is Mode.CONFIRM_WITHDRAW
     helped = driver.say("aide", explicit=True)
     assert helped.replies[0].key == "help" and driver.conversation.mode is Mode.INTERVIEW
