@@ -237,6 +237,17 @@ def _actions(t: Translator, names: tuple[str, ...], assessment: int | None) -> l
     return out
 
 
+def _offered(prompt: Prompt) -> bool:
+    """Whether the current answer is among the choices offered: one a later version dropped is not shown (its
+    id is no word), and answering again is the way on."""
+    current = prompt.current
+    if current is None or current.value is None or prompt.question.type not in (QuestionType.CHOICE,
+                                                                                 QuestionType.MULTI):
+        return True
+    values = current.value if isinstance(current.value, list) else [current.value]
+    return all(value in {choice.id for choice in prompt.choices} for value in values)
+
+
 def _render_prompt(t: Translator, prompt: Prompt) -> tuple[str, str, str, list[tuple[str, str]]]:
     question = prompt.question
     params = {"criterion": prompt.criterion.number, "criteria_total": prompt.criteria_total,
@@ -248,7 +259,7 @@ def _render_prompt(t: Translator, prompt: Prompt) -> tuple[str, str, str, list[t
     choices = [(choice.id, t.text(choice.label)) for choice in prompt.choices]
     lines = [t.text(question.text)]
     lines += [f"  {index}. {label}" for index, (_id, label) in enumerate(choices, 1)]
-    if prompt.current is not None:
+    if prompt.current is not None and _offered(prompt):
         key = "question.previous" if prompt.from_previous else "question.current"
         lines.append(t(key, answer=t.answer(question, prompt.current, prompt.choices)))
     hints = [t(f"hint.{question.type}", min=question.min_length, max=question.max_length)]

@@ -117,7 +117,7 @@ def test_crash_at_any_instant_loses_nothing(tmp_path):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         # Every question the user saw was sent after the answers before it were committed.
-        shown = [int(m.group(1)) for o in seen if (m := re.search(r"question (\d+)/", o["text"]))]
+        shown = [int(m.group(1)) for o in seen if (m := re.search(r"question (\d+) sur environ", o["text"]))]
         committed = _resync(db, script) - 1
         assert committed >= max(shown) - 1, (committed, max(shown))
         # Whatever was written after the last question we saw may or may not have been
@@ -162,7 +162,7 @@ def test_a_project_named_after_commands_is_stored_and_a_slash_sends_a_command(tm
     assert asked == ["ctx_name", "ctx_purpose", "ctx_direction"]
     status = next(o for o in out if "brouillon" in o["text"])
     assert "Rapport mensuel des demandes" in status["text"]
-    assert out[-1]["text"].startswith("Commandes de Boussole")
+    assert out[-1]["text"].startswith("Les commandes que vous pouvez utiliser maintenant")
     assert "error" not in [o["kind"] for o in out]
     import sqlite3
     with sqlite3.connect(db) as raw:
