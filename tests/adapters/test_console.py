@@ -340,3 +340,30 @@ def test_a_scorer_ranking_benefit_applications_is_level_iv_and_needs_legal_revie
     entry = register["entries"][0]
     assert entry["impact_level"] == "IV"
     assert entry["impact_detail"].startswith("Niveau d'impact : IV — risque 32/40")
+
+
+# -- the language follows the person at the terminal (issue 14, finding 8) ------------------------------
+
+def test_the_language_follows_the_person_through_an_identity_switch(tmp_path):
+    out = run_console(tmp_path / "b.db", ["langue en", "/as dpo", "aide", "/as agent", "help"])
+    to_dpo = [o for o in out if o["to"] == "dpo"]
+    assert to_dpo[0]["text"] == "Language: English."
+    assert to_dpo[-1]["text"].startswith("The commands you can use now:") and "Reviewing:" in to_dpo[-1]["text"]
+    assert out[-1]["to"] == "agent" and out[-1]["text"].startswith("The commands you can use now:")
+    assert "Reviewing:" not in out[-1]["text"]  # the agent is no reviewer: no reviewer's commands
+
+
+def test_the_terminals_own_words_follow_the_language(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "bot", "console", "--db", str(tmp_path / "b.db")],
+                          input="language en\nnew\n/as dpo\n/as nobody!\nhelp\n", capture_output=True, text=True,
+                          cwd=ROOT, timeout=60, check=True)
+    assert 'You are now "dpo".' in done.stdout
+    assert "/as NAME: NAME in letters, digits, . _ -" in done.stdout
+    assert "Vous êtes" not in done.stdout and "message pour" not in done.stdout
+    assert "question 1 of about" in done.stdout
+
+
+def test_misspellings_get_a_suggestion_in_both_languages(tmp_path):
+    out = run_console(tmp_path / "b.db", ["nouvau", "langue en", "lisst"])
+    assert out[0]["text"] == "Vouliez-vous dire « nouveau » ?"
+    assert out[-1]["text"] == 'Did you mean "list"?'
