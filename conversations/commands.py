@@ -23,6 +23,7 @@ from types import MappingProxyType
 from conversations.answers import closest, fold
 
 SHORT_WORD = 12  # characters: a language code, a question number or id ("c3_indicator")
+SUGGESTION_LENGTH = 120  # characters: a misspelt command or choice label is short; a longer text is no typo
 
 
 class Argument(StrEnum):
@@ -277,7 +278,7 @@ def suggest(text: str, others: Iterable[tuple[str, str]] = ()) -> tuple[str, str
     the argument's form; then the whole text with every command's words and `others`. None when nothing is
     close enough or when two are equally close."""
     words = text.split()
-    if not words:
+    if not words or len(text) > SUGGESTION_LENGTH:
         return None
     for size in range(1, min(2, len(words) - 1) + 1):
         rest = " ".join(words[size:])

@@ -114,3 +114,9 @@ def test_every_command_is_grouped_by_a_purpose_the_help_names():
     assert all(isinstance(spec.group, Purpose) for spec in COMMANDS.values())
     assert COMMANDS["fix"].group is COMMANDS["exception"].group is Purpose.BLOCKER
     assert COMMANDS["report"].group is Purpose.ASSESSMENTS and COMMANDS["approve"].group is Purpose.REVIEW
+
+
+def test_a_long_text_is_no_misspelling_and_is_not_compared():
+    label = "a" * 130
+    assert suggest(label[:-1] + "b", [("choice:long", label)]) is None
+    assert suggest(label[:99] + "b", [("choice:long", label[:100])]) == ("choice:long", label[:100])
