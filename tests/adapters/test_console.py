@@ -162,7 +162,7 @@ def test_a_project_named_after_commands_is_stored_and_a_slash_sends_a_command(tm
     assert asked == ["ctx_name", "ctx_purpose", "ctx_direction"]
     status = next(o for o in out if "brouillon" in o["text"])
     assert "Rapport mensuel des demandes" in status["text"]
-    assert out[-1]["text"].startswith("Les commandes que vous pouvez utiliser maintenant")
+    assert out[-1]["text"].startswith("Commandes disponibles maintenant")
     assert "error" not in [o["kind"] for o in out]
     import sqlite3
     with sqlite3.connect(db) as raw:
@@ -348,8 +348,8 @@ def test_the_language_follows_the_person_through_an_identity_switch(tmp_path):
     out = run_console(tmp_path / "b.db", ["langue en", "/as dpo", "aide", "/as agent", "help"])
     to_dpo = [o for o in out if o["to"] == "dpo"]
     assert to_dpo[0]["text"] == "Language: English."
-    assert to_dpo[-1]["text"].startswith("The commands you can use now:") and "Reviewing:" in to_dpo[-1]["text"]
-    assert out[-1]["to"] == "agent" and out[-1]["text"].startswith("The commands you can use now:")
+    assert to_dpo[-1]["text"].startswith("Commands available now:") and "Reviewing:" in to_dpo[-1]["text"]
+    assert out[-1]["to"] == "agent" and out[-1]["text"].startswith("Commands available now:")
     assert "Reviewing:" not in out[-1]["text"]  # the agent is no reviewer: no reviewer's commands
 
 

@@ -112,7 +112,7 @@ async def test_a_failed_delivery_stays_in_the_outbox_in_order(app):
         kinds.append(rendered.text[:6])
 
     assert await app.deliver("console", ok) == 2
-    assert kinds[0].startswith("Les co") and kinds[1].startswith("Pourqu")
+    assert kinds[0].startswith("Comman") and kinds[1].startswith("Pourqu")
 
 
 @pytest.fixture

@@ -169,7 +169,7 @@ def test_help_groups_the_commands_by_purpose_in_aligned_columns(locale, groups):
 
 def test_help_shows_only_the_groups_it_is_given():
     lines = _help(["new", "help"], "fr")
-    assert lines[0] == "Les commandes que vous pouvez utiliser maintenant :"
+    assert lines[0] == "Commandes disponibles maintenant :"
     assert [line.split()[0] for line in lines if line.startswith("  ")] == ["nouveau", "aide"]
     assert "Relecture :" not in lines and "Pendant l'entretien :" not in lines
 
