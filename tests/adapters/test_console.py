@@ -367,3 +367,20 @@ def test_misspellings_get_a_suggestion_in_both_languages(tmp_path):
     out = run_console(tmp_path / "b.db", ["nouvau", "langue en", "lisst"])
     assert out[0]["text"] == "Vouliez-vous dire « nouveau » ?"
     assert out[-1]["text"] == 'Did you mean "list"?'
+
+
+def test_a_reviewer_works_in_english_with_the_english_words(tmp_path):
+    """The review desk's commands, typed with their English words by a reviewer reading English, act as the
+    French ones do."""
+    def review(words: dict[str, str], locale: str) -> list[dict]:
+        as_nr = [json.dumps({"as": "nr", "text": text}) for text in (
+            f"langue {locale}", words["pending"], f"{words['history']} 1",
+            f"{words['changes']} 1 précisez l'indicateur", words["pending"])]
+        return run_console(tmp_path / f"{locale}.db", ["nouveau", *script_for_clean_interview(), "soumettre", *as_nr])
+
+    french = review({"pending": "à valider", "history": "historique", "changes": "modifications"}, "fr")
+    english = review({"pending": "pending", "history": "history", "changes": "changes"}, "en")
+    assert [(o["to"], o["kind"]) for o in french] == [(o["to"], o["kind"]) for o in english]
+    to_nr = [o["text"] for o in english if o["to"] == "nr"]
+    assert "error" not in [o["kind"] for o in english]
+    assert any("no. 1" in text for text in to_nr[1:3]) and "no. 1" not in to_nr[-1]  # listed, then decided
