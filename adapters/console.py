@@ -1,7 +1,8 @@
 """The terminal adapter: an interactive console, or a JSON line protocol for scripts and tests.
 
 Identities are `console:NAME`; `/as NAME` switches who is typing, so one person can play
-requester, reviewer and manager. With `--json`, a plain input line is text from the
+requester, reviewer and manager: their language goes with them (`langue en`, then `/as dpo`:
+the DPO is answered in English too). With `--json`, a plain input line is text from the
 current user and `{"as": NAME, "text": "…"}` is text from NAME (an optional "id" gives the
 event id, to replay a delivery); each reply is printed as one JSON object per line. A text
 that starts with "/" is a command even while a free-text answer is awaited ("/rapport 3").
@@ -18,8 +19,9 @@ import uuid
 from typing import Any, TextIO
 
 from bot.app import Boussole
-from bot.i18n import Rendered, show_people
+from bot.i18n import Rendered, Translator, show_people
 from bot.storage import DatabaseUnavailable, OutboxRow
+from conversations.commands import COMMANDS
 from conversations.model import Incoming
 
 PREFIX = "console:"
@@ -49,18 +51,20 @@ def json_line(rendered: Rendered) -> str:
     return json.dumps(payload, ensure_ascii=False)
 
 
-def human_text(rendered: Rendered, current: str) -> str:
-    """The interactive view: messages to someone else are shown as mail for them; control characters shown
-    as visible symbols, never sent raw to the terminal. A picture's alt text follows its path, the last line."""
+def human_text(rendered: Rendered, current: str, locale: str = "fr") -> str:
+    """The interactive view: messages to someone else are shown as mail for them, in the words of `locale` (the
+    language of who is typing); control characters shown as visible symbols, never sent raw to the terminal.
+    A picture's alt text follows its path, the last line."""
     alt = (rendered.attachment or {}).get("alt")
     text = visible(show_people(rendered.text) + (f"\n  ({alt})" if alt else ""))
     body = text
     if rendered.kind == "question" and rendered.question is not None:
         body = f"\n{text}"
     if rendered.to != current:
+        t = Translator(locale)
         who = rendered.to.removeprefix(PREFIX)
         indented = "\n".join("  │ " + line for line in text.splitlines())
-        return f"\n  ┌─ message pour « {who} » ({rendered.kind})\n{indented}\n  └─ (/as {who} pour lui répondre)"
+        return f"\n  ┌─ {t('console.mail_for', name=who)}\n{indented}\n  └─ {t('console.answer_as', name=who)}"
     return body
 
 
@@ -85,7 +89,11 @@ class ConsoleAdapter:
             self.stdin.reconfigure(errors="replace")
 
     async def send(self, row: OutboxRow, rendered: Rendered) -> None:
-        text = json_line(rendered) if self.json_mode else human_text(rendered, self.user)
+        if self.json_mode:
+            text = json_line(rendered)
+        else:
+            locale = "fr" if rendered.to == self.user else await self.app.user_locale(self.user)
+            text = human_text(rendered, self.user, locale)
         self.stdout.write(text + "\n")
         self.stdout.flush()
 
@@ -121,12 +129,20 @@ class ConsoleAdapter:
             return _incoming(f"console:{uuid.uuid4()}" if given is None else str(given), user, text)
         return _incoming(f"console:{uuid.uuid4()}", self.user, line)
 
+    async def _words(self, key: str, **params: Any) -> str:
+        """One of the terminal's own messages, in the language of who is typing."""
+        return Translator(await self.app.user_locale(self.user))(key, **params)
+
+    def _unavailable(self, error: DatabaseUnavailable) -> str:
+        """Said when the database does not answer: in the configured language, the user's being unreadable."""
+        return Translator(self.app.config.locale)("console.database_down", error=error)
+
     def _notice(self, payload: dict[str, Any]) -> None:
         self.stdout.write((json.dumps(payload, ensure_ascii=False) if self.json_mode else
                            str(next(iter(payload.values())))) + "\n")
         self.stdout.flush()
 
-    def _switch(self, line: str) -> bool:
+    async def _switch(self, line: str) -> bool:
         """Handle the adapter's own `/as NAME` and `/quit`; True when the line was one."""
         parts = line.strip().split()
         if not parts or parts[0] not in ("/as", "/quit", "/exit"):
@@ -134,20 +150,29 @@ class ConsoleAdapter:
         if parts[0] in ("/quit", "/exit"):
             raise EOFError
         if len(parts) == 2 and set(parts[1].removeprefix(PREFIX)) <= NAME_CHARS:
-            self.user = identity(parts[1])
+            previous, self.user = self.user, identity(parts[1])
+            await self._carry_language(previous)
             if not self.json_mode:
-                self._notice({"info": f"Vous êtes maintenant « {self.user.removeprefix(PREFIX)} »."})
+                self._notice({"info": await self._words("console.switched", name=self.user.removeprefix(PREFIX))})
         else:
-            self._notice({"error": "/as NAME : NAME en lettres, chiffres, . _ -"})
+            self._notice({"error": await self._words("console.bad_name")})
         return True
+
+    async def _carry_language(self, previous: str) -> None:
+        """One person plays every identity at this terminal: the identity they switch to speaks their language.
+        Said to the bot as that identity's own `language` command, so it is kept like any choice of language."""
+        spoken = await self.app.user_locale(previous)
+        if previous == self.user or await self.app.user_locale(self.user) == spoken:
+            return
+        word = COMMANDS["language"].word(spoken)
+        await self.app.handle(Incoming(f"console:{uuid.uuid4()}", self.user, f"{word} {spoken}", explicit=True))
 
     async def run(self) -> None:
         """Read lines until EOF, processing each and delivering what it produced."""
         if self.interactive:
             with contextlib.suppress(ImportError):
                 import readline  # noqa: F401  (line editing for input())
-            self._notice({"info": "Boussole — tapez « nouveau » pour commencer, « aide » pour les commandes, "
-                                  "/as NOM pour changer d'identité, Ctrl-D pour quitter."})
+            self._notice({"info": await self._words("console.welcome")})
         await self.flush()
         background = asyncio.create_task(self._deliver_in_background())
         try:
@@ -174,14 +199,18 @@ class ConsoleAdapter:
             if not line.strip():
                 continue
             try:
-                if self._switch(line):
+                if await self._switch(line):
+                    await self.flush()
                     continue
             except EOFError:
                 break
+            except DatabaseUnavailable as error:
+                self._notice({"error": self._unavailable(error)})
+                continue
             event = self._event(line)
             if event is not None:
                 try:
                     await self.app.handle(event)
                 except DatabaseUnavailable as error:
-                    self._notice({"error": f"la base de données ne répond pas ({error}) : renvoyez ce message"})
+                    self._notice({"error": self._unavailable(error)})
             await self.flush()

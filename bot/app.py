@@ -27,6 +27,7 @@ from bot.report import to_html
 from bot.review import ReviewDesk
 from bot.storage import Database, DatabaseUnavailable, InboxRow, OutboxRow, Tx, UserState
 from conversations import engine
+from conversations.commands import Who
 from conversations.model import Incoming, Interview, Mode, Reply, ReplyKind, utc_iso
 from conversations.questionnaire import Choice, LocalText, Questionnaire, load_versions
 
@@ -221,8 +222,13 @@ class Boussole:
             conversation=conversation, questionnaire=self.questionnaire, drafts=drafts,
             assessments=tuple(briefs), referenced=referenced, next_id=next_id, directions=self.directions,
             may_view_referenced=referenced is not None and self.review.may_see(conversation.user, referenced),
-            versions=self.versions,
+            versions=self.versions, audiences=self.audiences(conversation.user),
         )
+
+    def audiences(self, user: str) -> frozenset[Who]:
+        """Whom else than a requester the user is, for the help: a reviewer (holds a role), an admin."""
+        return frozenset({*([Who.REVIEWER] if self.config.roles_of(user) else []),
+                          *([Who.ADMIN] if self.config.is_admin(user) else [])})
 
     def questionnaire_for(self, interview: Interview) -> Questionnaire:
         return engine.questionnaire_for(interview, self.questionnaire, self.versions)

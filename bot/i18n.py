@@ -23,7 +23,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from conversations.answers import Answer
-from conversations.commands import COMMANDS, Argument, Who
+from conversations.commands import COMMANDS, Argument, Purpose
 from conversations.impact import Impact
 from conversations.model import Brief, Interview, Prompt, Reply
 from conversations.questionnaire import Choice, Level, LocalText, Question, Questionnaire, QuestionType
@@ -34,7 +34,7 @@ LOCALE_DIR = Path(__file__).with_name("locales")
 DISPLAY_ZONE = ZoneInfo("Europe/Paris")
 LEVEL_MARK = {Level.OK: "✅", Level.TO_CHECK: "⚠️", Level.BLOCKER: "⛔"}
 HINTED = ("why", "back", "summary", "help")  # the ways around that every question recalls
-HELP_GROUPS = (Who.REQUESTER, Who.REVIEWER, Who.ANYONE, Who.ADMIN)
+HELP_GROUPS = tuple(Purpose)  # the help's groups, in the order Purpose declares them
 
 
 class Catalogue:
@@ -146,7 +146,8 @@ class Translator:
         options = choices if choices is not None else question.choices
         labels = {c.id: c.label.get(self.locale) for c in options}
         if question.type is QuestionType.YESNO:
-            return self(f"answer.{answer.value}")
+            said = self(f"answer.{answer.value}")
+            return self("answer.with_comment", answer=said, comment=answer.comment) if answer.comment else said
         if question.type is QuestionType.CHOICE:
             return labels.get(answer.value, str(answer.value))
         if question.type is QuestionType.MULTI and isinstance(answer.value, list):
@@ -236,15 +237,29 @@ def _actions(t: Translator, names: tuple[str, ...], assessment: int | None) -> l
     return out
 
 
+def _offered(prompt: Prompt) -> bool:
+    """Whether the current answer is among the choices offered: one a later version dropped is not shown (its
+    id is no word), and answering again is the way on."""
+    current = prompt.current
+    if current is None or current.value is None or prompt.question.type not in (QuestionType.CHOICE,
+                                                                                 QuestionType.MULTI):
+        return True
+    values = current.value if isinstance(current.value, list) else [current.value]
+    return all(value in {choice.id for choice in prompt.choices} for value in values)
+
+
 def _render_prompt(t: Translator, prompt: Prompt) -> tuple[str, str, str, list[tuple[str, str]]]:
     question = prompt.question
     params = {"criterion": prompt.criterion.number, "criteria_total": prompt.criteria_total,
               "criterion_title": prompt.criterion.title, "number": prompt.number, "total": prompt.total}
     heading = t("question.context" if prompt.criterion.number == 0 else "question.criterion", **params)
+    if prompt.total_change:  # why the estimate moved: the answer just given opened or closed questions
+        change = abs(prompt.total_change)
+        heading += "\n" + t("question.total_up" if prompt.total_change > 0 else "question.total_down", count=change)
     choices = [(choice.id, t.text(choice.label)) for choice in prompt.choices]
     lines = [t.text(question.text)]
     lines += [f"  {index}. {label}" for index, (_id, label) in enumerate(choices, 1)]
-    if prompt.current is not None:
+    if prompt.current is not None and _offered(prompt):
         key = "question.previous" if prompt.from_previous else "question.current"
         lines.append(t(key, answer=t.answer(question, prompt.current, prompt.choices)))
     hints = [t(f"hint.{question.type}", min=question.min_length, max=question.max_length)]
@@ -338,15 +353,20 @@ def _usage(t: Translator, name: str) -> str:
 
 
 def _render_help(t: Translator, p: Mapping[str, Any]) -> str:
-    """Every command of the table, grouped by whom it is for, each with what it does."""
-    lines = [t("help.intro")]
-    for who in HELP_GROUPS:
-        group = [name for name, spec in COMMANDS.items() if spec.who is who]
-        if group:
-            lines.append(t(f"help.who.{who}"))
-            lines += [f"  {_usage(t, name)} — {t(f'help.{name}')}" for name in group]
-    navigation = [spec.word(t.locale) for spec in COMMANDS.values() if spec.navigation]
-    lines.append(t("help.explicit", navigation=", ".join(navigation)))
+    """The commands the user may use now (every command when the reply names none), grouped by purpose, in
+    two aligned columns: what to type, what it does."""
+    shown = [name for name in p.get("commands", COMMANDS) if name in COMMANDS]
+    rows: list[tuple[str, str] | str] = [t("help.intro")]
+    for group in HELP_GROUPS:
+        names = [name for name in shown if COMMANDS[name].group is group]
+        if names:
+            rows.append(t(f"help.group.{group}"))
+            rows += [(_usage(t, name), t(f"help.{name}")) for name in names]
+    width = max((len(row[0]) for row in rows if isinstance(row, tuple)), default=0)
+    lines = [row if isinstance(row, str) else f"  {row[0].ljust(width)}   {row[1]}" for row in rows]
+    if p.get("interview_open", True):  # while an interview is open, a free-text answer may be awaited
+        navigation = [COMMANDS[name].word(t.locale) for name in shown if COMMANDS[name].navigation]
+        lines.append(t("help.explicit", navigation=", ".join(navigation)))
     if p.get("question_help") is not None:
         lines.append(t("help.question", help=p["question_help"]))
     return "\n".join(lines)

@@ -1,22 +1,34 @@
 """Forgiving parsing of typed answers into validated `Answer` values.
 
-`oui/non/o/n/yes/no`, `je ne sais pas`/`?`, a choice by number or by label (accents and
-case ignored), several choices as `1,3`. A refusal says what is expected, as a message key
-and parameters that the application's catalogue turns into words.
+`oui/non/o/n/yes/no` (case, accents and punctuation ignored; `non, mais les visages sont
+floutés` is "no" with the rest kept as the answer's comment), `je ne sais pas`/`?`, a choice
+by number or by label (accents and case ignored), several choices as `1,3`. A refusal says
+what is expected, as a message key and parameters that the application's catalogue turns into
+words; `closest` finds what a misspelt word was probably meant to be.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from conversations.questionnaire import Choice, Question, QuestionType
 
 YES = {"oui", "o", "yes", "y", "ouais", "ok oui"}
 NO = {"non", "n", "no"}
+# Words clear enough to decide a yes/no when more follows ("non, mais les visages sont floutés"). The
+# one-letter forms count only alone: "y a pas de données" is no "yes".
+YES_FIRST = {"oui", "yes", "ouais", "yep", "yeah"}
+NO_FIRST = {"non", "no", "nope"}
+_FIRST_WORD = re.compile(r"([a-z]+)(?=$|[\s,.;:!?…)–—])")  # "no-one" is no "no"
+_TYPED_WORD = re.compile(r"[^\W\d_]+")
+_EDGE_PUNCTUATION = " \t\n.,;:!?…-–—()\"'«»"
+SUGGESTION_CUTOFF = 0.75  # difflib's ratio: "nouvau" → "nouveau" is 0.92, "aidee" → "aide" 0.89
 UNKNOWN = {"?", "je ne sais pas", "jsp", "ne sais pas", "sais pas", "nsp", "je sais pas",
            "i don't know", "i dont know", "dont know", "don't know", "unknown", "idk"}
 
@@ -36,17 +48,24 @@ class Answer:
     value: Any = None
     unknown: bool = False
     skipped: bool = False
+    # Words typed after a clear yes or no ("non, mais les visages sont floutés"): they explain the answer and
+    # change no finding, so two answers that differ only by their comment are the same answer.
+    comment: str | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         if self.unknown:
             return {"unknown": True}
         if self.skipped:
             return {"skipped": True}
+        if self.comment:
+            return {"value": self.value, "comment": self.comment}
         return {"value": self.value}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Answer:
-        return cls(value=data.get("value"), unknown=bool(data.get("unknown")), skipped=bool(data.get("skipped")))
+        comment = data.get("comment")
+        return cls(value=data.get("value"), unknown=bool(data.get("unknown")), skipped=bool(data.get("skipped")),
+                   comment=comment if isinstance(comment, str) and comment else None)
 
 
 @dataclass(frozen=True)
@@ -55,6 +74,46 @@ class Invalid:
 
     key: str
     params: dict[str, Any]
+
+
+def yes_or_no(text: str) -> tuple[str, str] | None:
+    """("yes" or "no", the words after it) when `text` starts with a clear yes or no, else None.
+
+    Case, accents and punctuation are ignored: `Non.`, `OUI !`, `non, mais les visages sont floutés`."""
+    folded = fold(text).strip(_EDGE_PUNCTUATION)
+    if folded in YES or folded in NO:
+        return ("yes" if folded in YES else "no"), ""
+    match = _FIRST_WORD.match(folded)
+    if match is None or match.group(1) not in YES_FIRST | NO_FIRST:
+        return None
+    value = "yes" if match.group(1) in YES_FIRST else "no"
+    typed = " ".join(text.split())
+    first = _TYPED_WORD.search(typed)  # the same first word, as typed: the rest keeps its accents and case
+    rest = typed[first.end():] if first is not None else ""
+    return value, rest.strip(_EDGE_PUNCTUATION)
+
+
+def closest(typed: str, candidates: Iterable[tuple[str, str]]) -> tuple[str, str] | None:
+    """What `typed` was probably meant to be, among (key, spelling) pairs: the key and spelling closest to it
+    (difflib's ratio, accents and case ignored); a key may have several spellings.
+
+    None when nothing is close enough, or when two different keys are equally close: never a guess."""
+    folded = fold(typed)
+    if not folded:
+        return None
+    best: dict[str, tuple[float, str]] = {}
+    for key, spelling in candidates:
+        target = fold(spelling)
+        if not target or target == folded:  # typed exactly, it was read as such: nothing to suggest
+            continue
+        score = difflib.SequenceMatcher(None, folded, target).ratio()
+        if score >= SUGGESTION_CUTOFF and score > best.get(key, (0.0, ""))[0]:
+            best[key] = (score, spelling)
+    ranked = sorted(best.items(), key=lambda item: item[1][0], reverse=True)
+    if not ranked or (len(ranked) > 1 and ranked[0][1][0] == ranked[1][1][0]):
+        return None
+    key, (_score, spelling) = ranked[0]
+    return key, spelling
 
 
 def _choice_by_token(token: str, choices: tuple[Choice, ...]) -> Choice | None:
@@ -85,11 +144,13 @@ def parse_answer(question: Question, raw: str, choices: tuple[Choice, ...] | Non
 
     qtype = question.type
     if qtype is QuestionType.YESNO:
-        if folded in YES:
-            return Answer("yes")
-        if folded in NO:
-            return Answer("no")
-        return Invalid("invalid.yesno", {})
+        clear = yes_or_no(text)
+        if clear is None:
+            return Invalid("invalid.yesno", {})
+        value, rest = clear
+        if len(rest) > question.max_length:
+            return Invalid("invalid.text_long", {"max": question.max_length, "length": len(rest)})
+        return Answer(value, comment=rest or None)
 
     if qtype is QuestionType.CHOICE:
         choice = _choice_by_token(text, options)

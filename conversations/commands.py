@@ -15,14 +15,15 @@ conversation waits for: `conversations.engine.route` decides that.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from conversations.answers import fold
+from conversations.answers import closest, fold
 
 SHORT_WORD = 12  # characters: a language code, a question number or id ("c3_indicator")
+SUGGESTION_LENGTH = 120  # characters: a misspelt command or choice label is short; a longer text is no typo
 
 
 class Argument(StrEnum):
@@ -41,6 +42,22 @@ class Who(StrEnum):
     REQUESTER = "requester"
     REVIEWER = "reviewer"
     ADMIN = "admin"
+
+
+class Purpose(StrEnum):
+    """What a command is for: the help groups commands by it, and shows a group only when it is of use."""
+
+    INTERVIEW = "interview"       # while an interview is open: answering and moving around
+    BLOCKER = "blocker"           # while a blocker stops the interview
+    ASSESSMENTS = "assessments"   # one's own assessments, whatever the moment
+    REVIEW = "review"             # a reviewer's work
+    ADMIN = "admin"
+    GENERAL = "general"
+
+
+# A command declared without a purpose is grouped by whom it is for.
+PURPOSE_OF_WHO = {Who.REQUESTER: Purpose.ASSESSMENTS, Who.REVIEWER: Purpose.REVIEW, Who.ADMIN: Purpose.ADMIN,
+                  Who.ANYONE: Purpose.GENERAL}
 
 
 class Side(StrEnum):
@@ -64,10 +81,15 @@ class CommandSpec:
     button: bool = True            # offered as a button when a reply lists it among its actions
     modal: bool = False            # Slack: its button opens a modal for a comment or a justification first
     reaction: str | None = None    # Matrix: the reaction that sends it on a review request
+    purpose: Purpose | None = None  # the help's group; by default the one of `who`
 
     def word(self, locale: str | None) -> str:
         """The word shown to someone who reads `locale`."""
         return self.en[0] if locale == "en" else self.fr[0]
+
+    @property
+    def group(self) -> Purpose:
+        return self.purpose or PURPOSE_OF_WHO.get(self.who, Purpose.GENERAL)
 
     @property
     def takes_number(self) -> bool:
@@ -107,17 +129,21 @@ def _table(*specs: CommandSpec) -> Mapping[str, CommandSpec]:
 COMMANDS: Mapping[str, CommandSpec] = _table(
     # -- the interview -------------------------------------------------------------------------------
     CommandSpec("new", ("nouveau", "nouvelle"), ("new",)),
-    CommandSpec("resume", ("reprendre",), ("continue", "resume", "resume interview"), argument=Argument.NUMBER),
-    CommandSpec("back", ("retour", "précédent"), ("back",), navigation=True),
+    CommandSpec("resume", ("reprendre",), ("continue", "resume", "resume interview"), argument=Argument.NUMBER,
+                navigation=True),
+    CommandSpec("back", ("retour", "précédent"), ("back",), navigation=True, purpose=Purpose.INTERVIEW),
     CommandSpec("edit", ("modifier",), ("edit", "change"), argument=Argument.WORD, argument_required=True,
-                navigation=True, button=False),
-    CommandSpec("skip", ("passer",), ("skip",), navigation=True),
-    CommandSpec("summary", ("résumé", "résumé de l'évaluation", "récap", "synthèse"), ("summary",), navigation=True),
-    CommandSpec("why", ("pourquoi", "pourquoi ?"), ("why", "why?"), navigation=True),
-    CommandSpec("confirm", ("ok", "confirmer", "garder", "="), ("ok", "confirm", "keep"), navigation=True),
-    CommandSpec("fix", ("corriger",), ("fix", "correct"), navigation=True),
-    CommandSpec("exception", ("exception", "examen exceptionnel"), ("exception", "exceptional review"), modal=True),
-    CommandSpec("submit", ("soumettre", "envoyer"), ("submit",), navigation=True),
+                navigation=True, button=False, purpose=Purpose.INTERVIEW),
+    CommandSpec("skip", ("passer",), ("skip",), navigation=True, purpose=Purpose.INTERVIEW),
+    CommandSpec("summary", ("résumé", "résumé de l'évaluation", "récap", "synthèse"), ("summary",), navigation=True,
+                purpose=Purpose.INTERVIEW),
+    CommandSpec("why", ("pourquoi", "pourquoi ?"), ("why", "why?"), navigation=True, purpose=Purpose.INTERVIEW),
+    CommandSpec("confirm", ("ok", "confirmer", "garder", "="), ("ok", "confirm", "keep"), navigation=True,
+                purpose=Purpose.INTERVIEW),
+    CommandSpec("fix", ("corriger",), ("fix", "correct"), navigation=True, purpose=Purpose.BLOCKER),
+    CommandSpec("exception", ("exception", "examen exceptionnel"), ("exception", "exceptional review"), modal=True,
+                purpose=Purpose.BLOCKER),
+    CommandSpec("submit", ("soumettre", "envoyer"), ("submit",), navigation=True, purpose=Purpose.INTERVIEW),
     CommandSpec("withdraw", ("annuler", "retirer"), ("withdraw", "cancel"), argument=Argument.NUMBER,
                 navigation=True),
     CommandSpec("list", ("liste", "mes évaluations"), ("list",)),
@@ -129,9 +155,9 @@ COMMANDS: Mapping[str, CommandSpec] = _table(
     CommandSpec("language", ("langue",), ("language", "lang"), argument=Argument.WORD, argument_required=True,
                 who=Who.ANYONE, navigation=True, button=False),
     CommandSpec("history", ("historique",), ("history", "audit"), argument=Argument.NUMBER, argument_required=True,
-                who=Who.ANYONE, side=Side.REVIEW),
+                who=Who.ANYONE, side=Side.REVIEW, purpose=Purpose.ASSESSMENTS),
     CommandSpec("report", ("rapport", "fiche"), ("report",), argument=Argument.NUMBER, argument_required=True,
-                who=Who.ANYONE, side=Side.REVIEW),
+                who=Who.ANYONE, side=Side.REVIEW, purpose=Purpose.ASSESSMENTS),
     # -- reviewers -----------------------------------------------------------------------------------
     CommandSpec("pending_reviews", ("à valider",), ("pending", "to review", "reviews"), who=Who.REVIEWER,
                 side=Side.REVIEW, navigation=True),
@@ -237,3 +263,30 @@ def parse_command(text: str, locale: str | None = None) -> Command | None:
             typed = unicodedata.normalize("NFC", " ".join(head).lower())
             return Command(_pick(typed, candidates, locale).name, " ".join(words[size:]))
     return None
+
+
+def command_spellings() -> list[tuple[str, str]]:
+    """(command name, spelling) for every word of every command, both languages: what a typo is compared with."""
+    return [(spec.name, word) for spec in COMMANDS.values() for word in (*spec.fr, *spec.en)]
+
+
+def suggest(text: str, others: Iterable[tuple[str, str]] = ()) -> tuple[str, str] | None:
+    """A close misspelling of a command ("nouvau", "reprendr 3") or of one of `others` ((key, spelling) pairs:
+    the choices of the question asked): the command's name or the other's key, and what to type instead.
+
+    The first word or two are compared with the words of commands that take an argument, when the rest has
+    the argument's form; then the whole text with every command's words and `others`. None when nothing is
+    close enough or when two are equally close."""
+    words = text.split()
+    if not words or len(text) > SUGGESTION_LENGTH:
+        return None
+    for size in range(1, min(2, len(words) - 1) + 1):
+        rest = " ".join(words[size:])
+        fitting = [(spec.name, word) for spec in COMMANDS.values() if spec.argument is not Argument.NONE
+                   and spec.fits(rest) for word in (*spec.fr, *spec.en)]
+        found = closest(" ".join(words[:size]), fitting)
+        if found is not None:
+            name, word = found
+            shown = rest if len(rest) <= SHORT_WORD else rest.split()[0]  # a long comment is not repeated
+            return name, f"{word} {shown}"
+    return closest(text, [*command_spellings(), *others])

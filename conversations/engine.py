@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from conversations.answers import Answer, Invalid, fold, parse_answer
-from conversations.commands import COMMANDS, Command, Side, names, parse_command
+from conversations.answers import Answer, Invalid, fold, parse_answer, yes_or_no
+from conversations.commands import COMMANDS, Command, Purpose, Side, Who, names, parse_command, suggest
 from conversations.model import (
     STATUS_TRANSITIONS,
     AuditEntry,
@@ -61,6 +61,7 @@ class Snapshot:
     directions: tuple[Choice, ...] = ()      # choices for questions with choices_from = "directions"
     may_view_referenced: bool = False        # the user may read `referenced` (the review side's access rule)
     versions: Mapping[str, Questionnaire] = field(default_factory=dict)  # earlier versions, by version
+    audiences: frozenset[Who] = frozenset()  # whom else the user is than a requester: a reviewer, an admin
 
 
 def questionnaire_for(interview: Interview, current: Questionnaire,
@@ -144,7 +145,7 @@ class _Step:
                        tuple(self.audit), tuple(self.signals))
 
     # -- interview navigation ------------------------------------------------------------
-    def prompt(self, interview: Interview, question: Question) -> Prompt:
+    def prompt(self, interview: Interview, question: Question, total_change: int = 0) -> Prompt:
         questionnaire = self.qn(interview)
         applicable = applicable_questions(questionnaire, interview.answers)
         number = next((i for i, q in enumerate(applicable, 1) if q.id == question.id), len(applicable))
@@ -156,11 +157,13 @@ class _Step:
             question=question, choices=self.choices_for(question), number=number, total=len(applicable),
             criterion=questionnaire.criterion(question.criterion),
             criteria_total=len(questionnaire.rated_criteria),
-            current=current, from_previous=from_previous,
+            current=current, from_previous=from_previous, total_change=total_change,
         )
 
-    def ask(self, interview: Interview) -> None:
-        """Show whatever the interview waits for: a blocker, the pending question, or the end."""
+    def ask(self, interview: Interview, total_change: int = 0) -> None:
+        """Show whatever the interview waits for: a blocker, the pending question, or the end.
+
+        `total_change`: how many questions the answer just given opened or closed, said with the next one."""
         if interview.blocked_on is not None:
             self.show_blocker(interview, interview.blocked_on)
         elif interview.pending is not None:
@@ -169,7 +172,7 @@ class _Step:
             if not question.required:
                 actions.insert(1, "skip")
             self.replies.append(Reply(self.user, ReplyKind.QUESTION, "question", {}, interview.id,
-                                      self.prompt(interview, question), tuple(actions)))
+                                      self.prompt(interview, question, total_change), tuple(actions)))
         else:
             self.show_summary(interview, final=True)
 
@@ -244,16 +247,18 @@ def _answer(step: _Step, interview: Interview, text: str, *, confirm: bool = Fal
     else:
         parsed = parse_answer(question, text, choices)
     if isinstance(parsed, Invalid):
-        step.say(ReplyKind.ERROR, parsed.key, interview.id, **parsed.params)
+        if confirm or not _suggested(step, interview, text, question, choices, parsed):
+            step.say(ReplyKind.ERROR, parsed.key, interview.id, **parsed.params)
         step.ask(interview)
         return
 
     old = interview.answers.get(question.id)
+    total_before = len(applicable_questions(q, interview.answers))
     before = findings(q, interview.answers)
     exceptions = {k: v for k, v in interview.exceptions.items() if k != question.id or old == parsed}
     interview = replace(interview, answers=with_answer(q, interview.answers, question.id, parsed),
                         exceptions=exceptions)
-    if old != parsed:
+    if old is None or old.to_json() != parsed.to_json():  # a new comment is a new answer in the trail
         step.record("answer", interview.id, question=question.id, answer=parsed.to_json(),
                     previous=old.to_json() if old else None)
 
@@ -282,7 +287,38 @@ def _answer(step: _Step, interview: Interview, text: str, *, confirm: bool = Fal
     pending, revisiting = step.next_pending(interview, question.id)
     blocked_on = unresolved[0] if unresolved else None
     interview = step.save(replace(interview, pending=pending, revisiting=revisiting, blocked_on=blocked_on))
-    step.ask(interview)
+    step.ask(interview, len(applicable_questions(q, interview.answers)) - total_before)
+
+
+def _suggested(step: _Step, interview: Interview, text: str, question: Question, choices: tuple[Choice, ...],
+               refused: Invalid) -> bool:
+    """Ask "did you mean …?" when a refused answer is a close misspelling of a command, a choice or a yes/no;
+    never at a free-text question, where the text is the answer. Whether it was asked."""
+    if question.type is QuestionType.TEXT:
+        return False
+    others: list[tuple[str, str]] = []
+    if question.type in (QuestionType.CHOICE, QuestionType.MULTI):
+        others = [(f"choice:{c.id}", label) for c in choices for label in (c.label.fr, c.label.en)]
+    elif question.type is QuestionType.YESNO:
+        others = [("yes", "oui"), ("yes", "yes"), ("no", "non"), ("no", "no")]
+    if refused.key == "invalid.multi":  # one of several choices is not one: that one may be a misspelt label
+        found = suggest(str(refused.params.get("token", "")), others) if others else None
+        if found is not None and not found[0].startswith("choice:"):
+            found = None
+    else:
+        found = suggest(text, others)
+    return _say_suggestion(step, found, interview.id)
+
+
+def _say_suggestion(step: _Step, found: tuple[str, str] | None, assessment: int | None) -> bool:
+    if found is None:
+        return False
+    key, shown = found
+    spec = COMMANDS.get(key)
+    # A command shown bare is offered as its button; one with an argument is typed.
+    offered = (key,) if spec is not None and spec.button and not spec.argument_required and " " not in shown else ()
+    step.say(ReplyKind.ERROR, "did_you_mean", assessment, offered, suggestion=shown)
+    return True
 
 
 # -------------------------------------------------------------------------------- commands
@@ -397,11 +433,13 @@ def _cmd_skip(step: _Step, _: Command) -> None:
         step.say(ReplyKind.ERROR, "error.required", interview.id)
         step.ask(interview)
         return
+    total_before = len(applicable_questions(questionnaire, interview.answers))
     interview = replace(interview, answers=with_answer(questionnaire, interview.answers, question.id,
                                                        Answer(skipped=True)))
     step.record("answer", interview.id, question=question.id, answer={"skipped": True}, previous=None)
     pending, revisiting = step.next_pending(interview, question.id)
-    step.ask(step.save(replace(interview, pending=pending, revisiting=revisiting)))
+    interview = step.save(replace(interview, pending=pending, revisiting=revisiting))
+    step.ask(interview, len(applicable_questions(questionnaire, interview.answers)) - total_before)
 
 
 def _cmd_summary(step: _Step, _: Command) -> None:
@@ -455,14 +493,15 @@ def _cmd_withdraw(step: _Step, command: Command) -> None:
 
 
 def _confirm_withdraw(step: _Step, text: str) -> None:
-    folded = fold(text)
+    clear = yes_or_no(text)
+    said = clear[0] if clear is not None else None
     target_id = step.conversation.target
     target = step.changed.get(target_id) if target_id is not None else None
     if target is None and target_id is not None:
         target = step.snap.drafts.get(target_id) or (
             step.snap.referenced if step.snap.referenced and step.snap.referenced.id == target_id else None)
     back_mode = Mode.INTERVIEW if step.conversation.active is not None else Mode.IDLE
-    if folded in ("oui", "o", "yes", "y") and target is not None:
+    if said == "yes" and target is not None:
         withdrawn = step.save(replace(target.with_status(Status.WITHDRAWN), pending=None, blocked_on=None))
         step.record("withdrawn", withdrawn.id)
         step.signals.append(Withdrawn(withdrawn.id))
@@ -471,21 +510,38 @@ def _confirm_withdraw(step: _Step, text: str) -> None:
                                                  active=active, target=None)
         step.say(ReplyKind.INFO, "withdraw.done", withdrawn.id, ("new", "list"), id=withdrawn.id)
         return
-    if folded in ("non", "n", "no") or target is None:
+    if said == "no" or target is None:
         step.conversation = step.conversation.to(back_mode, target=None)
         step.say(ReplyKind.INFO, "withdraw.kept", target_id)
         interview = step.active()
         if interview is not None:
             step.ask(interview)
         return
-    step.say(ReplyKind.ERROR, "invalid.yesno", target_id, ("yes", "no"))
+    # Anything else ("?", a question, a typo) gets what withdrawing does and what to type, not the question again.
+    step.say(ReplyKind.INFO, "withdraw.explain", target_id, ("yes", "no"), id=target_id, title=target.title or "")
+
+
+def available_commands(interview: Interview | None, audiences: frozenset[Who]) -> list[str]:
+    """The commands someone may use now, in the table's order: those of an interview while one is open, a
+    blocker's ways on while one stops it, a reviewer's or an admin's only for them."""
+    shown = []
+    for name, spec in COMMANDS.items():
+        if spec.who not in (Who.ANYONE, Who.REQUESTER) and spec.who not in audiences:
+            continue
+        if spec.group is Purpose.INTERVIEW and interview is None:
+            continue
+        if spec.group is Purpose.BLOCKER and (interview is None or interview.blocked_on is None):
+            continue
+        shown.append(name)
+    return shown
 
 
 def _cmd_help(step: _Step, _: Command) -> None:
     interview = step.active()
     question = step.qn(interview).question(interview.pending) if interview and interview.pending else None
     step.say(ReplyKind.INFO, "help", interview.id if interview else None,
-             question_help=question.help if question else None, mode=step.conversation.mode)
+             question_help=question.help if question else None, mode=step.conversation.mode,
+             commands=available_commands(interview, step.snap.audiences), interview_open=interview is not None)
 
 
 def _cmd_why(step: _Step, _: Command) -> None:
@@ -664,10 +720,12 @@ def handle(snapshot: Snapshot, event: Incoming, now: dt.datetime, command: Comma
         HANDLERS[command.name](step, command)
     elif command is not None:
         step.say(ReplyKind.ERROR, "error.unknown_command")
+    elif interview is not None and interview.pending is not None and interview.blocked_on is None:
+        _answer(step, interview, event.text)
+    elif _say_suggestion(step, suggest(event.text), interview.id if interview else None):
+        pass  # a misspelt command: "Vouliez-vous dire « nouveau » ?"
     elif interview is not None and interview.blocked_on is not None:
         step.say(ReplyKind.ERROR, "error.blocked_choose", interview.id, ("fix", "withdraw", "exception"))
-    elif interview is not None and interview.pending is not None:
-        _answer(step, interview, event.text)
     elif interview is not None:
         step.say(ReplyKind.INFO, "complete.hint", interview.id, ("submit", "edit", "summary"))
     else:

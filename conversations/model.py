@@ -181,11 +181,12 @@ class Prompt:
     question: Question
     choices: tuple[Choice, ...]
     number: int            # position among the questions that apply (1-based)
-    total: int
+    total: int             # an estimate: the questions that apply, which the answers may open or close
     criterion: Criterion
     criteria_total: int
     current: Answer | None = None   # answer already given, or the previous one in a re-evaluation
     from_previous: bool = False     # `current` comes from the assessment being renewed
+    total_change: int = 0           # how many questions the last answer opened (> 0) or closed (< 0)
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ def test_crash_at_any_instant_loses_nothing(tmp_path):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         # Every question the user saw was sent after the answers before it were committed.
-        shown = [int(m.group(1)) for o in seen if (m := re.search(r"question (\d+)/", o["text"]))]
+        shown = [int(m.group(1)) for o in seen if (m := re.search(r"question (\d+) sur environ", o["text"]))]
         committed = _resync(db, script) - 1
         assert committed >= max(shown) - 1, (committed, max(shown))
         # Whatever was written after the last question we saw may or may not have been
@@ -162,7 +162,7 @@ def test_a_project_named_after_commands_is_stored_and_a_slash_sends_a_command(tm
     assert asked == ["ctx_name", "ctx_purpose", "ctx_direction"]
     status = next(o for o in out if "brouillon" in o["text"])
     assert "Rapport mensuel des demandes" in status["text"]
-    assert out[-1]["text"].startswith("Commandes de Boussole")
+    assert out[-1]["text"].startswith("Commandes disponibles maintenant")
     assert "error" not in [o["kind"] for o in out]
     import sqlite3
     with sqlite3.connect(db) as raw:
@@ -351,3 +351,47 @@ def test_a_scorer_ranking_benefit_applications_is_level_iv_and_needs_legal_revie
     entry = register["entries"][0]
     assert entry["impact_level"] == "IV"
     assert entry["impact_detail"].startswith("Niveau d'impact : IV — risque 32/40")
+
+
+# -- the language follows the person at the terminal (issue 14, finding 8) ------------------------------
+
+def test_the_language_follows_the_person_through_an_identity_switch(tmp_path):
+    out = run_console(tmp_path / "b.db", ["langue en", "/as dpo", "aide", "/as agent", "help"])
+    to_dpo = [o for o in out if o["to"] == "dpo"]
+    assert to_dpo[0]["text"] == "Language: English."
+    assert to_dpo[-1]["text"].startswith("Commands available now:") and "Reviewing:" in to_dpo[-1]["text"]
+    assert out[-1]["to"] == "agent" and out[-1]["text"].startswith("Commands available now:")
+    assert "Reviewing:" not in out[-1]["text"]  # the agent is no reviewer: no reviewer's commands
+
+
+def test_the_terminals_own_words_follow_the_language(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "bot", "console", "--db", str(tmp_path / "b.db")],
+                          input="language en\nnew\n/as dpo\n/as nobody!\nhelp\n", capture_output=True, text=True,
+                          cwd=ROOT, timeout=60, check=True)
+    assert 'You are now "dpo".' in done.stdout
+    assert "/as NAME: NAME in letters, digits, . _ -" in done.stdout
+    assert "Vous êtes" not in done.stdout and "message pour" not in done.stdout
+    assert "question 1 of about" in done.stdout
+
+
+def test_misspellings_get_a_suggestion_in_both_languages(tmp_path):
+    out = run_console(tmp_path / "b.db", ["nouvau", "langue en", "lisst"])
+    assert out[0]["text"] == "Vouliez-vous dire « nouveau » ?"
+    assert out[-1]["text"] == 'Did you mean "list"?'
+
+
+def test_a_reviewer_works_in_english_with_the_english_words(tmp_path):
+    """The review desk's commands, typed with their English words by a reviewer reading English, act as the
+    French ones do."""
+    def review(words: dict[str, str], locale: str) -> list[dict]:
+        as_nr = [json.dumps({"as": "nr", "text": text}) for text in (
+            f"langue {locale}", words["pending"], f"{words['history']} 1",
+            f"{words['changes']} 1 précisez l'indicateur", words["pending"])]
+        return run_console(tmp_path / f"{locale}.db", ["nouveau", *script_for_clean_interview(), "soumettre", *as_nr])
+
+    french = review({"pending": "à valider", "history": "historique", "changes": "modifications"}, "fr")
+    english = review({"pending": "pending", "history": "history", "changes": "changes"}, "en")
+    assert [(o["to"], o["kind"]) for o in french] == [(o["to"], o["kind"]) for o in english]
+    to_nr = [o["text"] for o in english if o["to"] == "nr"]
+    assert "error" not in [o["kind"] for o in english]
+    assert any("no. 1" in text for text in to_nr[1:3]) and "no. 1" not in to_nr[-1]  # listed, then decided

@@ -78,7 +78,7 @@ async def test_replies_are_rendered_in_the_users_language(app):
     await chat.say("nouveau")
     replies = await chat.say("language en")
     assert replies[0].text == "Language: English."
-    assert replies[-1].text.startswith("Project context · question 1/")
+    assert replies[-1].text.startswith("Project context · question 1 of about ")
 
 
 async def test_undelivered_replies_survive_and_go_out_later(app, config, questionnaire, db_path, clock):

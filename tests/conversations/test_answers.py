@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conversations.answers import Answer, Invalid, parse_answer
+from conversations.answers import Answer, Invalid, closest, parse_answer
 from conversations.questionnaire import LocalText, Question, QuestionType
 
 
@@ -89,3 +89,42 @@ def test_dates():
     assert parse_answer(question, "2026-03-31") == Answer("2026-03-31")
     assert parse_answer(question, "31/03/2026") == Answer("2026-03-31")
     assert parse_answer(question, "demain") == Invalid("invalid.date", {})
+
+
+@pytest.mark.parametrize(("typed", "value", "comment"), [
+    ("Non.", "no", None), ("OUI !", "yes", None), ("« non »", "no", None), ("Yes!!", "yes", None),
+    ("non, mais les visages sont floutés", "no", "mais les visages sont floutés"),
+    ("NON — pas de caméra dans ce service", "no", "pas de caméra dans ce service"),
+    ("oui : une caméra, floutée", "yes", "une caméra, floutée")])
+def test_yes_no_reads_a_clear_first_word_and_keeps_the_rest_as_a_comment(questionnaire, typed, value, comment):
+    answer = parse_answer(questionnaire.question("c1_biometric"), typed)
+    assert isinstance(answer, Answer) and answer.value == value and answer.comment == comment
+
+
+@pytest.mark.parametrize("typed", ["y a pas de caméra", "n'importe", "nonsense", "no-one knows", "ouiii", "peut-être"])
+def test_yes_no_never_reads_a_word_that_only_starts_like_yes_or_no(questionnaire, typed):
+    assert parse_answer(questionnaire.question("c1_biometric"), typed) == Invalid("invalid.yesno", {})
+
+
+def test_a_comment_travels_with_its_answer_and_changes_no_finding(questionnaire):
+    answer = parse_answer(questionnaire.question("c1_biometric"), "non, mais les visages sont floutés")
+    assert isinstance(answer, Answer)
+    stored = answer.to_json()
+    assert stored == {"value": "no", "comment": "mais les visages sont floutés"}
+    assert Answer.from_json(stored).comment == "mais les visages sont floutés"
+    assert Answer.from_json({"value": "no"}).comment is None
+    assert answer == Answer("no")  # the rules read the value: the same answer with or without its comment
+
+
+def test_a_comment_is_bounded_like_any_text(questionnaire):
+    question = questionnaire.question("c1_biometric")
+    refused = parse_answer(question, "non, " + "x" * (question.max_length + 1))
+    assert isinstance(refused, Invalid) and refused.key == "invalid.text_long"
+
+
+def test_closest_names_the_nearest_spelling_and_never_guesses_between_equals():
+    assert closest("nouvau", [("new", "nouveau"), ("new", "nouvelle"), ("help", "aide")]) == ("new", "nouveau")
+    assert closest("aidee", [("help", "aide"), ("idea", "idee")]) is None  # as close to both: no guess
+    assert closest("aidee", [("help", "aide"), ("help", "idee")]) == ("help", "aide")  # one key: no tie
+    assert closest("zzz", [("new", "nouveau")]) is None
+    assert closest("nouveau", [("new", "nouveau")]) is None  # typed exactly: read as such, nothing to suggest

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conversations.commands import COMMANDS, Argument, Command, Side, names, parse_command
+from conversations.commands import COMMANDS, Argument, Command, Purpose, Side, names, parse_command, suggest
 from conversations.engine import ENGINE_COMMANDS, HANDLERS
 
 # Every spelling accepted before the table, unaccented as people often type them.
@@ -94,3 +94,29 @@ def test_what_transports_offer_is_declared_with_the_command():
     assert len(reactions) == len(set(reactions)) == 4
     assert all(s.side is Side.REVIEW and s.argument is Argument.NUMBER_COMMENT
                for s in COMMANDS.values() if s.reaction)
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("nouvau", ("new", "nouveau")), ("aidee", ("help", "aide")), ("hepl", ("help", "help")),
+    ("reprendr 3", ("resume", "reprendre 3")), ("statu 4", ("status", "statut 4")),
+    ("a valder", ("pending_reviews", "à valider")), ("corigger", ("fix", "corriger"))])
+def test_a_close_misspelling_of_a_command_suggests_it(typed, expected):
+    assert suggest(typed) == expected
+
+
+def test_a_suggestion_is_never_a_guess():
+    assert suggest("Tri du courrier entrant") is None
+    assert suggest("resum") is None  # "résumé" (summary) and "resume" (continue) are as close
+    assert suggest("valdier 12 " + "très bien " * 10) == ("approve", "valider 12")  # a long comment is not repeated
+
+
+def test_every_command_is_grouped_by_a_purpose_the_help_names():
+    assert all(isinstance(spec.group, Purpose) for spec in COMMANDS.values())
+    assert COMMANDS["fix"].group is COMMANDS["exception"].group is Purpose.BLOCKER
+    assert COMMANDS["report"].group is Purpose.ASSESSMENTS and COMMANDS["approve"].group is Purpose.REVIEW
+
+
+def test_a_long_text_is_no_misspelling_and_is_not_compared():
+    label = "a" * 130
+    assert suggest(label[:-1] + "b", [("choice:long", label)]) is None
+    assert suggest(label[:99] + "b", [("choice:long", label[:100])]) == ("choice:long", label[:100])

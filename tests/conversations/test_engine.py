@@ -468,7 +468,7 @@ def test_a_justification_starting_with_a_command_word_is_the_justification(drive
 def test_while_a_withdrawal_waits_for_yes_or_no_only_an_explicit_command_counts(driver):
     driver.say("nouveau")
     driver.say("annuler")
-    assert driver.say("aide").replies[0].key == "invalid.yesno"
+    assert driver.say("aide").replies[0].key == "withdraw.explain"
     assert driver.conversation.mode is Mode.CONFIRM_WITHDRAW
     helped = driver.say("aide", explicit=True)
     assert helped.replies[0].key == "help" and driver.conversation.mode is Mode.INTERVIEW
@@ -601,3 +601,153 @@ def test_a_draft_answered_under_an_earlier_version_goes_on_with_its_own_question
     assert driver.active.questionnaire_version == "2025.1"
     driver.run(stop_at="c2_legal_text")
     assert driver.pending() == "c2_legal_text"
+
+
+# -- lenient answers, suggestions, the withdraw confirmation (issue 14, finding 5) ------------------------
+
+def test_a_clear_yes_or_no_is_taken_with_its_punctuation_and_trailing_words(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="c1_biometric")
+    outcome = driver.say("non, mais les visages sont floutés")
+    assert "error" not in kinds(outcome)
+    stored = driver.active.answers["c1_biometric"]
+    assert stored.value == "no" and stored.comment == "mais les visages sont floutés"
+    answered = next(e for e in outcome.audit if e.action == "answer")
+    assert answered.detail["answer"] == {"value": "no", "comment": "mais les visages sont floutés"}
+    assert driver.say("OUI !").replies[0].kind is ReplyKind.BLOCKER  # c1_sensitive, answered "yes"
+
+
+def test_the_withdraw_confirmation_explains_itself_instead_of_looping(driver):
+    driver.say("nouveau")
+    driver.say("annuler")
+    for unclear in ("?", "ça fait quoi ?", "peut-être"):
+        explained = driver.say(unclear)
+        assert [r.key for r in explained.replies] == ["withdraw.explain"], unclear
+        assert explained.replies[0].actions == ("yes", "no")
+        assert driver.conversation.mode is Mode.CONFIRM_WITHDRAW and driver.interviews[1].status is Status.DRAFT
+    assert driver.say("Non.").replies[0].key == "withdraw.kept"
+    driver.say("annuler")
+    assert driver.say("OUI !").signals == (Withdrawn(1),)
+
+
+@pytest.mark.parametrize(("typed", "suggestion", "offered"), [("nouvau", "nouveau", ("new",)),
+                                                              ("aidee", "aide", ("help",)),
+                                                              ("lsite", "liste", ("list",)),
+                                                              ("reprendr 1", "reprendre 1", ())])
+def test_a_misspelt_command_gets_did_you_mean_when_idle(driver, typed, suggestion, offered):
+    reply = driver.say(typed).replies[0]
+    assert reply.key == "did_you_mean" and reply.params == {"suggestion": suggestion} and reply.actions == offered
+
+
+def test_a_misspelt_choice_or_yes_or_no_gets_did_you_mean_and_the_question_again(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="c1_biometric")
+    outcome = driver.say("nn")
+    assert outcome.replies[0].params == {"suggestion": "non"}
+    assert outcome.replies[-1].prompt.question.id == "c1_biometric"
+    assert driver.say("aidee").replies[0].params == {"suggestion": "aide"}
+    driver.run(stop_at="c2_legal_basis")
+    outcome = driver.say("obligaton légale")
+    assert outcome.replies[0].key == "did_you_mean" and outcome.replies[0].params == {"suggestion": "Obligation légale"}
+    assert "c2_legal_basis" not in driver.active.answers
+    assert driver.say("Contrta").replies[0].params == {"suggestion": "Contrat"}
+    assert driver.say("xyzzy").replies[0].key == "invalid.choice"  # nothing close: the usual message
+
+
+def test_a_suggestion_is_never_made_at_a_free_text_question(driver):
+    driver.say("nouveau")
+    outcome = driver.say("aidee")  # the project's name
+    assert "did_you_mean" not in [r.key for r in outcome.replies]
+    assert driver.active.answers["ctx_name"] == Answer("aidee")
+
+
+def test_a_blocked_interview_suggests_the_way_on_that_was_misspelt(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="c1_biometric")
+    driver.say("oui")
+    assert driver.say("corigger").replies[0].params == {"suggestion": "corriger"}
+    assert driver.say("quelque chose").replies[0].key == "error.blocked_choose"
+
+
+# -- English (issue 14, finding 8) ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("word", "locale"), [("reprendre", None), ("continue", "en")])
+def test_resume_with_a_number_counts_at_a_free_text_question_in_both_languages(questionnaire, word, locale):
+    driver = Driver(questionnaire)
+    driver.say("nouveau")
+    driver.say("Tri du courrier entrant")
+    driver.say("nouveau", explicit=True)  # a second draft, waiting for its name: a free-text question
+    driver.conversation = dataclasses.replace(driver.conversation, locale=locale)
+    outcome = driver.say(f"{word} 1")
+    assert outcome.replies[0].key == "resume.at" and driver.conversation.active == 1
+    assert "ctx_name" not in driver.interviews[2].answers
+    driver.say(f"{word} 2")
+    driver.say("Rapport mensuel des demandes")
+    assert driver.interviews[2].answers["ctx_name"] == Answer("Rapport mensuel des demandes")
+
+
+def _at(questionnaire, where: str, locale: str | None) -> Driver:
+    """A driver in a given state: idle with one draft, at a choice question, or stopped by a blocker."""
+    driver = Driver(questionnaire)
+    driver.say("nouveau")
+    driver.run(stop_at="c1_biometric")
+    if where == "blocked":
+        driver.say("oui")
+    elif where == "idle":
+        driver.say("retour")
+        driver.conversation = Conversation(driver.user)
+    driver.conversation = dataclasses.replace(driver.conversation, locale=locale)
+    return driver
+
+
+@pytest.mark.parametrize("where", ["idle", "question", "blocked"])
+def test_every_engine_command_works_with_its_english_word_as_with_its_french_one(questionnaire, where):
+    from conversations.commands import COMMANDS, Side
+    arguments = {"edit": "3", "status": "1", "reevaluate": "1", "resume": "1", "withdraw": "1", "language": "fr"}
+    for name, spec in COMMANDS.items():
+        if spec.side is not Side.ENGINE:
+            continue
+        said = {}
+        for locale, word in (("fr", spec.fr[0]), ("en", spec.en[0])):
+            driver = _at(questionnaire, where, locale)
+            text = f"{word} {arguments[name]}" if name in arguments else word
+            outcome = driver.say(text)
+            said[locale] = ([r.key for r in outcome.replies], driver.conversation.mode)
+        assert said["fr"] == said["en"], (name, where, said)
+
+
+# -- help and progress (issue 14, finding 9) ------------------------------------------------------------
+
+def test_help_lists_what_can_be_used_now(questionnaire):
+    from conversations.commands import Who
+    idle = Driver(questionnaire)
+    shown = idle.say("aide").replies[0].params["commands"]
+    assert "new" in shown and "report" in shown and "help" in shown
+    assert not {"back", "confirm", "fix", "exception", "approve"} & set(shown)
+    idle.say("nouveau")
+    shown = idle.say("aide").replies[0].params["commands"]
+    assert {"back", "confirm", "submit", "skip"} <= set(shown) and not {"fix", "exception"} & set(shown)
+    idle.run(stop_at="c1_biometric")
+    idle.say("oui")
+    shown = idle.say("aide", explicit=True).replies[0].params["commands"]
+    assert {"fix", "exception", "report"} <= set(shown)
+    reviewer = Driver(questionnaire)
+    outcome = handle(Snapshot(conversation=reviewer.conversation, questionnaire=questionnaire,
+                              audiences=frozenset({Who.REVIEWER})), Incoming("h", reviewer.user, "aide"), NOW,
+                     Command("help"))
+    assert {"pending_reviews", "approve", "reject"} <= set(outcome.replies[0].params["commands"])
+
+
+def test_the_total_is_an_estimate_and_an_answer_that_moves_it_says_by_how_much(driver):
+    driver.say("nouveau")
+    driver.run(stop_at="ctx_data")
+    before = len(applicable_questions(driver.q, driver.active.answers))
+    prompt = driver.say("3").replies[-1].prompt  # personal data: more questions apply
+    after = len(applicable_questions(driver.q, driver.active.answers))
+    assert after > before and prompt.total == after and prompt.total_change == after - before
+    assert driver.say(CLEAN[driver.pending()]).replies[-1].prompt.total_change == 0
+    driver.run(stop_at="c6_register")
+    prompt = driver.say("non").replies[-1].prompt  # not in the register: its reason is asked
+    assert prompt.question.id == "c6_register_reason" and prompt.total_change == 1
+    driver.say("retour")
+    assert driver.say("oui").replies[-1].prompt.total_change == -1

@@ -68,7 +68,7 @@ async def test_run_serves_slack_and_stops_cleanly_on_sigterm(tmp_path):
         proc, port = await start_bot(config, env)
         client2 = SlackClient(f"http://127.0.0.1:{port}/slack/events", SECRET)
         await client2.message("UALICE", "Un outil qui classe les courriers entrants par thème.")
-        await api.wait_for(lambda: any("question 3/" in str(m["blocks"]) for m in api.posted("DUALICE")))
+        await api.wait_for(lambda: any("question 3 sur environ" in str(m["blocks"]) for m in api.posted("DUALICE")))
         await client2.close()
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 30) == 0

@@ -101,7 +101,7 @@ async def test_slash_command_is_acknowledged_at_once_then_answered_in_dm(world):
     assert response.status == 200 and time.perf_counter() - start < 3
     first = await next_prompt(world, ALICE, "0")
     assert first["channel"] == dm(ALICE)
-    assert any(b["type"] == "context" and "question 1/" in b["elements"][0]["text"] for b in first["blocks"])
+    assert any(b["type"] == "context" and "question 1 sur environ" in b["elements"][0]["text"] for b in first["blocks"])
     assert world.api.method_calls("conversations.open")[0]["users"] == ALICE
 
 
