@@ -27,6 +27,14 @@ QUOTE_LIMIT = 300  # characters of a typed text shown in one line of a trail
 DETAIL_LIMIT = 80  # characters of a transport value (a device id) shown
 BOT = "boussole"   # the actor of what Boussole itself does
 STARTS_VERSION = ("created", "reevaluation_started")  # records that name the questionnaire version answered
+# Every action the code writes to the trail (`action=`, the engine's `record(…)`, the Matrix verification's
+# `_audit`): each has its own message; a test reads the sources to keep this list whole.
+KNOWN_ACTIONS = frozenset({
+    "created", "reevaluation_started", "answer", "blocker_raised", "exception_requested", "submitted", "withdrawn",
+    "reviewers_alerted", "no_reviewer", "review_requested", "review_blocked", "decision", "outcome", "archived",
+    "decision_refused", "access_refused", "report_viewed", "event_failed", "reminders_sent",
+    "matrix_verification_refused", "matrix_verification_cancelled", "matrix_verification_done",
+})
 
 
 class Record(Protocol):

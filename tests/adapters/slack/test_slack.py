@@ -225,7 +225,7 @@ async def test_forged_or_refused_review_clicks_get_an_ephemeral_refusal_and_an_a
     await world.slack.submit_view("UNR2", world.api.method_calls("views.open")[-1]["view"], "")
     late = await world.api.wait_for(lambda: [e for e in world.api.method_calls("chat.postEphemeral")
                                              if e["user"] == "UNR2"])
-    assert "décision de <@UNR>" in late[0]["text"]
+    assert "décision prise par <@UNR>" in late[0]["text"]
 
 
 async def test_429_storm_waits_for_retry_after_and_delivers_in_order_once(world):
