@@ -175,3 +175,11 @@ async def test_chat_dates_are_in_the_configured_zone(app, config, questionnaire,
                          questionnaire=questionnaire, db=app.db, clock=clock)
     new_york = (await Chat(elsewhere).say(f"historique {n}"))[0].text
     assert "02/03/2026 18:30 — nr, Numérique responsable, a validé l'évaluation." in new_york
+
+
+def test_the_dpia_choice_agrees_with_its_feminine_noun(questionnaire):
+    from conversations.questionnaire import load_versions
+    for version in load_versions(questionnaire).values():
+        labels = [c.label.fr for c in version.question("c2_dpia").choices]
+        assert "Non requise, justification validée par le DPD" in labels, version.version
+        assert not [label for label in labels if "justifié" in label]
