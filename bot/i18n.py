@@ -567,7 +567,8 @@ def _render_digest(t: Translator, reply: Reply) -> tuple[str, str, list[dict[str
     for name, item_key in DIGEST_SECTIONS:
         if name not in p:
             continue
-        items = [t(f"digest.item.{item_key}", **_prepare(t, item)) for item in p[name]]
+        items = [t(f"digest.item.{item_key}", **_prepare(t, item))
+                 + (t("digest.impact", level=item["impact"]) if item.get("impact") else "") for item in p[name]]
         more = p.get(f"{name}_more", 0)
         if more:
             items.append(t("digest.more", count=more))

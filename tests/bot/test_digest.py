@@ -138,3 +138,19 @@ async def test_a_digest_is_written_in_the_configured_zone(app, config, questionn
     await app.deliver("console", reader._collect)
     digest = next(r for r in reader.inbox if r.kind == "digest")
     assert "depuis le 02/03/2026" in digest.text  # seven days back: 2026-03-02 23:30 UTC, 20:30 in Cayenne
+
+
+async def test_the_manager_digest_shows_each_submitted_uses_impact_level(app, clock):
+    chat = Chat(app)
+    n = await submitted(chat)
+    other = Chat(app, user="console:carol")
+    await other.say("nouveau")  # a draft: its answers may still change, no level yet
+    await other.answer_all({}, stop_at="c1_biometric")
+    clock.advance(days=1)
+    await run_digests(app, clock.now, slot="impact", only="console:manager")
+    reader = Chat(app, user="console:manager")
+    await app.deliver("console", reader._collect)
+    digest = next(r for r in reader.inbox if r.kind == "digest").text
+    assert f"n°{n} « Tri du courrier entrant » — alice, en cours de validation — niveau d'impact I\n" in digest
+    draft = next(line for line in digest.splitlines() if line.startswith(f"  n°{n + 1}"))
+    assert draft == f"  n°{n + 1} « Tri du courrier entrant » — carol, en brouillon"
