@@ -312,7 +312,7 @@ class SlackAdapter:
         requests = await self.posted.open_requests(assessment_id, recipient=recipient,
                                                    channel=self.config.reviewers_channel or "")
         t = Translator(self.app.config.locale, self.app.config.zone)
-        when = time.strftime("%Y-%m-%d %H:%M")
+        when = t.when(self.app.clock().isoformat())  # in the configured zone, as every time people read
         for request in requests:
             blocks = answered(request.payload["blocks"], f"{t('slack.decided', text=rendered.body)} ({when})")
             await self.pacer.wait(request.channel)

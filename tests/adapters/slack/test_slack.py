@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from typing import Any
@@ -128,6 +129,7 @@ async def test_whole_interview_by_clicking_then_a_review_through_the_modal(world
     decided = await world.api.wait_for(lambda: len(redrawn()) >= 2 and redrawn())
     assert {u["channel"] for u in decided} == {dm("UNR"), dm("UNR2")}
     assert all(not any(b["type"] == "actions" for b in u["blocks"]) for u in decided)
+    assert re.search(r"\(\d\d/\d\d/\d{4} \d\d:\d\d\)", json.dumps(decided[0], ensure_ascii=False))  # as chat dates
     async with world.app.db.reading() as tx:
         assert (await tx.assessment(1)).interview.status is Status.APPROVED
 
