@@ -183,3 +183,15 @@ def test_the_dpia_choice_agrees_with_its_feminine_noun(questionnaire):
         labels = [c.label.fr for c in version.question("c2_dpia").choices]
         assert "Non requise, justification validée par le DPD" in labels, version.version
         assert not [label for label in labels if "justifié" in label]
+
+
+def test_an_instant_typed_on_the_command_line_is_read_in_the_configured_zone():
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from bot.cli import in_zone
+    typed = dt.datetime(2027, 6, 1, 9, 0)
+    assert in_zone(typed, ZoneInfo("Europe/Paris")) == dt.datetime(2027, 6, 1, 7, 0, tzinfo=dt.UTC)
+    assert in_zone(typed, ZoneInfo("America/Cayenne")) == dt.datetime(2027, 6, 1, 12, 0, tzinfo=dt.UTC)
+    offset = dt.datetime(2027, 6, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert in_zone(offset, ZoneInfo("America/Cayenne")) == dt.datetime(2027, 6, 1, 7, 0, tzinfo=dt.UTC)
