@@ -38,6 +38,7 @@ DISPLAY_ZONE = ZoneInfo("Europe/Paris")
 LEVEL_MARK = {Level.OK: "✅", Level.TO_CHECK: "⚠️", Level.BLOCKER: "⛔"}
 HINTED = ("why", "back", "summary", "help")  # the ways around that every question recalls
 HELP_GROUPS = (Who.REQUESTER, Who.REVIEWER, Who.ANYONE, Who.ADMIN)
+QUOTES_OPEN, QUOTES_CLOSE = "«\"“'‘", "»\"”'’"
 
 
 class Catalogue:
@@ -190,7 +191,14 @@ class Translator:
         return self(f"state.{status}")
 
     def title_suffix(self, title: str | None) -> str:
-        return f" « {title} »" if self.locale == "fr" and title else (f' "{title}"' if title else "")
+        """A use's title as it follows its number: ` « Assistant »`; empty without one. Quotes the agent typed
+        around it are dropped, and runs of spaces collapsed: it is quoted once, spaced once."""
+        bare = " ".join((title or "").split())
+        if len(bare) > 1 and bare[0] in QUOTES_OPEN and bare[-1] in QUOTES_CLOSE:
+            bare = bare[1:-1].strip()
+        if not bare:
+            return ""
+        return f" « {bare} »" if self.locale == "fr" else f' "{bare}"'
 
 
 @dataclass

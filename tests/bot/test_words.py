@@ -195,3 +195,18 @@ def test_an_instant_typed_on_the_command_line_is_read_in_the_configured_zone():
     assert in_zone(typed, ZoneInfo("America/Cayenne")) == dt.datetime(2027, 6, 1, 12, 0, tzinfo=dt.UTC)
     offset = dt.datetime(2027, 6, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     assert in_zone(offset, ZoneInfo("America/Cayenne")) == dt.datetime(2027, 6, 1, 7, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("typed", ["« Assistant de rédaction »", "\"Assistant de rédaction\"",
+                                   "  Assistant   de rédaction ", "«Assistant de rédaction»",
+                                   "“Assistant de rédaction”"])
+def test_a_title_typed_with_its_own_quotes_is_quoted_once(typed):
+    reply = Reply("console:a", ReplyKind.INFO, "resume.at", {"id": 4, "title": typed}, 4)
+    assert render(reply, "fr").text == "Reprise de l'évaluation n°4 « Assistant de rédaction »."
+    assert render(reply, "en").text == 'Resuming assessment no. 4 "Assistant de rédaction".'
+
+
+def test_a_title_of_quotes_or_spaces_only_reads_as_no_title():
+    for typed in ("«»", "  ", "« »"):
+        reply = Reply("console:a", ReplyKind.INFO, "resume.at", {"id": 4, "title": typed}, 4)
+        assert render(reply, "fr").text == "Reprise de l'évaluation n°4."
