@@ -2,9 +2,9 @@
 
 A manager's digest covers, for their directions: new requests, reviews pending and their
 age, blockers raised, decisions, re-evaluations due within 30 days and overdue, each use with
-its impact level once submitted. The period
-runs from that manager's previous digest (at most 31 days back). A slot key makes a
-scheduled digest go out once, whatever restarts or DST changes happen around it.
+its impact level once submitted. The period runs from that manager's previous digest (at
+most 31 days back). A slot key makes a scheduled digest go out once, whatever restarts or
+DST changes happen around it.
 """
 
 from __future__ import annotations

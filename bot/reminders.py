@@ -91,7 +91,7 @@ async def _reevaluations(app: Boussole, batch: Batch) -> None:
         passed = [(when, label) for when, label in candidates if when <= batch.now]
         if passed:
             label = passed[-1][1]
-            # Days counted between dates where the requester lives: a reminder after its day says it is late.
+            # Days counted between dates in the configured zone: a reminder sent after its day says it is late.
             days = (due.astimezone(zone).date() - batch.now.astimezone(zone).date()).days
             message = "reminder.before" if days > 0 else "reminder.due" if days == 0 else "reminder.late"
             batch.add(f"reeval:{row.id}:{row.next_review_at}:{label}", row.requester,
