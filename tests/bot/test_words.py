@@ -210,3 +210,17 @@ def test_a_title_of_quotes_or_spaces_only_reads_as_no_title():
     for typed in ("«»", "  ", "« »"):
         reply = Reply("console:a", ReplyKind.INFO, "resume.at", {"id": 4, "title": typed}, 4)
         assert render(reply, "fr").text == "Reprise de l'évaluation n°4."
+
+
+async def test_english_readers_get_no_codes_either(app):
+    chat = Chat(app)
+    await chat.say("language en")
+    n = await submitted(chat, {"c2_ciso": "non"})
+    await chat.say(f"refuser {n} hébergement non conforme", user=JURISTE)
+    await chat.say("list")
+    await chat.say(f"status {n}")
+    await chat.say(f"history {n}")
+    text = _read([r for r in chat.inbox if r.to == chat.user])
+    _check_words(text)
+    assert f'Assessment no. {n} "Tri du courrier entrant": rejected.' in text
+    assert "juriste, Direction juridique, rejected the assessment: \"hébergement non conforme\"." in text
