@@ -22,6 +22,7 @@ from bot import compass
 from bot.assessments import save_assessment
 from bot.config import Config
 from bot.escaping import visible_text
+from bot.history import Glossary
 from bot.i18n import Rendered, render
 from bot.report import to_html
 from bot.review import ReviewDesk
@@ -270,10 +271,11 @@ class Boussole:
         if own is not None:
             locales[own[0]] = own[1] or self.config.locale
         messages = []
+        glossary = Glossary.of(self.config, self.questionnaire, self.versions)
         for reply in replies:
             if reply.to not in locales:
                 locales[reply.to] = await self.locale_for(tx, reply.to)
-            messages.append((reply.to, render(reply, locales[reply.to]).to_json()))
+            messages.append((reply.to, render(reply, locales[reply.to], self.config.zone, glossary).to_json()))
         await tx.enqueue(messages, stamp)
 
     def notify_outbox(self) -> None:

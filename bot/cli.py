@@ -81,8 +81,8 @@ def _parser() -> argparse.ArgumentParser:
 
     reminders = sub.add_parser("reminders", help="run the reminder sweep now (or as of --at), then exit")
     common(reminders)
-    reminders.add_argument("--at", type=_instant, help="the sweep's instant, e.g. 2027-06-01T09:00 (Paris time "
-                                                       "unless an offset is given); default: now")
+    reminders.add_argument("--at", type=_instant, help="the sweep's instant, e.g. 2027-06-01T09:00 (in the "
+                                                       "configured timezone unless an offset is given); default: now")
     reminders.add_argument("--dry-run", action="store_true", help="say what would be sent; change nothing")
 
     digest = sub.add_parser("digest", help="send the managers' and reviewers' digests, then exit")
@@ -98,9 +98,12 @@ def _instant(text: str) -> dt.datetime:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date-time such as 2027-06-01T09:00") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo("Europe/Paris"))
-    return moment.astimezone(dt.UTC)
+    return moment  # without an offset: in the configured timezone, known once the config is read (`in_zone`)
+
+
+def in_zone(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """An instant typed without an offset, read in the configured zone; in UTC."""
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)).astimezone(dt.UTC)
 
 
 def _setup(args: argparse.Namespace) -> tuple[Config, Boussole]:
@@ -173,7 +176,8 @@ async def _reminders(args: argparse.Namespace) -> int:
     from bot.reminders import sweep
     _config, app = _setup(args)
     async with app.db:
-        notices = await sweep(app, args.at or app.clock(), dry_run=args.dry_run)
+        notices = await sweep(app, in_zone(args.at, app.config.zone) if args.at else app.clock(),
+                              dry_run=args.dry_run)
     for notice in notices:
         print(notice.line())
     return 0

@@ -17,9 +17,19 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from conversations.policy import LEVELS, ROMAN, ImpactPolicy, Obligations
 from conversations.questionnaire import DEFAULT_PATH as DEFAULT_QUESTIONNAIRE
@@ -187,20 +197,21 @@ class ImpactConfig(Section):
                          for n, c in self.levels.items()})
 
 
+def _zone_name(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone '{value}': use a name such as \"Europe/Paris\"") from None
+    return value
+
+
+ZoneName = Annotated[str, AfterValidator(_zone_name)]
+
+
 class DigestConfig(Section):
     cron: Cron = "0 9 * * mon"
-    timezone: str = "Europe/Paris"
+    timezone: ZoneName = "Europe/Paris"  # when unset in the file: the top-level `timezone`
     skip_empty: bool = True
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{value}': use a name such as \"Europe/Paris\"") from None
-        return value
 
 
 class SlackConfig(Section):
@@ -270,6 +281,7 @@ class ConsoleConfig(Section):
 
 class Config(Section):
     locale: Literal["fr", "en"] = "fr"
+    timezone: ZoneName = "Europe/Paris"  # where people read dates and times: chat, digests, reminders
     questionnaire: Path = DEFAULT_QUESTIONNAIRE
     admins: list[Identity] = []
     storage: StorageConfig = StorageConfig()
@@ -282,6 +294,22 @@ class Config(Section):
     slack: SlackConfig = SlackConfig()
     matrix: MatrixConfig = MatrixConfig()
     _source: Path | None = PrivateAttr(None)  # the file it was read from, to name it in messages
+
+    @model_validator(mode="before")
+    @classmethod
+    def _digest_follows_timezone(cls, data: object) -> object:
+        """`[digest] timezone` defaults to the top-level `timezone`."""
+        if not isinstance(data, dict) or "timezone" not in data:
+            return data
+        digest = data.get("digest", {})
+        if isinstance(digest, dict) and "timezone" not in digest:
+            return {**data, "digest": {**digest, "timezone": data["timezone"]}}
+        return data
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone dates and times are shown in."""
+        return ZoneInfo(self.timezone)
 
     def check_against(self, questionnaire: Questionnaire) -> list[str]:
         """Check what needs the questionnaire as well; return (and log) the warnings worth reading at start.

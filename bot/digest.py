@@ -1,9 +1,10 @@
 """Digests: what each manager's directions did lately, and what waits for each reviewer.
 
 A manager's digest covers, for their directions: new requests, reviews pending and their
-age, blockers raised, decisions, re-evaluations due within 30 days and overdue. The period
-runs from that manager's previous digest (at most 31 days back). A slot key makes a
-scheduled digest go out once, whatever restarts or DST changes happen around it.
+age, blockers raised, decisions, re-evaluations due within 30 days and overdue, each use with
+its impact level once submitted. The period runs from that manager's previous digest (at
+most 31 days back). A slot key makes a scheduled digest go out once, whatever restarts or
+DST changes happen around it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from bot.reminders import Batch, Notice
-from conversations.model import ReplyKind, utc_iso
+from bot.storage import Tx
+from conversations.impact import impact
+from conversations.model import ReplyKind, Status, utc_iso
 
 if TYPE_CHECKING:
     from bot.app import Boussole
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
 SOON_DAYS = 30
 MAX_PERIOD_DAYS = 31
 SECTION_LINES = 25  # a digest is read by a person: beyond this, a count
+SECTIONS = ("new", "pending", "blockers", "decisions", "soon", "overdue")
 
 
 async def _period_start(batch: Batch, manager: str) -> str:
@@ -57,12 +61,29 @@ async def manager_digest(app: Boussole, batch: Batch, manager: str, directions: 
         "overdue": [{"id": r.id, "title": r.title or "", "date": r.next_review_at, "days": age(r.next_review_at)}
                     for r in overdue],
     }
-    return _capped(content)
+    capped = _capped(content)
+    await _with_impact_levels(app, tx, capped)
+    return capped
+
+
+async def _with_impact_levels(app: Boussole, tx: Tx, content: dict[str, Any]) -> None:
+    """Each listed use's impact level (I–IV) once it is submitted, what a manager weighs first; none for a draft,
+    whose answers may still change, nor under a questionnaire version without weights."""
+    levels: dict[int, str | None] = {}
+    for name in SECTIONS:
+        for item in content.get(name, []):
+            if item["id"] not in levels:
+                row = await tx.assessment(item["id"])
+                level = (impact(app.review.qn(row.interview), row.interview.answers)
+                         if row is not None and row.interview.status is not Status.DRAFT else None)
+                levels[item["id"]] = level.roman if level is not None else None
+            if levels[item["id"]]:
+                item["impact"] = levels[item["id"]]
 
 
 def _capped(content: dict[str, Any]) -> dict[str, Any]:
     """Keep the first lines of each section and the number left out."""
-    for name in ("new", "pending", "blockers", "decisions", "soon", "overdue"):
+    for name in SECTIONS:
         items = content.get(name)
         if items is not None and len(items) > SECTION_LINES:
             content[f"{name}_more"] = len(items) - SECTION_LINES

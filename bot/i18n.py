@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -29,12 +29,16 @@ from conversations.model import Brief, Interview, Prompt, Reply
 from conversations.questionnaire import Choice, Level, LocalText, Question, Questionnaire, QuestionType
 from conversations.rules import BlockerStory, Finding, Recommendation, Summary, applicable_questions
 
+if TYPE_CHECKING:
+    from bot.history import Glossary
+
 LOCALES = ("fr", "en")
 LOCALE_DIR = Path(__file__).with_name("locales")
 DISPLAY_ZONE = ZoneInfo("Europe/Paris")
 LEVEL_MARK = {Level.OK: "✅", Level.TO_CHECK: "⚠️", Level.BLOCKER: "⛔"}
 HINTED = ("why", "back", "summary", "help")  # the ways around that every question recalls
 HELP_GROUPS = tuple(Purpose)  # the help's groups, in the order Purpose declares them
+QUOTES_OPEN, QUOTES_CLOSE = "«\"“'‘", "»\"”'’"
 
 
 class Catalogue:
@@ -183,8 +187,19 @@ class Translator:
                 for w in level.weighing_most)))
         return lines
 
+    def state(self, status: object) -> str:
+        """A status as said of an assessment, in agreement with it: « L'évaluation n°1 est refusée »."""
+        return self(f"state.{status}")
+
     def title_suffix(self, title: str | None) -> str:
-        return f" « {title} »" if self.locale == "fr" and title else (f' "{title}"' if title else "")
+        """A use's title as it follows its number: ` « Assistant »`; empty without one. Quotes the agent typed
+        around it are dropped, and runs of spaces collapsed: it is quoted once, spaced once."""
+        bare = " ".join((title or "").split())
+        if len(bare) > 1 and bare[0] in QUOTES_OPEN and bare[-1] in QUOTES_CLOSE:
+            bare = bare[1:-1].strip()
+        if not bare:
+            return ""
+        return f" « {bare} »" if self.locale == "fr" else f' "{bare}"'
 
 
 @dataclass
@@ -332,7 +347,7 @@ def _render_list(t: Translator, p: Mapping[str, Any]) -> tuple[str, str]:
     lines = []
     for brief in briefs:
         line = t("list.item", id=brief.id, title=t.title_suffix(brief.title).strip() or t("untitled"),
-                 status=t(f"status.{brief.status}"), updated=t.date(brief.updated_at))
+                 status=t.state(brief.status), updated=t.date(brief.updated_at))
         if brief.next_review_at:
             line += t("list.next_review", date=t.date(brief.next_review_at))
         lines.append(line)
@@ -373,7 +388,7 @@ def _render_help(t: Translator, p: Mapping[str, Any]) -> str:
 
 
 def _render_status(t: Translator, p: Mapping[str, Any]) -> str:
-    text = t("status", id=p["id"], title=t.title_suffix(p["title"]).strip(), status=t(f"status.{p['status']}"))
+    text = t("status", id=p["id"], title=t.title_suffix(p["title"]), status=t.state(p["status"]))
     if p.get("recommendation") == Recommendation.INCOMPLETE:
         text += " " + t("status.incomplete", remaining=p.get("remaining", 0))
     elif p.get("recommendation"):
@@ -409,7 +424,7 @@ def _prepare(t: Translator, params: dict[str, Any]) -> dict[str, Any]:
     """Turn the engine's and the review side's raw values into words of the catalogue."""
     out = dict(params)
     if "status" in out:
-        out["status"] = t(f"status.{out['status']}")
+        out["status"] = t.state(out["status"])
     if "decision" in out:
         out["decision"] = t(f"decision.{out['decision']}")
     if "recommendation" in out and out["recommendation"] is not None:
@@ -551,17 +566,18 @@ def _render_pending(t: Translator, p: Mapping[str, Any]) -> tuple[str, str]:
     return t("review.pending.title"), "\n".join(lines)
 
 
-def _render_history(t: Translator, p: Mapping[str, Any]) -> tuple[str, str]:
-    lines = []
-    for entry in p["entries"]:
-        detail = entry["detail"]
-        shown = {k: v for k, v in detail.items() if k in ("question", "decision", "comment", "status", "reason",
-                                                            "roles", "justification")}
-        text = (" — " + ", ".join(f"{k}: {v}" for k, v in shown.items())) if shown else ""
-        when = t.when(entry["at"])
-        lines.append(t("review.history.item", at=when, actor=mention(entry["actor"]), action=entry["action"],
-                       detail=text))
-    return t("review.history.title", id=p["id"]), "\n".join(lines)
+def _render_history(t: Translator, p: Mapping[str, Any], glossary: Glossary | None) -> tuple[str, str]:
+    """The trail in sentences, people named so that each transport shows them its own way."""
+    from bot.history import Entry, Glossary, trail_sentences
+    entries = [Entry.of(entry) for entry in p["entries"]]
+    lines = trail_sentences(t, entries, glossary or Glossary(), person=mention)
+    return t("review.history.title", id=p["id"]), "\n".join(f"  {line}" for line in lines)
+
+
+def _render_closed(t: Translator, p: Mapping[str, Any]) -> str:
+    """A review request closed by another reviewer's decision: one message per outcome, in agreement."""
+    key = f"review.closed.{p.get('status')}"
+    return t(key if key in t.strings else "review.closed", **_prepare(t, dict(p)))
 
 
 DIGEST_SECTIONS = (("new", "new"), ("pending", "pending"), ("blockers", "blocker"), ("decisions", "decision"),
@@ -579,7 +595,8 @@ def _render_digest(t: Translator, reply: Reply) -> tuple[str, str, list[dict[str
     for name, item_key in DIGEST_SECTIONS:
         if name not in p:
             continue
-        items = [t(f"digest.item.{item_key}", **_prepare(t, item)) for item in p[name]]
+        items = [t(f"digest.item.{item_key}", **_prepare(t, item))
+                 + (t("digest.impact", level=item["impact"]) if item.get("impact") else "") for item in p[name]]
         more = p.get(f"{name}_more", 0)
         if more:
             items.append(t("digest.more", count=more))
@@ -592,8 +609,9 @@ def _render_digest(t: Translator, reply: Reply) -> tuple[str, str, list[dict[str
     return heading, "\n".join(lines), sections
 
 
-def render(reply: Reply, locale: str, zone: ZoneInfo = DISPLAY_ZONE) -> Rendered:
-    """The words of one reply in one language, its dates and times in the reader's zone."""
+def render(reply: Reply, locale: str, zone: ZoneInfo = DISPLAY_ZONE, glossary: Glossary | None = None) -> Rendered:
+    """The words of one reply in one language, its dates and times in the reader's zone; `glossary` names the
+    questions and roles an audit trail refers to by code."""
     t = Translator(locale, zone)
     params = dict(reply.params)
     heading: str | None = None
@@ -625,9 +643,11 @@ def render(reply: Reply, locale: str, zone: ZoneInfo = DISPLAY_ZONE) -> Rendered
     elif reply.key == "review.pending":
         heading, body = _render_pending(t, params)
     elif reply.key == "review.history":
-        heading, body = _render_history(t, params)
+        heading, body = _render_history(t, params, glossary)
     elif reply.key.startswith("digest."):
         heading, body, sections = _render_digest(t, reply)
+    elif reply.key == "review.closed":
+        body = _render_closed(t, params)
     elif reply.key == "report.ready":
         marks = {"ok": "✅", "to_check": "⚠️", "blocker": "⛔"}
         body = t(reply.key, id=params["id"], title=t.title_suffix(params["title"]), page=params["page"],

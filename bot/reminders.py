@@ -1,12 +1,13 @@
 """The reminder sweep: reads what is due from the database and queues each notice once.
 
-Re-evaluation reminders before the date and on the day, escalation of overdue ones to the
-direction's managers (then weekly), nudges for idle drafts and for reviews waiting too
-long, escalation of reviews still undecided after `escalate_after_days` to the admins
-(then weekly), and re-evaluation after a new questionnaire version. Each notice has a key recorded
-in `notices_sent` in the same transaction as the message it queues, so a sweep run twice,
-two sweeps at once, or a sweep after days of downtime sends each notice once; only the
-latest of several missed reminders for the same date is sent.
+Re-evaluation reminders before the date and on the day (one sent after its day says how
+late it is), escalation of overdue ones to the direction's managers (then weekly), nudges
+for idle drafts and for reviews waiting too long, escalation of reviews still undecided
+after `escalate_after_days` to the admins (then weekly), and re-evaluation after a new
+questionnaire version. Each notice has a key recorded in `notices_sent` in the same
+transaction as the message it queues, so a sweep run twice, two sweeps at once, or a sweep
+after days of downtime sends each notice once; only the latest of several missed reminders
+for the same date is sent.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def _at(iso: str) -> dt.datetime:
 
 async def _reevaluations(app: Boussole, batch: Batch) -> None:
     rules = app.config.reminders
+    zone = app.config.zone
     horizon = batch.now + dt.timedelta(days=max(rules.before_days, default=0))
     for row in await batch.tx.reevaluations_due(utc_iso(horizon)):
         assert row.next_review_at is not None
@@ -89,11 +91,12 @@ async def _reevaluations(app: Boussole, batch: Batch) -> None:
         passed = [(when, label) for when, label in candidates if when <= batch.now]
         if passed:
             label = passed[-1][1]
-            days = max(0, (due.date() - batch.now.date()).days)
+            # Days counted between dates in the configured zone: a reminder sent after its day says it is late.
+            days = (due.astimezone(zone).date() - batch.now.astimezone(zone).date()).days
+            message = "reminder.before" if days > 0 else "reminder.due" if days == 0 else "reminder.late"
             batch.add(f"reeval:{row.id}:{row.next_review_at}:{label}", row.requester,
                       "reevaluation_due" if label == "due" else "reevaluation_soon", row.id,
-                      "reminder.due" if label == "due" else "reminder.before", {**params, "days": days},
-                      actions=("reevaluate",))
+                      message, {**params, "days": abs(days)}, actions=("reevaluate",))
         escalate_from = due + dt.timedelta(days=rules.escalate_after_days)
         if batch.now >= escalate_from:
             week = (batch.now - escalate_from).days // 7

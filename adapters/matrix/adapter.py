@@ -303,7 +303,7 @@ class MatrixAdapter:
             await self._say_shared(room_id)
 
     async def _say_shared(self, room_id: str) -> None:
-        text = Translator(self.app.config.locale)("matrix.room_shared")
+        text = Translator(self.app.config.locale, self.app.config.zone)("matrix.room_shared")
         content = contents(Rendered(to="", kind=str(ReplyKind.INFO), key="matrix.room_shared", body=text))[0]
         try:
             response = await self.client.room_send(room_id, "m.room.message", content,

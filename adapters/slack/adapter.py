@@ -116,7 +116,7 @@ class SlackAdapter:
 
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         in_dm = str(body.get("channel_id", "")).startswith("D")
-        ack_args = {} if in_dm else {"text": Translator(self.app.config.locale)("slack.ack")}
+        ack_args = {} if in_dm else {"text": Translator(self.app.config.locale, self.app.config.zone)("slack.ack")}
         await self._receive_then_ack(ack, translate("command", body), **ack_args)
 
     async def _on_event(self, ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -144,7 +144,7 @@ class SlackAdapter:
         return BoltResponse(status=400, body="request not understood")
 
     async def _open_modal(self, modal: Modal) -> None:
-        t = Translator(await self.app.user_locale(modal.user))
+        t = Translator(await self.app.user_locale(modal.user), self.app.config.zone)
         spec = COMMANDS[modal.action]
         optional = spec.argument is Argument.NUMBER_COMMENT and not spec.comment_required
         label = t("slack.modal.justification") if modal.action == "exception" else (
@@ -170,7 +170,7 @@ class SlackAdapter:
         """The clicked question loses its buttons and shows the answer given: an old button cannot answer twice."""
         if not click.blocks:
             return
-        t = Translator(self.app.config.locale)
+        t = Translator(self.app.config.locale, self.app.config.zone)
         blocks = answered(click.blocks, t("slack.answered", answer=click.note))
         try:
             await self._call("chat.update", channel=click.channel, ts=click.ts, blocks=blocks,
@@ -270,7 +270,7 @@ class SlackAdapter:
         return self.dm_channels[user_id]
 
     def labels(self, locale: str) -> dict[str, str]:
-        t = Translator(locale)
+        t = Translator(locale, self.app.config.zone)
         return {k: t(f"slack.{k}") for k in ("yes", "no", "unknown", "confirm")}
 
     async def _send(self, row: OutboxRow, rendered: Rendered) -> None:
@@ -318,8 +318,8 @@ class SlackAdapter:
         """Redraw this reviewer's (or the channel's) request: who decided what, when; no buttons left."""
         requests = await self.posted.open_requests(assessment_id, recipient=recipient,
                                                    channel=self.config.reviewers_channel or "")
-        t = Translator(self.app.config.locale)
-        when = time.strftime("%Y-%m-%d %H:%M")
+        t = Translator(self.app.config.locale, self.app.config.zone)
+        when = t.when(self.app.clock().isoformat())  # in the configured zone, as every time people read
         for request in requests:
             blocks = answered(request.payload["blocks"], f"{t('slack.decided', text=rendered.body)} ({when})")
             await self.pacer.wait(request.channel)

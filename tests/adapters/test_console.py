@@ -270,9 +270,9 @@ def test_a_corrected_blocker_is_followed_up_and_stays_in_the_review_request(tmp_
     to_dpo = [o for o in out if o["to"] == "dpo"]
     assert [o["kind"] for o in to_dpo] == ["blocker", "info", "review_request"]
     assert "Point bloquant sur l'évaluation n°1" in to_dpo[0]["text"]
-    assert to_dpo[1]["text"].startswith("✅ Évaluation n°1 « Tri du courrier entrant » de agent : le point bloquant "
-                                        "« Identification biométrique » est corrigé — réponse « oui » remplacée par "
-                                        "« non ».")
+    assert to_dpo[1]["text"].startswith("✅ Évaluation n°1 « Tri du courrier entrant » (demandeur : agent) : le point "
+                                        "bloquant « Identification biométrique » est corrigé — réponse « oui » "
+                                        "remplacée par « non ».")
     assert ("Points bloquants, actuels et résolus :\n  ✅ Identification biométrique (critère 1) : « oui » corrigé en "
             "« non » — il bloquait : Identification biométrique : exclue par le critère 1 de la doctrine.\n"
             "Points à vérifier, par critère :") in to_dpo[2]["text"]

@@ -272,4 +272,4 @@ async def test_a_withdrawn_assessment_has_no_recommendation(app):
     await chat.say("annuler")
     await chat.say("oui")
     status = (await chat.say("statut 1"))[0]
-    assert status.text == "Évaluation n°1 « Tri du courrier entrant » : retiré."
+    assert status.text == "Évaluation n°1 « Tri du courrier entrant » : retirée."

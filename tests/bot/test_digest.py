@@ -102,3 +102,55 @@ def test_long_sections_are_capped_with_a_count():
     text = render(Reply("console:m", ReplyKind.DIGEST, "digest.manager", content), "fr").text
     assert f"Réévaluations en retard ({SECTION_LINES + 7})" in text
     assert "… et 7 autres" in text and text.count("jours de retard") == SECTION_LINES
+
+
+def _digest_text(content: dict, zone: ZoneInfo) -> str:
+    from bot.i18n import render
+    from conversations.model import Reply, ReplyKind
+    return render(Reply("console:m", ReplyKind.DIGEST, "digest.manager", content), "fr", zone).text
+
+
+def test_digest_dates_are_in_the_readers_zone_and_statuses_in_words():
+    content = {"directions": ["Numérique"], "since": "2026-03-01T23:30:00+00:00",
+               "new": [{"id": 1, "title": "U1", "requester": "console:alice", "status": "in_review"}],
+               "decisions": [{"id": 2, "title": "U2", "status": "approved_with_reservations"},
+                             {"id": 3, "title": "", "status": "changes_requested"}],
+               "soon": [{"id": 4, "title": "U4", "date": "2026-03-31T22:30:00+00:00"}]}
+    paris = _digest_text(content, PARIS)
+    assert "Synthèse Boussole — Numérique, depuis le 02/03/2026" in paris
+    assert "n°4 « U4 » — le 01/04/2026" in paris
+    assert "n°1 « U1 » — alice, en cours de validation" in paris
+    assert "n°2 « U2 » — validée avec réserves" in paris and "n°3 — renvoyée pour modifications" in paris
+    assert "approved" not in paris and "changes_requested" not in paris and "  —" not in paris
+    cayenne = _digest_text(content, ZoneInfo("America/Cayenne"))
+    assert "depuis le 01/03/2026" in cayenne and "n°4 « U4 » — le 31/03/2026" in cayenne
+
+
+async def test_a_digest_is_written_in_the_configured_zone(app, config, questionnaire, clock):
+    from bot.app import Boussole
+    chat = Chat(app)
+    await submitted(chat)
+    clock.now = dt.datetime(2026, 3, 9, 23, 30, tzinfo=dt.UTC)  # Tuesday 00:30 in Paris, Monday 20:30 in Cayenne
+    elsewhere = Boussole(config=config.model_copy(update={"timezone": "America/Cayenne"}),
+                         questionnaire=questionnaire, db=app.db, clock=clock)
+    await run_digests(elsewhere, clock.now, slot="zone", only="console:manager")
+    reader = Chat(app, user="console:manager")
+    await app.deliver("console", reader._collect)
+    digest = next(r for r in reader.inbox if r.kind == "digest")
+    assert "depuis le 02/03/2026" in digest.text  # seven days back: 2026-03-02 23:30 UTC, 20:30 in Cayenne
+
+
+async def test_the_manager_digest_shows_each_submitted_uses_impact_level(app, clock):
+    chat = Chat(app)
+    n = await submitted(chat)
+    other = Chat(app, user="console:carol")
+    await other.say("nouveau")  # a draft: its answers may still change, no level yet
+    await other.answer_all({}, stop_at="c1_biometric")
+    clock.advance(days=1)
+    await run_digests(app, clock.now, slot="impact", only="console:manager")
+    reader = Chat(app, user="console:manager")
+    await app.deliver("console", reader._collect)
+    digest = next(r for r in reader.inbox if r.kind == "digest").text
+    assert f"n°{n} « Tri du courrier entrant » — alice, en cours de validation — niveau d'impact I\n" in digest
+    draft = next(line for line in digest.splitlines() if line.startswith(f"  n°{n + 1}"))
+    assert draft == f"  n°{n + 1} « Tri du courrier entrant » — carol, en brouillon"

@@ -104,7 +104,7 @@ def test_a_summary_after_11_answers_says_incomplete_and_recommends_nothing(quest
 def test_a_withdrawn_assessment_shows_no_recommendation(questionnaire):
     from tests.adapters.test_console import script_for
     replies = _driven(questionnaire, ["nouveau", *script_for(), "annuler", "oui", "statut 1"])
-    assert render(replies[0], "fr").body == "Évaluation n°1 « Tri du courrier entrant » : retiré."
+    assert render(replies[0], "fr").body == "Évaluation n°1 « Tri du courrier entrant » : retirée."
 
 
 def test_each_finding_shows_the_label_of_its_question(questionnaire):

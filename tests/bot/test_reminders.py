@@ -167,3 +167,40 @@ async def test_new_questionnaire_version_brings_the_reevaluation_forward(app, co
         row = await tx.assessment(n)
     assert dt.datetime.fromisoformat(row.next_review_at) == clock.now + dt.timedelta(days=90)
     assert await sweep(upgraded, clock.now + dt.timedelta(days=1)) == []
+
+
+async def _reminder_text(app, at: dt.datetime) -> str:
+    notices = await sweep(app, at)
+    assert [n.kind for n in notices if n.recipient == ALICE] == ["reevaluation_due"]
+    chat = Chat(app)
+    await app.deliver("console", chat._collect)
+    return next(r for r in chat.inbox if r.to == ALICE and r.kind == "reminder").text
+
+
+async def test_a_reminder_sent_months_after_its_day_says_how_late_it_is(app):
+    _n, due = await approved_use(app)  # due 02/03/2028 at 09:00 in Paris
+    text = await _reminder_text(app, due + dt.timedelta(days=184))  # the bot was down all that time
+    assert "C'est aujourd'hui" not in text
+    assert text.startswith("⏰ La réévaluation de l'usage n°1 « Tri du courrier entrant », prévue le 02/03/2028, "
+                           "est en retard de 184 jours. Tapez « réévaluer 1 »")
+
+
+async def test_one_day_late_is_singular(app):
+    _n, due = await approved_use(app)
+    text = await _reminder_text(app, due + dt.timedelta(days=1))
+    assert "prévue le 02/03/2028, est en retard de 1 jour." in text
+
+
+async def test_on_the_day_it_is_today_in_the_configured_zone(app, config, questionnaire, clock):
+    _n, due = await approved_use(app)
+    # 16 hours after the due time (08:00 UTC): 01:00 the next day in Paris, still the same day in New York.
+    later = due + dt.timedelta(hours=16)
+    paris = await _reminder_text(app, later)
+    assert "est en retard de 1 jour." in paris
+    async with app.db.transaction() as tx:  # the same reminder, sent anew, read in New York
+        await tx.execute("DELETE FROM notices_sent")
+    new_york = Boussole(config=config.model_copy(update={"timezone": "America/New_York"}),
+                        questionnaire=questionnaire, db=app.db, clock=clock)
+    text = await _reminder_text(new_york, later)
+    assert text.startswith("🔔 C'est aujourd'hui : l'usage n°1 « Tri du courrier entrant » doit être réévalué "
+                           "(02/03/2028).")

@@ -134,7 +134,7 @@ async def test_reject_then_late_decisions_are_refused(app, db_path):
     assert closed and "votre demande de validation est close" in closed[0].text
     late = await chat.say(f"valider {n}", user=DPO)
     assert late[0].kind == "error"
-    assert "n'est plus en validation : elle est refusé (décision de juriste)" in late[0].text
+    assert "n'est plus en validation : elle est refusée (décision prise par juriste)" in late[0].text
     assert (DPO, "decision_refused") in audit_actions(db_path, n)
 
 
@@ -257,7 +257,7 @@ async def test_pending_list_and_history(app):
     assert "n°1 « Tri du courrier entrant » — demandée par alice" in pending[0].text
     assert "Aucune validation" in (await chat.say("à valider", user=DPO))[0].text
     history = await chat.say(f"historique {n}")
-    assert "created" in history[0].text and "submitted" in history[0].text
+    assert "alice a commencé l'évaluation" in history[0].text and "alice a soumis" in history[0].text
     refused = await chat.say(f"historique {n}", user=BOB)
     assert refused[0].kind == "error"
 
@@ -357,9 +357,9 @@ async def test_a_corrected_blocker_stays_in_the_review_request_and_its_reviewers
     corrected = await chat.say("non")
     follow_up = to(corrected, DPO)
     assert [r.key for r in follow_up] == ["review.blocker_corrected"]
-    assert follow_up[0].text == ("✅ Évaluation n°1 « Tri du courrier entrant » de alice : le point bloquant "
-                                 "« Identification biométrique » est corrigé — réponse « oui » remplacée par « non ». "
-                                 "Il restera visible dans la demande de validation.")
+    assert follow_up[0].text == ("✅ Évaluation n°1 « Tri du courrier entrant » (demandeur : alice) : le point "
+                                 "bloquant « Identification biométrique » est corrigé — réponse « oui » remplacée par "
+                                 "« non ». Il restera visible dans la demande de validation.")
     assert audit_details(db_path, "reviewers_alerted")[-1] == {"kind": "blocker_corrected",
                                                                "question": "c1_biometric", "recipients": [DPO]}
     await chat.answer_all({})

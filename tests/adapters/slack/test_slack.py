@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from typing import Any
@@ -128,6 +129,7 @@ async def test_whole_interview_by_clicking_then_a_review_through_the_modal(world
     decided = await world.api.wait_for(lambda: len(redrawn()) >= 2 and redrawn())
     assert {u["channel"] for u in decided} == {dm("UNR"), dm("UNR2")}
     assert all(not any(b["type"] == "actions" for b in u["blocks"]) for u in decided)
+    assert re.search(r"\(\d\d/\d\d/\d{4} \d\d:\d\d\)", json.dumps(decided[0], ensure_ascii=False))  # as chat dates
     async with world.app.db.reading() as tx:
         assert (await tx.assessment(1)).interview.status is Status.APPROVED
 
@@ -225,7 +227,7 @@ async def test_forged_or_refused_review_clicks_get_an_ephemeral_refusal_and_an_a
     await world.slack.submit_view("UNR2", world.api.method_calls("views.open")[-1]["view"], "")
     late = await world.api.wait_for(lambda: [e for e in world.api.method_calls("chat.postEphemeral")
                                              if e["user"] == "UNR2"])
-    assert "décision de <@UNR>" in late[0]["text"]
+    assert "décision prise par <@UNR>" in late[0]["text"]
 
 
 async def test_429_storm_waits_for_retry_after_and_delivers_in_order_once(world):
