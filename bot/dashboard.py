@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from bot.app import Boussole
 
 KEY = "dashboard"
-MAX_ITEMS = 10      # per list: read at a glance; beyond, a count (`liste` and `à valider` show everything)
+MAX_ITEMS = 8       # per list: read at a glance, and one Matrix message; beyond, a count (`liste`, `à valider`)
 DIGEST_LINES = 3    # per digest section: the digest itself, sent on its schedule, has the rest
 DIGEST_SECTIONS = ("new", "pending", "blockers", "decisions", "soon", "overdue")
 ACTIONS = ("new", "list")
