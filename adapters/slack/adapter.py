@@ -285,33 +285,27 @@ class SlackAdapter:
         await self.refresh_home(row.recipient)
 
     # -- the Home tab: the user's dashboard -------------------------------------------------------------
-    async def publish_home(self, user: str) -> None:
-        """Publish the user's dashboard on their Home tab, and remember that they opened it: from then on,
-        each message delivered to them refreshes it."""
+    async def publish_home(self, user: str, *, opened: bool = True) -> None:
+        """Publish the user's dashboard on their Home tab. Opened, it is published, and that it was opened is
+        remembered: from then on each message delivered to them refreshes it (`opened=False`), when it changed."""
+        async with self.app.db.reading() as tx:
+            published = await tx.slack_home_fingerprint(user)
+        if published is None and not opened:
+            return
         view = home_view(await dashboard.rendered(self.app, user))
-        published = ""  # opened, nothing shown yet: the next refresh publishes
-        try:
-            await self._call("views.publish", user_id=user.removeprefix(PREFIX), view=view)
-            published = _fingerprint(view)
-        finally:
+        fingerprint = _fingerprint(view)
+        if fingerprint == published and not opened:
+            return
+        await self._call("views.publish", user_id=user.removeprefix(PREFIX), view=view)
+        if fingerprint != published:
             async with self.app.db.transaction() as tx:
-                await tx.set_slack_home_fingerprint(user, published)
+                await tx.set_slack_home_fingerprint(user, fingerprint)
 
     async def refresh_home(self, user: str) -> None:
         """After a message to someone who opened the Home tab: their dashboard again, when it changed.
         A failure here is the Home tab's alone: the message it follows was delivered."""
         try:
-            async with self.app.db.reading() as tx:
-                published = await tx.slack_home_fingerprint(user)
-            if published is None:
-                return
-            view = home_view(await dashboard.rendered(self.app, user))
-            fingerprint = _fingerprint(view)
-            if fingerprint == published:
-                return
-            await self._call("views.publish", user_id=user.removeprefix(PREFIX), view=view)
-            async with self.app.db.transaction() as tx:
-                await tx.set_slack_home_fingerprint(user, fingerprint)
+            await self.publish_home(user, opened=False)
         except Exception as error:
             logger.warning("could not refresh the Home tab of %s: %s", user, error)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bot.storage.base import Queries
 from bot.storage.interviews import ASSESSMENT_COLUMNS, AssessmentRow
 
-SLACK_HOME = "slack.home:"            # + user: the fingerprint of the Home view last published ("" before any)
+SLACK_HOME = "slack.home:"            # + user: the fingerprint of the Home view last published there
 MATRIX_DASHBOARD = "matrix.dashboard:"  # + user: the dashboard message, as JSON
 CLOSED_STATUSES = ("withdrawn", "archived")
 

@@ -133,3 +133,26 @@ async def test_the_messages_tab_publishes_nothing_and_user_text_is_escaped(world
     text = text_of(home)
     assert "&lt;!channel&gt; *Outil* &lt;https://evil.example|clic&gt;" in text
     assert "<!channel>" not in text and "<https://" not in text
+
+
+def test_an_app_home_opened_payload_is_read_by_type():
+    from adapters.slack.translate import translate
+    event = {"type": "app_home_opened", "user": "UALICE", "tab": "home"}
+    assert translate("event_callback", {"event": event}).home == "slack:UALICE"
+    assert translate("event_callback", {"event": {**event, "tab": "messages"}}).home is None
+    for user in (5, None, "U ALICE", "U" * 300, {"id": "UALICE"}):
+        assert translate("event_callback", {"event": {**event, "user": user}}).home is None, user
+
+
+def test_a_home_view_never_exceeds_slack_limits_whatever_it_is_given():
+    from adapters.slack.blocks import home_view
+    from bot.i18n import Rendered
+    item = {"text": "x" * 5000, "assessment": 7, "actions": [
+        {"name": n, "label": "L" * 200, "command": f"{n} 7"} for n in ("approve", "reject", "report")]}
+    rendered = Rendered(to="slack:U1", kind="info", key="dashboard", heading="H" * 500, sections=[
+        {"name": f"s{n}", "title": "T" * 4000, "items": [item] * 40, "more": "", "empty": "", "note": "n" * 4000}
+        for n in range(3)])
+    view = home_view(rendered)
+    check_view(view)
+    assert len(view["blocks"]) == MAX_HOME_BLOCKS and view["blocks"][-1]["type"] == "context"
+    assert view["blocks"][-1]["elements"][0]["text"].startswith("… (+")
