@@ -4,9 +4,8 @@ message edited in place.
 `build` reads, in the caller's transaction, what one user has in play: their assessments with
 status, next step and next re-evaluation; the review requests waiting for their decision, with
 their age; for a manager, their directions' digest (the digest's own builder, shortened). It
-returns a Reply like any other, which `bot.i18n.render` puts into words. `rendered` does the same
-in a reading transaction, for the transports that draw it outside a step (Slack Home, the Matrix
-edit).
+returns a Reply like any other, which `bot.i18n.render` puts into words; `rendered` puts it into
+words at once, for the transports that draw it outside a step (Slack Home, the Matrix edit).
 """
 
 from __future__ import annotations
@@ -67,10 +66,10 @@ async def build(app: Boussole, tx: Tx, user: str, now: dt.datetime) -> Reply:
     def role_label(role: str) -> str:
         return app.config.roles[role].label if role in app.config.roles else role
 
-    rows = await tx.own_assessments(user)
+    own = await tx.own_assessments(user, MAX_ITEMS)
     waiting = await tx.roles_waited_for(user)
     assessments = []
-    for row in rows[:MAX_ITEMS]:
+    for row in own.newest:
         roles = waiting.get(row.interview.id, [])
         assessments.append({
             "id": row.interview.id, "title": row.title or "", "status": row.interview.status.value,
@@ -79,37 +78,33 @@ async def build(app: Boussole, tx: Tx, user: str, now: dt.datetime) -> Reply:
             "actions": ("resume", "report") if row.interview.status.editable else ("report",),
         })
     reviewer = bool(app.config.roles_of(user))
-    reviews = await reviews_waiting_for(app, tx, user, now) if reviewer else []
+    reviews, waiting_total = await reviews_waiting_for(app, tx, user, now) if reviewer else ([], 0)
     directions = app.config.directions_managed_by(user)
     digest = None
     if directions:
         digest = shortened(await manager_digest(app, Batch(tx, now, dry_run=True), user, directions))
     return Reply(user, ReplyKind.INFO, KEY, {
-        "assessments": assessments, "assessments_more": max(0, len(rows) - MAX_ITEMS),
-        "closed": await tx.closed_assessments_count(user),
-        "reviewer": reviewer, "reviews": reviews[:MAX_ITEMS], "reviews_more": max(0, len(reviews) - MAX_ITEMS),
-        "digest": digest,
+        "assessments": assessments, "assessments_more": own.in_play - len(assessments), "closed": own.closed,
+        "reviewer": reviewer, "reviews": reviews, "reviews_more": waiting_total - len(reviews), "digest": digest,
     }, actions=ACTIONS)
 
 
-async def reviews_waiting_for(app: Boussole, tx: Tx, user: str, now: dt.datetime) -> list[dict[str, Any]]:
-    """The review requests waiting for this user's decision, oldest first, one line per assessment (a member of
-    two required roles decides for both at once), with their age in days.
+async def reviews_waiting_for(app: Boussole, tx: Tx, user: str,
+                              now: dt.datetime) -> tuple[list[dict[str, Any]], int]:
+    """The oldest review requests waiting for this user's decision, one line per assessment (a member of two
+    required roles decides for both at once), with their age in days; and how many there are.
 
     The seam for the review workflow's own data: delegations change whose requests these are, and a question
     open to the requester is counted in `questions` (none exist yet)."""
-    lines: dict[int, dict[str, Any]] = {}
-    for review in await tx.waiting_reviews(roles=app.config.roles_of(user), not_requested_by=user):
-        label = app.config.roles[review.role].label if review.role in app.config.roles else review.role
-        line = lines.get(review.assessment_id)
-        if line is None:
-            lines[review.assessment_id] = {
-                "id": review.assessment_id, "title": review.title or "", "requester": review.requester,
-                "role": label, "days": (now - dt.datetime.fromisoformat(review.requested_at)).days, "questions": 0,
-                "actions": (*DECISION_ACTIONS, "report")}
-        else:
-            line["role"] += f", {label}"
-    return list(lines.values())
+    roles = app.config.roles_of(user)
+    requests, total = await tx.pending_requests(roles=roles, not_requested_by=user, limit=MAX_ITEMS)
+    lines = []
+    for request in requests:
+        labels = [app.config.roles[name].label for name in roles if name in request.roles]  # in the config's order
+        lines.append({"id": request.assessment_id, "title": request.title or "", "requester": request.requester,
+                      "role": ", ".join(labels), "days": (now - dt.datetime.fromisoformat(request.requested_at)).days,
+                      "questions": 0, "actions": (*DECISION_ACTIONS, "report")})
+    return lines, total
 
 
 def shortened(digest: dict[str, Any]) -> dict[str, Any]:
@@ -122,9 +117,7 @@ def shortened(digest: dict[str, Any]) -> dict[str, Any]:
     return short
 
 
-async def rendered(app: Boussole, user: str) -> Rendered:
-    """The user's dashboard in their language, read in one reading transaction (outside any step)."""
-    async with app.db.reading() as tx:
-        reply = await build(app, tx, user, app.clock())
-        locale = await app.locale_for(tx, user)
-    return render(reply, locale)
+async def rendered(app: Boussole, tx: Tx, user: str) -> Rendered:
+    """The user's dashboard in their language, for a transport that draws it outside a step (in its reading
+    transaction, beside what the transport remembers of the dashboard it showed last)."""
+    return render(await build(app, tx, user, app.clock()), await app.locale_for(tx, user))

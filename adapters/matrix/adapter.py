@@ -429,9 +429,10 @@ class MatrixAdapter:
         try:
             async with self.app.db.reading() as tx:
                 posted = await tx.matrix_dashboard(user)
-            if posted is None or not self._private_to(posted.channel, user.removeprefix("matrix:")):
-                return
-            content = _one(await dashboard.rendered(self.app, user))
+                if posted is None or not self._private_to(posted.channel, user.removeprefix("matrix:")):
+                    return
+                shown = await dashboard.rendered(self.app, tx, user)
+            content = _one(shown)
             fingerprint = _fingerprint(content)
             if fingerprint == posted.fingerprint:
                 return

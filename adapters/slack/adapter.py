@@ -290,9 +290,10 @@ class SlackAdapter:
         remembered: from then on each message delivered to them refreshes it (`opened=False`), when it changed."""
         async with self.app.db.reading() as tx:
             published = await tx.slack_home_fingerprint(user)
-        if published is None and not opened:
-            return
-        view = home_view(await dashboard.rendered(self.app, user))
+            if published is None and not opened:
+                return
+            shown = await dashboard.rendered(self.app, tx, user)
+        view = home_view(shown)
         fingerprint = _fingerprint(view)
         if fingerprint == published and not opened:
             return

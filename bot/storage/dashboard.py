@@ -1,6 +1,7 @@
 """What the user's dashboard reads, and what its transports remember of it.
 
-The dashboard reads a user's own assessments and which roles each one still waits for. Its
+The dashboard reads a user's own assessments and which roles each one still waits for, and the
+requests waiting for a reviewer's decision, a page of each with its count. Its
 transports remember, per user, in `transport_state`: on Slack, that the user opened the Home tab
 and a fingerprint of the view published there last; on Matrix, which event is the user's
 dashboard message (to edit it in place) and a fingerprint of what it shows.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bot.storage.base import Queries
+from bot.storage.base import Queries, marks
 from bot.storage.interviews import ASSESSMENT_COLUMNS, AssessmentRow
 
 SLACK_HOME = "slack.home:"            # + user: the fingerprint of the Home view last published there
@@ -36,20 +37,55 @@ class DashboardMessage:
         return cls(str(data["channel"]), str(data["message_id"]), str(data["fingerprint"]))
 
 
+@dataclass(frozen=True)
+class PendingRequest:
+    """An assessment waiting for the decision of one or more roles a reviewer holds."""
+
+    assessment_id: int
+    title: str | None
+    requester: str
+    roles: list[str]
+    requested_at: str   # the oldest of its requests
+
+
+@dataclass(frozen=True)
+class OwnAssessments:
+    """A requester's newest assessments still in play, and how many they have in play and closed."""
+
+    newest: list[AssessmentRow]
+    in_play: int
+    closed: int
+
+
 class DashboardQueries(Queries):
     """The dashboard's reads, and its transports' memory of it."""
 
-    async def own_assessments(self, requester: str) -> list[AssessmentRow]:
-        """The requester's assessments still in play (not withdrawn or archived), newest first."""
+    async def own_assessments(self, requester: str, limit: int) -> OwnAssessments:
+        """The requester's `limit` newest assessments still in play (not withdrawn or archived), and the counts."""
         rows = await self.fetchall(
             f"SELECT {ASSESSMENT_COLUMNS} FROM assessments WHERE requester = ? AND status NOT IN (?, ?) "
-            "ORDER BY id DESC", (requester, *CLOSED_STATUSES))
-        return [AssessmentRow.from_row(r) for r in rows]
+            "ORDER BY id DESC LIMIT ?", (requester, *CLOSED_STATUSES, limit))
+        counts = await self.fetchone(
+            "SELECT COALESCE(SUM(status NOT IN (?, ?)), 0) AS in_play, COALESCE(SUM(status IN (?, ?)), 0) AS closed "
+            "FROM assessments WHERE requester = ?", (*CLOSED_STATUSES, *CLOSED_STATUSES, requester))
+        return OwnAssessments([AssessmentRow.from_row(r) for r in rows], int(counts["in_play"]), int(counts["closed"]))
 
-    async def closed_assessments_count(self, requester: str) -> int:
-        row = await self.fetchone("SELECT COUNT(*) AS n FROM assessments WHERE requester = ? AND status IN (?, ?)",
-                                  (requester, *CLOSED_STATUSES))
-        return int(row["n"])
+    async def pending_requests(self, *, roles: list[str], not_requested_by: str,
+                               limit: int) -> tuple[list[PendingRequest], int]:
+        """The `limit` oldest assessments waiting for a decision of any of `roles` (one line each, whatever the
+        number of those roles it waits for), not requested by `not_requested_by`; and how many there are."""
+        if not roles:
+            return [], 0
+        rows = await self.fetchall(
+            "SELECT a.id, a.title, a.requester, MIN(r.requested_at) AS requested_at, "
+            "group_concat(r.role) AS roles, COUNT(*) OVER () AS total "
+            "FROM reviews AS r JOIN assessments AS a ON a.id = r.assessment_id AND r.round = a.review_round "
+            f"WHERE r.decision IS NULL AND a.status = 'in_review' AND r.role IN ({marks(roles)}) "
+            "AND a.requester != ? GROUP BY a.id ORDER BY MIN(r.requested_at), a.id LIMIT ?",
+            (*roles, not_requested_by, limit))
+        total = int(rows[0]["total"]) if rows else 0
+        return [PendingRequest(int(r["id"]), r["title"], str(r["requester"]), str(r["roles"]).split(","),
+                               str(r["requested_at"])) for r in rows], total
 
     async def roles_waited_for(self, requester: str) -> dict[int, list[str]]:
         """For each of the requester's assessments in review, the roles whose decision it still waits for."""
