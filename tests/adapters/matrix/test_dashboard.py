@@ -6,7 +6,7 @@ import urllib.parse
 
 import aiohttp
 
-from tests.adapters.matrix.people import Person
+from tests.adapters.matrix.people import Person, wait_until
 
 
 def edited(event) -> str | None:
@@ -47,3 +47,17 @@ async def test_the_dashboard_is_one_message_edited_in_place_in_an_encrypted_room
     assert response.status == 200, relations
     assert {e["event_id"] for e in relations["chunk"]} == {first.event_id, second.event_id}
     assert all(e["type"] == "m.room.encrypted" for e in relations["chunk"])
+
+    # Someone else joins: the room is no longer Alice's alone, and her dashboard there is edited no more.
+    mallory = await matrix.person("mallory", encryption=True)
+    await alice.client.room_invite(room, mallory.user_id)
+    await wait_until(lambda: room in mallory.client.rooms and mallory.user_id in mallory.client.rooms[room].users
+                     and mallory.user_id not in mallory.client.rooms[room].invited_users)
+    seen = len(alice.from_bot())
+    await alice.say(room, "!boussole nouveau")  # a second assessment: the dashboard would change
+    started = await alice.next_from_bot(seen, lambda e: "Nouvelle évaluation n°2" in e.body)
+    new_room = next(r for r, e in alice.notices if e is started)
+    assert new_room != room
+    await alice.say(new_room, "!boussole aide")  # delivered after the refreshes the new assessment caused
+    await alice.next_from_bot(seen, lambda e: e.body.startswith("Commandes"))
+    assert [e.event_id for e in alice.from_bot() if edited(e)] == [first.event_id, second.event_id]
