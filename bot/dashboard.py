@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from bot.digest import manager_digest
-from bot.i18n import Rendered, render
+from bot.i18n import DIGEST_SECTIONS, Rendered, render
 from bot.reminders import Batch
 from bot.review import DECISION_ACTIONS
 from bot.storage import AssessmentRow, Tx
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 KEY = "dashboard"
 MAX_ITEMS = 8       # per list: read at a glance, and one Matrix message; beyond, a count (`liste`, `à valider`)
 DIGEST_LINES = 3    # per digest section: the digest itself, sent on its schedule, has the rest
-DIGEST_SECTIONS = ("new", "pending", "blockers", "decisions", "soon", "overdue")
 ACTIONS = ("new", "list")
 
 
@@ -110,7 +109,7 @@ async def reviews_waiting_for(app: Boussole, tx: Tx, user: str,
 def shortened(digest: dict[str, Any]) -> dict[str, Any]:
     """The digest's first lines of each section, the number left out counted with those it already left out."""
     short = dict(digest)
-    for name in DIGEST_SECTIONS:
+    for name, _ in DIGEST_SECTIONS:
         items = digest.get(name) or []
         short[name] = items[:DIGEST_LINES]
         short[f"{name}_more"] = digest.get(f"{name}_more", 0) + max(0, len(items) - DIGEST_LINES)
