@@ -161,3 +161,13 @@ async def test_long_lists_stop_at_a_count_and_the_whole_fits_one_matrix_message(
         longest = render(Reply(ALICE, ReplyKind.INFO, "dashboard", params), locale)
         assert "3 questions ouvertes au demandeur" in longest.body or "3 open questions" in longest.body
         assert len("\n".join(filter(None, (longest.heading, longest.body, longest.hint)))) < MAX_PART
+
+
+async def test_a_rejected_assessment_has_no_next_step_but_its_report(app):
+    chat = Chat(app)
+    n = await submitted(chat)
+    await chat.say(f"refuser {n} hors doctrine", user=NR)
+    board = await dashboard(chat)
+    line = next(line for line in board.text.split("\n") if line.strip().startswith(f"n°{n} "))
+    assert line.strip() == f"n°{n} « Tri du courrier entrant » — refusé"
+    assert [a["command"] for a in board.sections[0]["items"][0]["actions"]] == [f"rapport {n}"]
