@@ -4,7 +4,7 @@ import asyncio
 import importlib
 import sys
 
-BENCHMARKS = ["bench.interview_step", "bench.sweep_digest", "bench.slack_ack", "bench.matrix_reply",
+BENCHMARKS = ["bench.interview_step", "bench.sweep_digest", "bench.slack_ack", "bench.matrix_reply", "bench.app_home",
               "bench.register_export", "bench.chaos"]
 
 for name in sys.argv[1:] or BENCHMARKS:

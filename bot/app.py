@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bot import compass
+from bot import compass, dashboard
 from bot.assessments import save_assessment
 from bot.config import Config
 from bot.escaping import visible_text
@@ -190,7 +190,9 @@ class Boussole:
             conversation = conversation.to(conversation.resting_mode, pending=None)
             state = replace(state, conversation=conversation)
             await tx.save_conversation(conversation, stamp)
-        if command is not None and command.name in self.review.COMMANDS:
+        if command is not None and command.name == "dashboard":  # a read across the review side: no desk needed
+            await self.enqueue(tx, [await dashboard.build(self, tx, event.user, now)], stamp)
+        elif command is not None and command.name in self.review.COMMANDS:
             replies = await self.review.handle_command(tx, event.user, command, now)
             await self.enqueue(tx, replies, stamp)
         else:

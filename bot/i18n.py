@@ -609,6 +609,75 @@ def _render_digest(t: Translator, reply: Reply) -> tuple[str, str, list[dict[str
     return heading, "\n".join(lines), sections
 
 
+def _render_dashboard(t: Translator, reply: Reply) -> tuple[str, str, str, list[dict[str, Any]]]:
+    """The user's overview: their assessments with the next step of each, the reviews waiting for them, their
+    directions' digest. `sections` carries each line with its own buttons, for the transports that draw them
+    (Slack Home); the body says the same in text, with what to type."""
+    p = reply.params
+
+    def word(name: str) -> str:
+        return command_word(name, t.locale)
+
+    def more(count: int) -> str:
+        return t("digest.more", count=count).strip() if count else ""
+
+    mine: list[dict[str, Any]] = []
+    for item in p["assessments"]:
+        text = t("dashboard.assessment", id=item["id"], title=t.title_suffix(item["title"]),
+                 status=t(f"status.{item['status']}"))
+        if item["next"] != "none":
+            step = t(f"dashboard.next.{item['next']}", roles=item["roles"], date=t.date(item["date"]),
+                     command=f"{word('reevaluate' if item['next'] == 'overdue' else 'resume')} {item['id']}")
+            text = t("dashboard.with_next", item=text, next=step)
+        mine.append({"text": text, "assessment": item["id"], "actions": _actions(t, item["actions"], item["id"])})
+    closed = t("dashboard.closed", count=p["closed"], list=word("list")) if p["closed"] else ""
+    sections: list[dict[str, Any]] = [{
+        "name": "assessments", "title": t("dashboard.assessments", count=p["assessments_more"] + len(mine)),
+        "items": mine, "more": more(p["assessments_more"]),
+        "empty": t("dashboard.assessments.empty", new=word("new")), "note": closed}]
+    if p["reviewer"]:
+        reviews = []
+        for item in p["reviews"]:
+            shown = {k: v for k, v in item.items() if k not in ("questions", "actions")}
+            text = t("review.pending.item", **_prepare(t, shown))
+            if item["questions"]:
+                text += t("dashboard.questions", count=item["questions"])
+            reviews.append({"text": text.strip(), "assessment": item["id"],
+                            "actions": _actions(t, item["actions"], item["id"])})
+        sections.append({"name": "reviews", "title": t("dashboard.reviews", count=p["reviews_more"] + len(reviews)),
+                         "items": reviews, "more": more(p["reviews_more"]), "empty": t("review.pending.empty"),
+                         "note": ""})
+    digest = p.get("digest")
+    if digest is not None:
+        parts: list[dict[str, Any]] = []
+        for name, item_key in DIGEST_SECTIONS:
+            extra = digest.get(f"{name}_more", 0)
+            if not digest.get(name) and not extra:
+                continue
+            part = [f"{t(f'digest.{name}')} ({len(digest[name]) + extra})"]
+            part += [t(f"digest.item.{item_key}", **_prepare(t, item)) for item in digest[name]]
+            if extra:
+                part.append(t("digest.more", count=extra))
+            parts.append({"text": "\n".join(part), "assessment": None, "actions": []})
+        sections.append({"name": "directions", "title": t("dashboard.directions", directions=", ".join(
+                             digest["directions"]), since=t.date(digest["since"])),
+                         "items": parts, "more": "", "empty": t("dashboard.directions.empty"), "note": ""})
+
+    lines: list[str] = []
+    for section in sections:
+        lines.append(section["title"])
+        lines += [_indented(item["text"]) for item in section["items"]] or [_indented(section["empty"])]
+        lines += [_indented(extra) for extra in (section["more"], section["note"]) if extra]
+    hint = t("dashboard.hint", resume=word("resume"), report=word("report"))
+    if p["reviewer"]:
+        hint += " " + t("dashboard.hint.reviewer", approve=word("approve"), reject=word("reject"))
+    return t("dashboard.title"), "\n".join(lines), hint, sections
+
+
+def _indented(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.split("\n"))
+
+
 def render(reply: Reply, locale: str, zone: ZoneInfo = DISPLAY_ZONE, glossary: Glossary | None = None) -> Rendered:
     """The words of one reply in one language, its dates and times in the reader's zone; `glossary` names the
     questions and roles an audit trail refers to by code."""
@@ -648,6 +717,8 @@ def render(reply: Reply, locale: str, zone: ZoneInfo = DISPLAY_ZONE, glossary: G
         heading, body, sections = _render_digest(t, reply)
     elif reply.key == "review.closed":
         body = _render_closed(t, params)
+    elif reply.key == "dashboard":
+        heading, body, hint, sections = _render_dashboard(t, reply)
     elif reply.key == "report.ready":
         marks = {"ok": "✅", "to_check": "⚠️", "blocker": "⛔"}
         body = t(reply.key, id=params["id"], title=t.title_suffix(params["title"]), page=params["page"],

@@ -165,6 +165,8 @@ COMMANDS: Mapping[str, CommandSpec] = _table(
     _decision("reservations", ("réserves", "avec réserves"), ("reservations",), reaction="⚠️"),
     _decision("request_changes", ("modifications",), ("changes", "request changes"), reaction="📝"),
     _decision("reject", ("refuser", "rejeter"), ("reject",), reaction="❌"),
+    # -- everyone: the dashboard (bot.dashboard, answered beside the review desk) -----------------------
+    CommandSpec("dashboard", ("tableau", "tableau de bord"), ("dashboard",), who=Who.ANYONE, side=Side.REVIEW),
 )
 
 

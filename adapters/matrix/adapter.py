@@ -6,6 +6,9 @@ timeline is back-filled. Each event id is processed once. Replies leave through 
 outbox with a transaction id derived from the outbox row, so a resend after a crash is
 deduplicated by the homeserver. No business rule here.
 
+A user's dashboard (`!boussole tableau`) is one message, remembered in the database; each later
+message to that user edits it in place (`m.replace`) when what it shows has changed.
+
 A room is a person's direct room only while the bot and that one person are its only members,
 joined or invited, as nio's room state shows after each sync: only there is plain text an
 answer, and only there does the bot write to that person. When someone else joins or is
@@ -16,7 +19,9 @@ direct room.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
+import json
 import logging
 import struct
 import time
@@ -54,11 +59,13 @@ from adapters.matrix.keyshare import KeySharing
 from adapters.matrix.recovery import RecoveryKeyError
 from adapters.matrix.verification import Verifications
 from adapters.posting import PostedMessages
+from bot import dashboard
 from bot.app import Boussole, NotYet, Undeliverable
 from bot.compass import bounded
 from bot.config import MatrixConfig
 from bot.i18n import Rendered, Translator
 from bot.storage import DatabaseUnavailable, OutboxRow
+from bot.storage.dashboard import DashboardMessage
 from conversations.model import Incoming, Reply, ReplyKind, utc_iso
 
 logger = logging.getLogger(__name__)
@@ -103,7 +110,7 @@ class MatrixAdapter:
         await self.connect()
         if self.config.encryption:
             await self._ensure_trust()
-        delivery = self.app.run_delivery("matrix", self._send, self.stopping, retry_delay=self.retry_delay)
+        delivery = self.app.run_delivery("matrix", self._deliver, self.stopping, retry_delay=self.retry_delay)
         self.tasks = [asyncio.create_task(self._sync_loop()), asyncio.create_task(delivery)]
         logger.info("Matrix: connected as %s (device %s)", self.config.user_id, self.client.device_id)
 
@@ -399,6 +406,51 @@ class MatrixAdapter:
             await tx.set_direct_matrix_room(response.room_id, user, _now_ms())
         return str(response.room_id)
 
+    async def _deliver(self, row: OutboxRow, rendered: Rendered) -> None:
+        await self._send(row, rendered)
+        if rendered.key == dashboard.KEY:
+            await self._remember_dashboard(row, rendered)
+        else:
+            await self.refresh_dashboard(row.recipient)
+
+    # -- the dashboard: one message per user, edited in place (`m.replace`) when it changes ---------------
+    async def _remember_dashboard(self, row: OutboxRow, rendered: Rendered) -> None:
+        """The dashboard just posted is the user's from now on: the one later changes edit."""
+        async with self.app.db.transaction() as tx:
+            posted = await tx.posted_message_id(row.id)
+            if posted is not None:
+                room_id, event_id = posted
+                await tx.set_matrix_dashboard(row.recipient, DashboardMessage(room_id, event_id,
+                                                                             _fingerprint(_one(rendered))))
+
+    async def refresh_dashboard(self, user: str) -> None:
+        """After a message to someone whose dashboard was posted: that message edited to show what it shows now,
+        when that changed, and only while the room is still theirs alone. A failure here is the dashboard's
+        alone: the message it follows was delivered."""
+        try:
+            async with self.app.db.reading() as tx:
+                posted = await tx.matrix_dashboard(user)
+                if posted is None or not self._private_to(posted.channel, user.removeprefix("matrix:")):
+                    return
+                shown = await dashboard.rendered(self.app, tx, user)
+            content = _one(shown)
+            fingerprint = _fingerprint(content)
+            if fingerprint == posted.fingerprint:
+                return
+            room = self.client.rooms[posted.channel]
+            if room.encrypted:
+                await self._crypto_housekeeping()
+            response = await self.client.room_send(posted.channel, "m.room.message",
+                                                   _replacement(posted.message_id, content),
+                                                   ignore_unverified_devices=self.config.send_to_unverified_devices)
+            if isinstance(response, RoomSendError | ErrorResponse):
+                logger.warning("Matrix: could not edit the dashboard of %s: %s", user, response.message)
+                return
+            async with self.app.db.transaction() as tx:
+                await tx.set_matrix_dashboard(user, DashboardMessage(posted.channel, posted.message_id, fingerprint))
+        except Exception as error:
+            logger.warning("Matrix: could not edit the dashboard of %s: %s", user, error)
+
     async def _send(self, row: OutboxRow, rendered: Rendered) -> None:
         if not self.synced.is_set():
             raise NotYet("no sync yet: which rooms are private is not known")
@@ -469,6 +521,26 @@ def image_content(filename: str, png: bytes, alt: str | None) -> dict[str, Any]:
     width, height = struct.unpack(">II", png[16:24])   # the PNG header's IHDR
     return {"msgtype": "m.image", "body": bounded(alt, MAX_BODY) if alt else filename, "filename": filename,
             "info": {"mimetype": "image/png", "size": len(png), "w": width, "h": height}}
+
+
+def _one(rendered: Rendered) -> dict[str, Any]:
+    """A dashboard's content: one message (its lists are short by construction), its parts joined if not."""
+    parts = contents(rendered)
+    if len(parts) == 1:
+        return parts[0]
+    return {**parts[0], "body": "\n".join(p["body"] for p in parts),
+            "formatted_body": "".join(p["formatted_body"] for p in parts)}
+
+
+def _fingerprint(content: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _replacement(event_id: str, content: dict[str, Any]) -> dict[str, Any]:
+    """An edit of `event_id` (Matrix spec, "Event replacements"): the new content whole in `m.new_content`, and a
+    fallback, marked "* ", for clients that do not know edits."""
+    return {**content, "body": f"* {content['body']}", "formatted_body": f"* {content['formatted_body']}",
+            "m.new_content": content, "m.relates_to": {"rel_type": "m.replace", "event_id": event_id}}
 
 
 def _now_ms() -> int:

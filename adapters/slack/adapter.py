@@ -10,6 +10,7 @@ No business rule here: the adapter translates payloads and draws replies.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
@@ -27,8 +28,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.posting import PostedMessages
-from adapters.slack.blocks import answered, build, escape
-from adapters.slack.translate import Click, Modal, Translated, translate
+from adapters.slack.blocks import answered, build, escape, home_view
+from adapters.slack.translate import PREFIX, Click, Modal, Translated, translate
+from bot import dashboard
 from bot.app import Boussole, Undeliverable
 from bot.compass import bounded
 from bot.config import SlackConfig
@@ -78,6 +80,7 @@ class SlackAdapter:
                              process_before_response=True, request_verification_enabled=config.mode == "http")
         self.bolt.command(re.compile(r"^/boussole"))(self._on_command)
         self.bolt.event("message")(self._on_event)
+        self.bolt.event("app_home_opened")(self._on_home_opened)
         self.bolt.action(re.compile(r".*"))(self._on_action)
         self.bolt.view(re.compile(r"^boussole:"))(self._on_view)
         self.bolt.error(self._on_error)
@@ -121,6 +124,12 @@ class SlackAdapter:
 
     async def _on_event(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await self._receive_then_ack(ack, translate("event_callback", body))
+
+    async def _on_home_opened(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        translated = translate("event_callback", body)
+        await ack()
+        if translated.home is not None:
+            self._spawn(self.publish_home(translated.home))
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         translated = translate("block_actions", body)
@@ -216,7 +225,7 @@ class SlackAdapter:
             logger.info("Slack Socket Mode connected")
         self.inbox = asyncio.create_task(self.app.run_inbox("slack", self.stopping, retry_delay=self.retry_delay))
         self.delivery = asyncio.create_task(
-            self.app.run_delivery("slack", self._send, self.stopping, retry_delay=self.retry_delay))
+            self.app.run_delivery("slack", self._deliver, self.stopping, retry_delay=self.retry_delay))
 
     async def stop(self) -> None:
         """Stop taking requests, let in-flight steps finish, then stop delivering."""
@@ -273,6 +282,36 @@ class SlackAdapter:
         t = Translator(locale, self.app.config.zone)
         return {k: t(f"slack.{k}") for k in ("yes", "no", "unknown", "confirm")}
 
+    async def _deliver(self, row: OutboxRow, rendered: Rendered) -> None:
+        await self._send(row, rendered)
+        await self.refresh_home(row.recipient)
+
+    # -- the Home tab: the user's dashboard -------------------------------------------------------------
+    async def publish_home(self, user: str, *, opened: bool = True) -> None:
+        """Publish the user's dashboard on their Home tab. Opened, it is published, and that it was opened is
+        remembered: from then on each message delivered to them refreshes it (`opened=False`), when it changed."""
+        async with self.app.db.reading() as tx:
+            published = await tx.slack_home_fingerprint(user)
+            if published is None and not opened:
+                return
+            shown = await dashboard.rendered(self.app, tx, user)
+        view = home_view(shown)
+        fingerprint = _fingerprint(view)
+        if fingerprint == published and not opened:
+            return
+        await self._call("views.publish", user_id=user.removeprefix(PREFIX), view=view)
+        if fingerprint != published:
+            async with self.app.db.transaction() as tx:
+                await tx.set_slack_home_fingerprint(user, fingerprint)
+
+    async def refresh_home(self, user: str) -> None:
+        """After a message to someone who opened the Home tab: their dashboard again, when it changed.
+        A failure here is the Home tab's alone: the message it follows was delivered."""
+        try:
+            await self.publish_home(user, opened=False)
+        except Exception as error:
+            logger.warning("could not refresh the Home tab of %s: %s", user, error)
+
     async def _send(self, row: OutboxRow, rendered: Rendered) -> None:
         user_id = row.recipient.removeprefix("slack:")
         locale = await self.app.user_locale(row.recipient)
@@ -326,3 +365,8 @@ class SlackAdapter:
             await self._call("chat.update", channel=request.channel, ts=request.message_id, blocks=blocks,
                              text=escape(rendered.body)[:300])
             await self.posted.close(request)
+
+
+def _fingerprint(view: dict[str, Any]) -> str:
+    """What tells two Home views apart: a refresh that would publish the same view is skipped."""
+    return hashlib.sha256(json.dumps(view, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -3,7 +3,8 @@
 At most 50 blocks per message, section text at most 3,000 characters, header 150, button
 text 75: a long text is split at line boundaries across sections and, past 50 blocks,
 across messages; nothing is cut silently (a button whose label is shortened repeats a
-numbered choice written in full in the text above it).
+numbered choice written in full in the text above it). The Home tab's view of the dashboard
+has at most 100 blocks: each line with its own buttons.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.i18n import Rendered, show_people, who
 from conversations.commands import COMMANDS
 
 MAX_BLOCKS = 50
+MAX_HOME_BLOCKS = 100
 MAX_SECTION = 3000
 MAX_HEADER = 150
 MAX_BUTTON = 75
@@ -99,14 +101,19 @@ def _question_blocks(rendered: Rendered, labels: dict[str, str]) -> list[dict[st
 
 
 def _action_buttons(rendered: Rendered) -> list[dict[str, Any]]:
+    return _buttons(rendered.actions, rendered.assessment)
+
+
+def _buttons(actions: list[dict[str, str]], assessment: int | None) -> list[dict[str, Any]]:
+    """Each command offered as a button: a decision or a justification opens its modal first."""
     elements = []
-    for action in rendered.actions:
+    for action in actions:
         name = action["name"]
         spec = COMMANDS.get(name)  # None: an answer offered as a button (yes, no)
         if spec is not None and not spec.button:
             continue
         if spec is not None and spec.modal:
-            payload = json.dumps({"action": name, "command": action["command"], "assessment": rendered.assessment})
+            payload = json.dumps({"action": name, "command": action["command"], "assessment": assessment})
             style = "danger" if name == "reject" else ("primary" if name == "approve" else None)
             elements.append(button(action["label"], f"modal:{name}", payload, style))
         else:
@@ -154,3 +161,32 @@ def answered(message_blocks: list[dict[str, Any]], note: str) -> list[dict[str, 
     """The same message with its buttons replaced by a note of what was done."""
     kept = [b for b in message_blocks if b.get("type") != "actions"]
     return [*kept, context(escape(note))][:MAX_BLOCKS]
+
+
+def home_view(rendered: Rendered) -> dict[str, Any]:
+    """The Home tab's view of a rendered dashboard: its title and buttons, then each section's lines, each
+    with its own buttons (resume and report an assessment; decide on a request through the same modals as in
+    messages). The dashboard's lists are short by construction; past 100 blocks the last says what is left out."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": shorten(plain(rendered.heading or ""), MAX_HEADER),
+                                    "emoji": True}}]
+    top = _action_buttons(rendered)
+    if top:
+        blocks.append({"type": "actions", "block_id": "home|actions", "elements": top[:MAX_ACTIONS]})
+    for part in rendered.sections:
+        name = part["name"]
+        blocks.append({"type": "section", "block_id": f"home|{name}",
+                       "text": {"type": "mrkdwn", "text": shorten(f"*{escape(part['title'])}*", MAX_SECTION)}})
+        for index, item in enumerate(part["items"]):
+            blocks.append({"type": "section", "block_id": f"home|{name}|{index}",
+                           "text": {"type": "mrkdwn", "text": shorten(escape(item["text"]), MAX_SECTION)}})
+            buttons = _buttons(item["actions"], item["assessment"])
+            if buttons:
+                blocks.append({"type": "actions", "block_id": f"home|{name}|{index}|actions",
+                               "elements": buttons[:MAX_ACTIONS]})
+        notes = [part["more"], part["note"]] if part["items"] else [part["empty"], part["note"]]
+        blocks += [context(escape(note)) for note in notes if note]
+    if len(blocks) > MAX_HOME_BLOCKS:
+        left_out = sum(1 for b in blocks[MAX_HOME_BLOCKS - 1:] if b["type"] == "section")
+        blocks = [*blocks[:MAX_HOME_BLOCKS - 1], context(f"… (+{left_out})")]
+    return {"type": "home", "blocks": blocks}

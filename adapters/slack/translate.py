@@ -56,6 +56,7 @@ class Translated:
     events: list[Incoming] = field(default_factory=list)
     click: Click | None = None
     modal: Modal | None = None
+    home: str | None = None      # a user who opened the Home tab: their dashboard is published there
 
 
 class Unreadable(ValueError):
@@ -137,6 +138,10 @@ def from_command(body: dict[str, Any]) -> Translated:
 
 def from_event(body: dict[str, Any]) -> Translated:
     event = _object(body, "event", required=True)
+    if event.get("type") == "app_home_opened":
+        if event.get("tab") != "home":  # the Messages tab sends it too: only the Home tab shows the dashboard
+            return Translated()
+        return Translated(home=PREFIX + _identifier(event, "user", "event"))
     if event.get("type") != "message" or event.get("channel_type") != "im":
         return Translated()
     if event.get("bot_id") or event.get("subtype") or not event.get("user"):

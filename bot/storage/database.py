@@ -17,6 +17,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.storage.audit import AuditQueries
+from bot.storage.dashboard import DashboardQueries
 from bot.storage.inbox import InboxQueries
 from bot.storage.interviews import InterviewQueries
 from bot.storage.notices import NoticeQueries
@@ -61,7 +62,7 @@ def _as_storage_error(path: Path, error: BaseException) -> StorageError | None:
 
 
 class Tx(InterviewQueries, ReviewQueries, NoticeQueries, OutboxQueries, AuditQueries, TransportQueries,
-         InboxQueries):
+         InboxQueries, DashboardQueries):
     """Every query, on the connection of one transaction."""
 
 

@@ -99,7 +99,8 @@ def test_the_manifest_asks_for_the_smallest_set_of_scopes():
     manifest = yaml.safe_load((Path(__file__).parents[3] / "adapters/slack/manifest.yaml").read_text("utf-8"))
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands", "im:history", "im:write"]
     assert manifest["features"]["slash_commands"][0]["command"] == "/boussole"
-    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["message.im"]
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["message.im", "app_home_opened"]
+    assert manifest["features"]["app_home"]["home_tab_enabled"]
     assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["settings"]["socket_mode_enabled"]
 
 
