@@ -124,9 +124,10 @@ async def test_a_home_button_sends_its_command(world):
 async def test_the_messages_tab_publishes_nothing_and_user_text_is_escaped(world):
     await open_home(world, ALICE, tab="messages")
     await world.slack.command(ALICE, "nouveau")
-    await world.api.wait_for(lambda: world.api.posted(dm(ALICE)))
+    asked = len(await world.api.wait_for(lambda: [p for p in world.api.posted(dm(ALICE)) if "question 1" in p["text"]]))
     await world.slack.message(ALICE, "<!channel> *Outil* <https://evil.example|clic>")
-    await world.api.wait_for(lambda: len(world.api.posted(dm(ALICE))) >= 2)
+    await world.api.wait_for(lambda: [p for p in world.api.posted(dm(ALICE)) if "question 2" in p["text"]])
+    assert asked == 1
     assert not views(world, ALICE)
     await open_home(world, ALICE)
     home = await next_view(world, ALICE, 0)
