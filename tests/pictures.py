@@ -27,14 +27,15 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 START = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
 # Uses a city could well publish: (name, purpose, overrides of the clean interview, who decides and how)
 DEMO = [
+    ("Aide à la rédaction des réponses aux usagers",
+     "Proposer un premier jet de réponse aux courriels des usagers, relu et corrigé par un agent avant envoi.",
+     {"ctx_direction": "2", "ctx_supplier": "Modèle de langage hébergé en France", "c2_ciso": "non",
+      "c6_accountable": "Responsable de l'accueil des usagers"},
+     [("console:nr", "valider {n}"), ("console:dpo", "valider {n}"), ("console:juriste", "valider {n}"),
+      ("console:rssi", "réserves {n} avis du RSSI à recueillir avant l'ouverture")]),
     ("Tri du courrier entrant",
      "Classer automatiquement les courriers reçus par thème pour les orienter vers le bon service.",
      {}, [("console:nr", "réserves {n} suivi trimestriel du taux d'erreur")]),
-    ("Aide à la rédaction des réponses aux usagers",
-     "Proposer un premier jet de réponse aux courriels des usagers, relu et corrigé par un agent avant envoi.",
-     {"ctx_direction": "2", "ctx_supplier": "Modèle de langage hébergé en France", "c2_ciso": "non"},
-     [("console:nr", "valider {n}"), ("console:dpo", "valider {n}"), ("console:juriste", "valider {n}"),
-      ("console:rssi", "réserves {n} avis du RSSI à recueillir avant l'ouverture")]),
     ("Comptage des vélos sur les pistes cyclables",
      "Compter les passages de vélos à partir des images des caméras de trafic, sans conserver les images.",
      {"ctx_direction": "3", "ctx_supplier": "Logiciel de vision par ordinateur, prestataire local"},

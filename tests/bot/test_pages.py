@@ -188,7 +188,8 @@ async def test_the_command_line_takes_the_template_folder_from_an_option_or_the_
 async def test_html_markdown_and_csv_carry_the_same_facts_for_each_use(app, clock):
     await populated(app, clock)
     chat = Chat(app, user="console:erin")  # and one published without detail
-    n = await submitted(chat, {"ctx_name": "Vidéoprotection", "c6_register": "non", "c6_register_reason": "Sûreté des bâtiments publics"})
+    n = await submitted(chat, {"ctx_name": "Vidéoprotection", "c6_register": "non",
+                               "c6_register_reason": "Sûreté des bâtiments publics"})
     for reviewer in ("console:nr", "console:juriste"):
         await chat.say(f"valider {n}", user=reviewer)
     items, audit_head = await snapshot(app.db, app.questionnaire, app.config)
