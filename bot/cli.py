@@ -206,26 +206,36 @@ def _write(text: str, out: Path | None) -> None:
         print(f"boussole: written {out}", file=sys.stderr)
 
 
+def _template_dir(args: argparse.Namespace, config: Config) -> Path | None:
+    """The city's template folder, from the option or the config: one that is not there is an error, not a silent
+    fall back to the packaged templates."""
+    folder: Path | None = args.template_dir or config.pages.template_dir
+    if folder is not None and not folder.is_dir():
+        raise ConfigError(f"template folder '{folder}' not found (--template-dir or [pages] template_dir)")
+    return folder
+
+
 async def _register(args: argparse.Namespace) -> int:
     from bot.register import export, snapshot
     config, app = _setup(args)
+    template_dir = _template_dir(args, config)
     async with app.db:
         items, audit_head = await snapshot(app.db, app.questionnaire, config, include_all=args.all,
                                            internal=args.internal)
-    _write(export(items, args.format, app.clock(), head=audit_head, locale=config.locale,
-                  template_dir=args.template_dir or config.pages.template_dir), args.out)
+    _write(export(items, args.format, app.clock(), head=audit_head, locale=config.locale, template_dir=template_dir),
+           args.out)
     return 0
 
 
 async def _report(args: argparse.Namespace) -> int:
     from bot.report import build, to_html, to_markdown
     config, app = _setup(args)
+    template_dir = _template_dir(args, config)
     async with app.db, app.db.reading() as tx:
         report = await build(tx, app.questionnaire, config, args.id)
     if report is None:
         print(f"boussole: no assessment no. {args.id} in {app.db.path}", file=sys.stderr)
         return 1
-    template_dir = args.template_dir or config.pages.template_dir
     _write(to_markdown(report, template_dir=template_dir) if args.format == "md"
            else to_html(report, template_dir=template_dir), args.out)
     return 0

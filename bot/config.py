@@ -507,6 +507,9 @@ def load_config(path: Path | str | None) -> Config:
     if config.pages.template_dir is not None and not config.pages.template_dir.is_absolute():
         pages = config.pages.model_copy(update={"template_dir": (path.parent / config.pages.template_dir).resolve()})
         config = config.model_copy(update={"pages": pages})
+    if config.pages.template_dir is not None and not config.pages.template_dir.is_dir():
+        raise ConfigError(f"{path}: key 'pages.template_dir': no folder '{config.pages.template_dir}' (relative paths "
+                          f"follow the config file)")
     problem = _directory_problem(config.storage.path)
     if problem is not None:
         raise ConfigError(f"{path}: key 'storage.path': cannot keep the database at '{config.storage.path}': "

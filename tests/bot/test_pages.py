@@ -183,6 +183,11 @@ async def test_the_command_line_takes_the_template_folder_from_an_option_or_the_
     assert boussole("register", "--format", "md", "--config", str(config)).startswith("# Registre de la ville")
     assert "Ville de Nantes" in boussole("report", "1", "--template-dir", str(folder))
     assert "Ville de Nantes" in boussole("report", "1", "--config", str(config))
+    for wrong in (["--template-dir", str(tmp_path / "gabarit")], ["--config", str(tmp_path / "typo.toml")]):
+        (tmp_path / "typo.toml").write_text('[pages]\ntemplate_dir = "gabarit"\n', encoding="utf-8")
+        refused = subprocess.run([sys.executable, "-m", "bot", "register", *wrong, "--db", str(db_path)],
+                                 capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert refused.returncode == 2 and "gabarit" in refused.stderr and refused.stdout == "", refused.stderr
 
 
 async def test_html_markdown_and_csv_carry_the_same_facts_for_each_use(app, clock):
