@@ -243,7 +243,8 @@ def to_json(items: list[dict[str, Any]], generated_at: str, head: AuditHead) -> 
 
 def _page(items: list[dict[str, Any]], name: str, generated_at: str, head: AuditHead, t: Translator,
           template_dir: Path | None) -> str:
-    items = visible_data(items)
+    if name.endswith(".html"):  # Markdown's filters drop control characters themselves
+        items = visible_data(items)
     uses = [{"item": item, "facts": facts(item, t), "note": publication_note(item, t),
              "criteria": [{"number": c["number"], "title": c["title"], "status": level_words(t, c["status"]),
                            "reasons": c["reasons"]} for c in item["criteria"]]} for item in items]
