@@ -8,6 +8,7 @@ import io
 import re
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -40,6 +41,16 @@ TAGS = ("NAME", "PURPOSE", "SUPPLIER", "CONTACT", "DIRECTION", "ROLE")  # shown 
 REPORT_TAGS = ("NAME", "PURPOSE", "SUPPLIER", "LEGALTEXT", "CONTACT", "ROLE", "COMMENT")
 
 
+@dataclass
+class Section:
+    """One use (or one part of a report) as a page shows it, from its h2 to the next."""
+
+    title: str = ""
+    facts: dict[str, str] = field(default_factory=dict)    # dt → dd
+    items: list[str] = field(default_factory=list)         # list items
+    rows: list[list[str]] = field(default_factory=list)    # table rows, header row first
+
+
 class Page(HTMLParser):
     """What a browser builds of a page: the tags it opens, the attributes, and the text of each section."""
 
@@ -47,7 +58,7 @@ class Page(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.tags: list[tuple[str, dict[str, str | None]]] = []
         self.text: list[str] = []
-        self.sections: list[dict[str, object]] = []
+        self.sections: list[Section] = []
         self._cell: list[str] | None = None
         self._pending: str | None = None
         self.feed(document)
@@ -55,11 +66,11 @@ class Page(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, dict(attrs)))
         if tag == "h2":
-            self.sections.append({"facts": {}, "items": [], "rows": []})
+            self.sections.append(Section())
         if tag in ("h2", "dt", "dd", "li", "th", "td"):
             self._cell = []
         if tag == "tr" and self.sections:
-            self.sections[-1]["rows"].append([])  # type: ignore[attr-defined]
+            self.sections[-1].rows.append([])
 
     def handle_endtag(self, tag: str) -> None:
         if self._cell is None or tag not in ("h2", "dt", "dd", "li", "th", "td"):
@@ -70,15 +81,15 @@ class Page(HTMLParser):
             return
         section = self.sections[-1]
         if tag == "h2":
-            section["title"] = text
+            section.title = text
         elif tag == "dt":
             self._pending = text
         elif tag == "dd" and self._pending is not None:
-            section["facts"][self._pending] = text  # type: ignore[index]
+            section.facts[self._pending] = text
         elif tag == "li":
-            section["items"].append(text)  # type: ignore[attr-defined]
-        elif section["rows"]:
-            section["rows"][-1].append(text)  # type: ignore[index]
+            section.items.append(text)
+        elif section.rows:
+            section.rows[-1].append(text)
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
@@ -204,19 +215,18 @@ async def test_html_markdown_and_csv_carry_the_same_facts_for_each_use(app, cloc
     rows = list(csv.DictReader(io.StringIO(export(items, "csv", clock.now, head=audit_head).removeprefix("\ufeff"))))
     assert len(html_page.sections) == len(md_page.sections) == len(rows) - 1 == 3  # the last row: the audit head
     for item, in_html, in_md, in_csv in zip(items, html_page.sections, md_page.sections, rows, strict=False):
-        assert in_html["title"] == in_md["title"] == f"{in_csv['N°']}. {in_csv['Nom']}"
-        facts = in_html["facts"]
-        assert isinstance(facts, dict)
+        assert in_html.title == in_md.title == f"{in_csv['N°']}. {in_csv['Nom']}"
+        facts = in_html.facts
         assert {"Hébergement", "Exploitant", "Rôles ayant décidé"} <= set(facts) or not item["detailed_publication"]
-        listed = dict(line.split(" : ", 1) for line in in_md["items"])  # type: ignore[attr-defined]
+        listed = dict(line.split(" : ", 1) for line in in_md.items)
         assert listed == facts
         assert {label: in_csv[label] or "—" for label in facts} == facts
         shown = [key for key in in_csv if key.startswith(("Critère ", "Finalité", "Publication"))]
         assert all(in_csv[key] == "" for key in in_csv if key not in facts and key not in shown
                    and key not in ("N°", "Nom")), in_csv
         # the criteria: the same status in words in every format
-        statuses = [row[1] for row in in_html["rows"][1:]]  # type: ignore[index]
-        assert statuses == [row[1] for row in in_md["rows"][1:]]  # type: ignore[index]
+        statuses = [row[1] for row in in_html.rows[1:]]
+        assert statuses == [row[1] for row in in_md.rows[1:]]
         assert statuses == [in_csv[f"Critère {k}"].split(" : ")[0] for k in range(1, 8) if in_csv[f"Critère {k}"]]
         assert all(s.split(" ", 1)[1] in ("conforme", "à vérifier", "bloquant") for s in statuses)
     first = rows[0]
