@@ -181,11 +181,15 @@ def _fact(item: Mapping[str, Any], key: str, t: Translator) -> str:
     return "" if item[key] is None else str(item[key])
 
 
+def _fact_keys(item: Mapping[str, Any]) -> tuple[str, ...]:
+    # the public sees a use published without detail by its direction and status; the city's own copy, all of it
+    return FACTS if item["detailed_publication"] or "internal" in item else NOT_DETAILED_FACTS
+
+
 def facts(item: Mapping[str, Any], t: Translator) -> list[tuple[str, str]]:
     """A use's facts as people read them, (label, value) with the value empty when unknown: the same list in
-    HTML, Markdown and CSV. A use published without detail shows its direction and status only."""
-    keys = FACTS if item["detailed_publication"] else NOT_DETAILED_FACTS
-    return [(t(f"register.field.{key}"), _fact(item, key, t)) for key in keys]
+    HTML, Markdown and CSV."""
+    return [(t(f"register.field.{key}"), _fact(item, key, t)) for key in _fact_keys(item)]
 
 
 def criterion_text(criterion: Mapping[str, Any], t: Translator) -> str:
@@ -216,9 +220,9 @@ def to_csv(items: list[dict[str, Any]], head: AuditHead, t: Translator | None = 
         columns += [t("register.field.requester"), t("register.field.decisions"), t("register.field.exceptions")]
     writer.writerow(columns)
     for item in items:
-        shown = dict(facts(item, t))
+        shown = {key: _fact(item, key, t) for key in _fact_keys(item)}
         by_number = {c["number"]: c for c in item["criteria"]}
-        row = [item["id"], item["name"], item["purpose"], *(shown.get(t(f"register.field.{key}"), "") for key in FACTS),
+        row = [item["id"], item["name"], item["purpose"], *(shown.get(key, "") for key in FACTS),
                *(criterion_text(by_number[n], t) if n in by_number else "" for n in range(1, 8)),
                publication_note(item, t)]
         if internal:

@@ -268,3 +268,17 @@ async def test_the_report_names_questions_not_their_ids(app, clock):
     for page in (to_markdown(report), to_html(report, b"png")):
         assert "c1_biometric" not in page
         assert "Identification biométrique" in page and "obligation réglementaire de sûreté du site" in page
+
+
+async def test_the_citys_own_copy_shows_a_use_published_without_detail_in_full(app, clock):
+    chat = Chat(app)
+    n = await submitted(chat, {"c6_register": "non", "c6_register_reason": "Sûreté des bâtiments publics"})
+    for reviewer in ("console:nr", "console:juriste"):
+        await chat.say(f"valider {n}", user=reviewer)
+    for internal in (False, True):
+        items, audit_head = await snapshot(app.db, app.questionnaire, app.config, internal=internal)
+        for fmt in ("html", "md", "csv"):
+            text = export(items, fmt, clock.now, head=audit_head)
+            assert "publication détaillée non autorisée — motif : Sûreté des bâtiments publics" in text, fmt
+            for detail in ("Classer automatiquement", "Modèle de classification local", "Chef du service courrier"):
+                assert (detail in text) is internal, (fmt, internal, detail)
