@@ -70,6 +70,6 @@ def _environment(template_dir: Path | None, *, markdown: bool) -> Environment:
 
 
 def render(name: str, t: Translator, template_dir: Path | None = None, **context: Any) -> str:
-    """The template `name` (`register.html`, `report.md`…) with `context`, `t` and `level_words` in it."""
+    """The template `name` (`register.html`, `report.md`…) with `context` and `t` in it."""
     template = _environment(template_dir, markdown=name.endswith(".md")).get_template(name)
-    return template.render(t=t, level_words=lambda level: level_words(t, level), **context)
+    return template.render(t=t, **context)
