@@ -282,3 +282,43 @@ async def test_the_citys_own_copy_shows_a_use_published_without_detail_in_full(a
             assert "publication détaillée non autorisée — motif : Sûreté des bâtiments publics" in text, fmt
             for detail in ("Classer automatiquement", "Modèle de classification local", "Chef du service courrier"):
                 assert (detail in text) is internal, (fmt, internal, detail)
+
+
+CODES = {"status", "decision_date", "next_review", "at", "decided_at", "level", "levels", "locale"}  # not text
+
+
+def poisoned(value: object, key: str = "") -> object:
+    """`value` with every text replaced by hostile text named after its key (codes and instants kept)."""
+    if isinstance(value, dict):
+        return {k: v if k in CODES else poisoned(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [poisoned(v, key) for v in value]
+    if isinstance(value, str):
+        return hostile(key.upper().replace("_", "")) + "\x1b[31m\u202e\x00\x07"
+    return value
+
+
+async def test_every_text_field_of_every_page_is_escaped(app, clock):
+    """Whatever the fields hold — typed answers, config labels, questionnaire words — none becomes markup."""
+    await populated(app, clock)
+    items, audit_head = await snapshot(app.db, app.questionnaire, app.config)
+    hostile_items = poisoned(items)
+    assert isinstance(hostile_items, list)
+    not_shown = {"publication_note", "status_label", "recommendation"}  # the JSON's: pages say it their own way
+    tags = tuple(key.upper().replace("_", "") for key, value in items[0].items()
+                 if isinstance(value, str) and value and key not in CODES | not_shown)
+    assert len(tags) >= 12, tags
+    html_page = export(hostile_items, "html", clock.now, head=audit_head)
+    assert_inert(Page(html_page), html_page, (*tags, "TITLE", "REASONS"))
+    md_page = export(hostile_items, "md", clock.now, head=audit_head)
+    assert_inert(markdown_page(md_page), md_page, (*tags, "TITLE", "REASONS"))
+    async with app.db.reading() as tx:
+        report = await build(tx, app.questionnaire, app.config, 4)
+    hostile_report = poisoned(report)
+    assert isinstance(hostile_report, dict)
+    report_tags = ("TITLE", "REQUESTER", "QUESTION", "ANSWER", "ROLE", "REVIEWER", "COMMENT", "ACTOR", "ACTION",
+                   "IMPACT", "REASONS", "RECOMMENDATION", "QUESTIONNAIREVERSION")
+    fiche = to_html(hostile_report, b"png")
+    assert_inert(Page(fiche), fiche, report_tags, own=frozenset({"img"}))
+    markdown = to_markdown(hostile_report)
+    assert_inert(markdown_page(markdown), markdown, report_tags, own=frozenset({"em"}))
