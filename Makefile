@@ -1,5 +1,6 @@
 # make run: set up .venv and start the bot on its embedded default (terminal, ./var/ SQLite).
 # make test: set up .venv with the dev extras and run the whole suite.
+# make pictures: redraw the README's pictures (docs/).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,8 +9,11 @@ DEV_STAMP := $(VENV)/.installed-dev
 # The Matrix tests' Element-like client (matrix-js-sdk, Rust crypto): Node packages from the committed lock file.
 ELEMENT := tests/adapters/matrix/element
 ELEMENT_STAMP := $(ELEMENT)/node_modules/.installed
+# The accessibility check of the register and report pages: axe-core from the committed lock file.
+AXE := tests/bot/axe
+AXE_STAMP := $(AXE)/node_modules/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench pictures clean
 
 # Setting up says one line; pip speaks only of errors (-qq), so a first `make run` shows the bot's own words.
 PIP := $(BIN)/python -m pip --disable-pip-version-check -qq
@@ -34,10 +38,16 @@ $(ELEMENT_STAMP): $(ELEMENT)/package.json $(ELEMENT)/package-lock.json
 	@cd $(ELEMENT) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+$(AXE_STAMP): $(AXE)/package.json $(AXE)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "Node.js and npm are required for the accessibility tests"; exit 1; }
+	@echo "Installing axe-core for the accessibility tests (once)…"
+	@cd $(AXE) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 run: $(STAMP)
 	@$(BIN)/boussole console
 
-test: $(DEV_STAMP) $(ELEMENT_STAMP)
+test: $(DEV_STAMP) $(ELEMENT_STAMP) $(AXE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
@@ -51,5 +61,9 @@ lint: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 
+# The README's pictures, drawn from a demo database in headless Chromium: docs/registre.png.
+pictures: $(DEV_STAMP)
+	$(BIN)/python -m tests.pictures
+
 clean:
-	rm -rf $(VENV) var/*.sqlite3* $(ELEMENT)/node_modules
+	rm -rf $(VENV) var/*.sqlite3* $(ELEMENT)/node_modules $(AXE)/node_modules

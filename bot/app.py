@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot import compass, dashboard
 from bot.assessments import save_assessment
@@ -52,12 +53,12 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def write_report_files(attachment: Mapping[str, Any]) -> None:
+def write_report_files(attachment: Mapping[str, Any], *, zone: ZoneInfo, template_dir: Path | None) -> None:
     """Draw a report's compass picture and write it and the report's page where the reply says (blocking:
     run in a worker thread). Each file is written whole under a name of its own first, so that a reader, or
     another delivery writing the same report, never meets half of one."""
     png = compass.draw(compass.Picture.from_json(attachment["picture"]))
-    page = to_html(attachment["report"], png).encode("utf-8")
+    page = to_html(attachment["report"], png, zone=zone, template_dir=template_dir).encode("utf-8")
     for path, data in ((Path(attachment["image"]), png), (Path(attachment["file"]), page)):
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.partial")
@@ -379,7 +380,8 @@ class Boussole:
         if not attachment or "picture" not in attachment:
             return rendered
         try:
-            await asyncio.to_thread(write_report_files, attachment)
+            await asyncio.to_thread(write_report_files, attachment, zone=self.config.zone,
+                                    template_dir=self.config.pages.template_dir)
         except Exception:
             logger.exception("the compass picture or the page of assessment %s could not be written",
                              rendered.assessment)

@@ -25,6 +25,10 @@ from conversations.questionnaire import QuestionnaireError, load_questionnaire
 logger = logging.getLogger("boussole")
 
 
+TEMPLATE_DIR_HELP = ("folder of the city's own templates: a file there replaces the packaged one of the same name "
+                     "(default: [pages] template_dir)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="boussole", description="Boussole: the AI-doctrine compass bot.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug information")
@@ -49,12 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     register.add_argument("--all", action="store_true", help="add uses in review, rejected and withdrawn")
     register.add_argument("--internal", action="store_true",
                           help="add requesters, reviewers' comments and justifications (not for publication)")
+    register.add_argument("--template-dir", type=Path, help=TEMPLATE_DIR_HELP)
 
     report = sub.add_parser("report", help="the full report of one assessment, with the compass picture")
     common(report)
     report.add_argument("id", type=int, help="the assessment number")
     report.add_argument("--format", choices=["md", "html"], default="html")
     report.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    report.add_argument("--template-dir", type=Path, help=TEMPLATE_DIR_HELP)
 
     audit = sub.add_parser("audit", help="check or export the tamper-evident audit trail, or print its head")
     common(audit)
@@ -204,25 +210,39 @@ def _write(text: str, out: Path | None) -> None:
         print(f"boussole: written {out}", file=sys.stderr)
 
 
+def _template_dir(args: argparse.Namespace, config: Config) -> Path | None:
+    """The city's template folder, from the option or the config: one that is not there is an error, not a silent
+    fall back to the packaged templates."""
+    folder: Path | None = args.template_dir or config.pages.template_dir
+    if folder is not None and not folder.is_dir():
+        raise ConfigError(f"template folder '{folder}' not found (--template-dir or [pages] template_dir)")
+    return folder
+
+
 async def _register(args: argparse.Namespace) -> int:
     from bot.register import export, snapshot
     config, app = _setup(args)
+    template_dir = _template_dir(args, config)
     async with app.db:
         items, audit_head = await snapshot(app.db, app.questionnaire, config, include_all=args.all,
                                            internal=args.internal)
-    _write(export(items, args.format, app.clock(), head=audit_head), args.out)
+    _write(export(items, args.format, app.clock(), head=audit_head, locale=config.locale, zone=config.zone,
+                  template_dir=template_dir),
+           args.out)
     return 0
 
 
 async def _report(args: argparse.Namespace) -> int:
     from bot.report import build, to_html, to_markdown
     config, app = _setup(args)
+    template_dir = _template_dir(args, config)
     async with app.db, app.db.reading() as tx:
-        report = await build(tx, app.questionnaire, config, args.id)
+        report = await build(tx, app.questionnaire, config, args.id, app.versions)
     if report is None:
         print(f"boussole: no assessment no. {args.id} in {app.db.path}", file=sys.stderr)
         return 1
-    _write(to_markdown(report) if args.format == "md" else to_html(report), args.out)
+    _write(to_markdown(report, zone=config.zone, template_dir=template_dir) if args.format == "md"
+           else to_html(report, zone=config.zone, template_dir=template_dir), args.out)
     return 0
 
 

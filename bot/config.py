@@ -275,6 +275,11 @@ class MatrixConfig(Section):
         return found
 
 
+class PagesConfig(Section):
+    # a folder of the city's own templates: a file there replaces the packaged one of the same name (bot/pages.py)
+    template_dir: Path | None = None
+
+
 class ConsoleConfig(Section):
     user: str = Field(default="agent", pattern=r"^[\w.\-]+$")
 
@@ -291,6 +296,7 @@ class Config(Section):
     impact: ImpactConfig = ImpactConfig()
     digest: DigestConfig = DigestConfig()
     console: ConsoleConfig = ConsoleConfig()
+    pages: PagesConfig = PagesConfig()
     slack: SlackConfig = SlackConfig()
     matrix: MatrixConfig = MatrixConfig()
     _source: Path | None = PrivateAttr(None)  # the file it was read from, to name it in messages
@@ -526,6 +532,12 @@ def load_config(path: Path | str | None) -> Config:
     if not config.storage.path.is_absolute():
         storage = config.storage.model_copy(update={"path": (path.parent / config.storage.path).resolve()})
         config = config.model_copy(update={"storage": storage})
+    if config.pages.template_dir is not None and not config.pages.template_dir.is_absolute():
+        pages = config.pages.model_copy(update={"template_dir": (path.parent / config.pages.template_dir).resolve()})
+        config = config.model_copy(update={"pages": pages})
+    if config.pages.template_dir is not None and not config.pages.template_dir.is_dir():
+        raise ConfigError(f"{path}: key 'pages.template_dir': no folder '{config.pages.template_dir}' (relative paths "
+                          f"follow the config file)")
     problem = _directory_problem(config.storage.path)
     if problem is not None:
         raise ConfigError(f"{path}: key 'storage.path': cannot keep the database at '{config.storage.path}': "

@@ -14,6 +14,11 @@ line in Markdown and HTML, and in CSV a last row that is not a use: `#audit_head
 `COUNT:HASH` in the next, the other cells empty (so that every row has as many cells as the header).
 Every export writes the text through `bot.escaping`: no control characters, no spreadsheet formulas,
 no Markdown or HTML markup but the register's own.
+
+JSON is the machine format: codes (`approved_with_reservations`, `to_check`) and ISO instants, as its
+schema says. The formats people read — HTML and Markdown (from the templates `register.html` and
+`register.md`, see `bot.pages`) and CSV — show words and dates in the reader's zone, and carry the same
+facts for each use: all three read them from `facts`.
 """
 
 from __future__ import annotations
@@ -21,16 +26,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
-import html
 import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.config import Config
-from bot.escaping import IN_CELL_BREAK, LINE_BREAK, csv_cell, markdown_text, visible_data
-from bot.i18n import Translator
+from bot.escaping import csv_cell, visible_data
+from bot.i18n import DISPLAY_ZONE, Translator, who
+from bot.pages import level_words, render
 from bot.storage import AuditHead, Database, ReviewRow, Tx
 from conversations.answers import Answer
 from conversations.questionnaire import Questionnaire, load_versions
@@ -39,9 +45,13 @@ from conversations.rules import summarize
 SCHEMA_PATH = Path(__file__).with_name("register.schema.json")
 PUBLIC_STATUSES = ("approved", "approved_with_reservations")
 LISTED_STATUSES = (*PUBLIC_STATUSES, "in_review", "rejected", "withdrawn")
-NOT_DETAILED = "publication détaillée non autorisée"
 DETAILS = ("purpose", "ai_kind", "supplier", "operator", "hosting", "data_categories", "legal_basis",
            "human_oversight", "contact", "impact_detail")  # what a use published without detail leaves out
+# What the formats for people show of a use, in this order (its name, purpose and criteria apart)
+FACTS = ("direction", "ai_kind", "supplier", "operator", "hosting", "data_categories", "legal_basis",
+         "human_oversight", "status", "decision_date", "decided_by_roles", "next_review", "contact",
+         "questionnaire_version", "impact_level", "impact_detail")
+NOT_DETAILED_FACTS = ("direction", "status")
 
 
 def _said(t: Translator, questionnaire: Questionnaire, config: Config, answers: Mapping[str, Answer],
@@ -57,12 +67,12 @@ def _said(t: Translator, questionnaire: Questionnaire, config: Config, answers: 
     return t.answer(question, answer)
 
 
-def publication_note(item: dict[str, Any]) -> str:
+def publication_note(item: Mapping[str, Any], t: Translator) -> str:
     """Empty for a use published in detail; otherwise the mark and the reason given."""
     if item["detailed_publication"]:
         return ""
     reason = item["publication_reason"]
-    return f"{NOT_DETAILED} — motif : {reason}" if reason else NOT_DETAILED
+    return t("register.not_detailed.reason", reason=reason) if reason else t("register.not_detailed")
 
 
 async def entries(db: Database, questionnaire: Questionnaire, config: Config, *, include_all: bool = False,
@@ -83,7 +93,7 @@ async def snapshot(db: Database, questionnaire: Questionnaire, config: Config, *
 async def _entries(tx: Tx, questionnaire: Questionnaire, config: Config, *, include_all: bool,
                    internal: bool) -> list[dict[str, Any]]:
     statuses = LISTED_STATUSES if include_all else PUBLIC_STATUSES
-    t = Translator("fr")
+    t = Translator(config.locale)
     questionnaire = questionnaire.with_policy(config.impact.policy())
     versions = load_versions(questionnaire)
     rows = await tx.assessments_with_status(statuses)
@@ -100,7 +110,7 @@ async def _entries(tx: Tx, questionnaire: Questionnaire, config: Config, *, incl
         said = functools.partial(_said, t, own, config, answers)
 
         summary = summarize(own, answers)
-        criteria = [{"number": c.number, "title": c.title.fr, "status": str(c.level),
+        criteria = [{"number": c.number, "title": t.text(c.title), "status": str(c.level),
                      "reasons": [t.finding(f) for f in c.findings]}
                     for c in summary.criteria if c.number > 0]
         direction = config.directions.get(interview.direction or "")
@@ -140,7 +150,7 @@ async def _entries(tx: Tx, questionnaire: Questionnaire, config: Config, *, incl
         if answers.get("c6_register") == Answer("no"):
             entry["detailed_publication"] = False
             entry["publication_reason"] = said("c6_register_reason") or None
-            entry["publication_note"] = publication_note(entry)
+            entry["publication_note"] = publication_note(entry, t)
             if not internal:  # the city keeps the details for itself; the public sees name, direction, status
                 entry.update({key: "" for key in DETAILS})
                 entry["criteria"] = []
@@ -149,47 +159,81 @@ async def _entries(tx: Tx, questionnaire: Questionnaire, config: Config, *, incl
             entry["internal"] = {
                 "requester": interview.requester,
                 "decisions": [{"role": d.role, "decision": d.decision, "reviewer": d.reviewer,
-                               "comment": d.comment or "", "decided_at": d.decided_at} for d in decisions],
+                               "comment": d.comment or "", "decided_at": d.decided_at,
+                               "role_label": config.roles[d.role].label if d.role in config.roles else d.role}
+                              for d in decisions],
                 "exceptional_justifications": dict(interview.exceptions),
+                # the same, by the question's short label, for the formats people read
+                "exceptions": [{"question": t.text(own.short(q)) if own.has(q) else q, "justification": j}
+                               for q, j in interview.exceptions.items()],
             }
         out.append(entry)
     return out
 
 
-CSV_COLUMNS = ["id", "name", "purpose", "direction", "ai_kind", "supplier", "operator", "hosting", "data_categories",
-               "legal_basis", "human_oversight", "status", "decision_date", "decided_by_roles", "next_review",
-               *(f"criterion_{n}" for n in range(1, 8)), "contact", "questionnaire_version", "publication",
-               "impact_level", "impact_detail"]
+def _fact(item: Mapping[str, Any], key: str, t: Translator) -> str:
+    if key == "status":
+        return t(f"status.{item['status']}")
+    if key in ("decision_date", "next_review"):
+        return t.date(item[key])
+    if key == "decided_by_roles":
+        return ", ".join(item[key])
+    return "" if item[key] is None else str(item[key])
 
 
-def _head_line(head: AuditHead) -> str:
-    return (f"Journal d'audit à la génération : {head.count} enregistrement(s), empreinte du dernier {head.hash} "
-            f"(à vérifier par boussole audit verify --checkpoint {head.checkpoint}).")
+def _fact_keys(item: Mapping[str, Any]) -> tuple[str, ...]:
+    # the public sees a use published without detail by its direction and status; the city's own copy, all of it
+    return FACTS if item["detailed_publication"] or "internal" in item else NOT_DETAILED_FACTS
 
 
-def to_csv(items: list[dict[str, Any]], head: AuditHead) -> str:
-    """UTF-8 with a byte-order mark so that Excel reads the accents; multi-line fields quoted whole; no cell
-    starts a formula; the last row holds the audit head (see the module's docstring)."""
+def facts(item: Mapping[str, Any], t: Translator) -> list[tuple[str, str]]:
+    """A use's facts as people read them, (label, value) with the value empty when unknown: the same list in
+    HTML, Markdown and CSV."""
+    return [(t(f"register.field.{key}"), _fact(item, key, t)) for key in _fact_keys(item)]
+
+
+def criterion_text(criterion: Mapping[str, Any], t: Translator) -> str:
+    """A criterion in one cell: its status in words, then its reasons."""
+    status = level_words(t, criterion["status"])
+    if not criterion["reasons"]:
+        return status
+    return t("register.criterion_cell", status=status, reasons=t("separator").join(criterion["reasons"]))
+
+
+def _audit_head_line(head: AuditHead, t: Translator) -> str:
+    return t("register.audit_head", count=head.count, hash=head.hash, checkpoint=head.checkpoint)
+
+
+def to_csv(items: list[dict[str, Any]], head: AuditHead, t: Translator | None = None) -> str:
+    """UTF-8 with a byte-order mark so that Excel reads the accents; headers and values in words, dates in the
+    reader's zone; multi-line fields quoted whole; no cell starts a formula; the last row holds the audit head
+    (see the module's docstring)."""
+    t = t or Translator("fr")
     items = visible_data(items)
+    internal = bool(items) and "internal" in items[0]
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    columns = CSV_COLUMNS + (["requester", "decisions", "exceptional_justifications"]
-                             if items and "internal" in items[0] else [])
+    columns = [t("register.field.id"), t("register.field.name"), t("register.field.purpose"),
+               *(t(f"register.field.{key}") for key in FACTS),
+               *(t("register.field.criterion", number=n) for n in range(1, 8)), t("register.field.publication")]
+    if internal:
+        columns += [t("register.field.requester"), t("register.field.decisions"), t("register.field.exceptions")]
     writer.writerow(columns)
     for item in items:
+        shown = {key: _fact(item, key, t) for key in _fact_keys(item)}
         by_number = {c["number"]: c for c in item["criteria"]}
-        row = [item[c] if not c.startswith("criterion_") and c in item else "" for c in CSV_COLUMNS]
-        for n in range(1, 8):
-            c = by_number.get(n)
-            row[CSV_COLUMNS.index(f"criterion_{n}")] = (
-                f"{c['status']}: {' / '.join(c['reasons'])}" if c and c["reasons"] else (c["status"] if c else ""))
-        row[CSV_COLUMNS.index("decided_by_roles")] = ", ".join(item["decided_by_roles"])
-        row[CSV_COLUMNS.index("publication")] = item["publication_note"]
-        row = ["" if v is None else v for v in row]
-        if "internal" in item:
-            internal = item["internal"]
-            row += [internal["requester"], json.dumps(internal["decisions"], ensure_ascii=False),
-                    json.dumps(internal["exceptional_justifications"], ensure_ascii=False)]
+        row = [item["id"], item["name"], item["purpose"], *(shown.get(key, "") for key in FACTS),
+               *(criterion_text(by_number[n], t) if n in by_number else "" for n in range(1, 8)),
+               publication_note(item, t)]
+        if internal:
+            kept = item["internal"]
+            decisions = [t("register.internal_decision", role=d["role_label"], decision=t(f"decision.{d['decision']}"),
+                           reviewer=who(d["reviewer"] or ""), date=t.date(d["decided_at"]),
+                           comment=t("comment.suffix", comment=d["comment"]) if d["comment"] else "")
+                         for d in kept["decisions"]]
+            exceptions = [t("register.internal_exception", question=e["question"], justification=e["justification"])
+                          for e in kept["exceptions"]]
+            row += [who(kept["requester"]), "\n".join(decisions), "\n".join(exceptions)]
         writer.writerow([csv_cell(v) for v in row])
     writer.writerow(["#audit_head", head.checkpoint, *[""] * (len(columns) - 2)])
     return "\ufeff" + buffer.getvalue()
@@ -201,127 +245,41 @@ def to_json(items: list[dict[str, Any]], generated_at: str, head: AuditHead) -> 
                       ensure_ascii=False, indent=2)
 
 
-LEVEL_WORDS = {"ok": "✅ conforme", "to_check": "⚠️ à vérifier", "blocker": "⛔ bloquant"}
+def _page(items: list[dict[str, Any]], name: str, generated_at: str, head: AuditHead, t: Translator,
+          template_dir: Path | None) -> str:
+    if name.endswith(".html"):  # Markdown's filters drop control characters themselves
+        items = visible_data(items)
+    uses = [{"item": item, "facts": facts(item, t), "note": publication_note(item, t),
+             "criteria": [{"number": c["number"], "title": c["title"], "status": level_words(t, c["status"]),
+                           "reasons": c["reasons"]} for c in item["criteria"]]} for item in items]
+    return render(name, t, template_dir, uses=uses, generated_at=generated_at, audit_head=_audit_head_line(head, t))
 
 
-def to_markdown(items: list[dict[str, Any]], generated_at: str, head: AuditHead) -> str:
-    """Every value through `markdown_text`: one line in headings and table cells, hard breaks in list items."""
-    def cell(text: str) -> str:
-        return markdown_text(text, newline=IN_CELL_BREAK)
-
-    def listed(text: str) -> str:
-        return markdown_text(text, newline=LINE_BREAK + "  ")
-
-    lines = ["# Registre des usages de l'intelligence artificielle", "",
-             f"Généré le {cell(generated_at)}. {len(items)} usage(s).", "",
-             "| N° | Nom | Direction | Type d'IA | Statut | Prochaine réévaluation |",
-             "|---|---|---|---|---|---|"]
-    for item in items:
-        cells = [str(item["id"]), item["name"], item["direction"], item["ai_kind"], item["status_label"],
-                 (item["next_review"] or "")[:10]]
-        lines.append("| " + " | ".join(cell(c) for c in cells) + " |")
-    for item in items:
-        if not item["detailed_publication"]:
-            note = "*" + markdown_text(item["publication_note"]) + ".*"
-            lines += ["", f"## {item['id']}. {cell(item['name'])}", "", note, "",
-                      f"- Direction : {listed(item['direction'])}", f"- Statut : {listed(item['status_label'])}"]
-            continue
-        lines += ["", f"## {item['id']}. {cell(item['name'])}", "", markdown_text(item["purpose"]), "",
-                  f"- Direction : {listed(item['direction'])}", f"- Prestataire ou modèle : {listed(item['supplier'])}",
-                  f"- Données utilisées : {listed(item['data_categories'])}",
-                  f"- Base légale : {listed(item['legal_basis'])}",
-                  f"- Intervention humaine : {listed(item['human_oversight'])}",
-                  f"- Statut : {listed(item['status_label'])}" + (f", décidé le {cell(item['decision_date'][:10])}"
-                                                                  if item["decision_date"] else ""),
-                  f"- Contact : {listed(item['contact'])}",
-                  f"- Version du questionnaire : {listed(item['questionnaire_version'])}",
-                  *([f"- Niveau d'impact : {listed(item['impact_level'])}"] if item["impact_level"] else []),
-                  *([f"- {listed(item['impact_detail'])}"] if item["impact_detail"] else []),
-                  "", "| Critère | Statut | Motifs |", "|---|---|---|"]
-        for c in item["criteria"]:
-            lines.append(f"| {c['number']}. {cell(c['title'])} | {LEVEL_WORDS[c['status']]} | "
-                         f"{' ; '.join(cell(r) for r in c['reasons']) or '—'} |")
-    lines += ["", markdown_text(_head_line(head))]
-    return "\n".join(lines) + "\n"
+def to_markdown(items: list[dict[str, Any]], generated_at: str, head: AuditHead, t: Translator | None = None, *,
+                template_dir: Path | None = None) -> str:
+    """The template `register.md`: every value escaped for Markdown (see `bot.pages`)."""
+    return _page(items, "register.md", generated_at, head, t or Translator("fr"), template_dir)
 
 
-HTML_STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1b1b1b;background:#fff;
-max-width:72rem;margin:0 auto;padding:1rem 1.5rem;line-height:1.5}
-h1{font-size:1.8rem}h2{font-size:1.35rem;margin-top:2.2rem;border-top:1px solid #ccc;padding-top:1rem}
-table{border-collapse:collapse;width:100%;margin:.8rem 0}th,td{border:1px solid #6b6b6b;padding:.35rem .5rem;
-text-align:left;vertical-align:top}th{background:#e8eef7}caption{text-align:left;font-weight:600;padding:.3rem 0}
-dl{display:grid;grid-template-columns:14rem 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0}
-a{color:#0b4f9c}.level{font-weight:600}
-@media print{body{max-width:none}h2{page-break-before:auto}a{color:#000}}
-"""
+def to_html(items: list[dict[str, Any]], generated_at: str, head: AuditHead, t: Translator | None = None, *,
+            template_dir: Path | None = None) -> str:
+    """The template `register.html`: one static page, readable without JavaScript, printable, with real table
+    headers, that passes axe-core's checks."""
+    return _page(items, "register.html", generated_at, head, t or Translator("fr"), template_dir)
 
 
-def to_html(items: list[dict[str, Any]], generated_at: str, head: AuditHead) -> str:
-    """One static page, French, readable without JavaScript, printable, with real table headers."""
-    items = visible_data(items)
-    e = html.escape
-    parts = ["<!DOCTYPE html>", '<html lang="fr">', "<head>", '<meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             "<title>Registre des usages de l'intelligence artificielle</title>",
-             f"<style>{HTML_STYLE}</style>", "</head>", "<body>", "<main>",
-             "<h1>Registre des usages de l'intelligence artificielle</h1>",
-             f"<p>Généré le {e(generated_at)}. {len(items)} usage(s) publié(s). Chaque usage a été évalué au regard "
-             "des sept critères de la boussole de la doctrine IA de la collectivité.</p>",
-             "<table>", "<caption>Liste des usages</caption>",
-             '<thead><tr><th scope="col">N°</th><th scope="col">Nom</th><th scope="col">Direction</th>'
-             '<th scope="col">Type d\'IA</th><th scope="col">Statut</th>'
-             '<th scope="col">Prochaine réévaluation</th></tr></thead>', "<tbody>"]
-    for item in items:
-        parts.append(f'<tr><td>{item["id"]}</td><th scope="row"><a href="#usage-{item["id"]}">{e(item["name"])}</a>'
-                     f'</th><td>{e(item["direction"])}</td><td>{e(item["ai_kind"])}</td>'
-                     f'<td>{e(item["status_label"])}</td><td>{e((item["next_review"] or "—")[:10])}</td></tr>')
-    parts += ["</tbody>", "</table>"]
-    for item in items:
-        if not item["detailed_publication"]:
-            parts += [f'<section id="usage-{item["id"]}" aria-labelledby="titre-{item["id"]}">',
-                      f'<h2 id="titre-{item["id"]}">{item["id"]}. {e(item["name"])}</h2>',
-                      f"<p><strong>{e(item['publication_note'])}.</strong></p>", "<dl>",
-                      f"<dt>Direction</dt><dd>{e(item['direction'] or '—')}</dd>",
-                      f"<dt>Statut</dt><dd>{e(item['status_label'])}</dd>", "</dl>", "</section>"]
-            continue
-        parts += [f'<section id="usage-{item["id"]}" aria-labelledby="titre-{item["id"]}">',
-                  f'<h2 id="titre-{item["id"]}">{item["id"]}. {e(item["name"])}</h2>',
-                  f"<p>{e(item['purpose'])}</p>", "<dl>"]
-        for label, key in (("Direction", "direction"), ("Type d'IA", "ai_kind"), ("Prestataire ou modèle", "supplier"),
-                           ("Exploitant", "operator"), ("Hébergement", "hosting"),
-                           ("Données utilisées", "data_categories"), ("Base légale", "legal_basis"),
-                           ("Intervention humaine", "human_oversight"), ("Statut", "status_label"),
-                           ("Décision", "decision_date"), ("Rôles ayant décidé", "decided_by_roles"),
-                           ("Prochaine réévaluation", "next_review"), ("Contact", "contact"),
-                           ("Version du questionnaire", "questionnaire_version")):
-            value = item[key]
-            if isinstance(value, list):
-                value = ", ".join(value)
-            if key in ("decision_date", "next_review") and value:
-                value = value[:10]
-            parts.append(f"<dt>{e(label)}</dt><dd>{e(value or '—')}</dd>")
-        parts += ["</dl>", "<table>", f"<caption>Les sept critères — usage n°{item['id']}</caption>",
-                  '<thead><tr><th scope="col">Critère</th><th scope="col">Statut</th><th scope="col">Motifs</th>'
-                  "</tr></thead>", "<tbody>"]
-        for c in item["criteria"]:
-            reasons = "<br>".join(e(r) for r in c["reasons"]) or "—"
-            parts.append(f'<tr><th scope="row">{c["number"]}. {e(c["title"])}</th>'
-                         f'<td class="level">{e(LEVEL_WORDS[c["status"]])}</td><td>{reasons}</td></tr>')
-        parts += ["</tbody>", "</table>", "</section>"]
-    parts += ["</main>", f"<footer><p>{e(_head_line(head))}</p></footer>", "</body>", "</html>"]
-    return "\n".join(parts) + "\n"
-
-
-def export(items: list[dict[str, Any]], fmt: str, now: dt.datetime, *, head: AuditHead) -> str:
-    """The register in one format; `head` is the audit trail's head read with the entries (see `snapshot`)."""
+def export(items: list[dict[str, Any]], fmt: str, now: dt.datetime, *, head: AuditHead, locale: str = "fr",
+           zone: ZoneInfo = DISPLAY_ZONE, template_dir: Path | None = None) -> str:
+    """The register in one format; `head` is the audit trail's head read with the entries (see `snapshot`);
+    words in `locale`, dates and times in `zone`; `template_dir` holds a city's own templates, if any."""
     generated = now.astimezone(dt.UTC).isoformat(timespec="seconds")
+    t = Translator(locale, zone)
     if fmt == "csv":
-        return to_csv(items, head)
+        return to_csv(items, head, t)
     if fmt == "json":
         return to_json(items, generated, head)
     if fmt == "md":
-        return to_markdown(items, generated, head)
+        return to_markdown(items, generated, head, t, template_dir=template_dir)
     if fmt == "html":
-        return to_html(items, generated, head)
+        return to_html(items, generated, head, t, template_dir=template_dir)
     raise ValueError(f"unknown format {fmt!r}: csv, json, md or html")

@@ -441,9 +441,9 @@ class ReviewDesk:
                            detail={"what": "report", "wanted": assessment_id}, now=utc_iso(now))
             return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": assessment_id or command.argument})]
         questionnaire = self.qn(row.interview)
-        report = await build(tx, questionnaire, self.config, row.interview.id)
+        report = await build(tx, questionnaire, self.config, row.interview.id, self.versions)
         assert report is not None
-        t = Translator(await tx.locale_of(user) or self.config.locale)
+        t = Translator(await tx.locale_of(user) or self.config.locale, self.config.zone)
         picture = describe(number=row.interview.id, title=row.title or "", version=questionnaire.version,
                            when=utc_iso(now), t=t,
                            criteria=criteria_of(summarize(questionnaire, row.interview.answers), t))

@@ -71,12 +71,12 @@ async def test_csv_cells_never_start_a_formula_and_carry_no_control_character(ap
     assert all(len(row) == len(rows[0]) for row in rows)
     cells = [cell for row in rows for cell in row]
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
-    names = [row[rows[0].index("name")] for row in rows[1:4]]
+    names = [row[rows[0].index("Nom")] for row in rows[1:4]]
     assert names == [f"'{FORMULA}", "```", "'@SUM(1+1) [31mrougeevil"]
-    assert rows[3][rows[0].index("purpose")].startswith("'-2+3 | pipe")
+    assert rows[3][rows[0].index("Finalité")].startswith("'-2+3 | pipe")
     for cell in cells:
         assert_visible(cell)
-    assert "suite" in rows[3][rows[0].index("purpose")]
+    assert "suite" in rows[3][rows[0].index("Finalité")]
 
 
 async def test_json_carries_the_text_without_control_characters(app, clock):
@@ -152,7 +152,7 @@ async def test_html_register_and_report_show_the_text_escaped(app, clock):
         assert "<script" not in document and "<img src=x" not in document
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in document
         assert "&lt;img src=x onerror=alert(2)&gt;" in document
-    assert 'href="javascript' not in page and "&quot;Cliquez&quot;" in page
+    assert 'href="javascript' not in page and "&#34;Cliquez&#34;" in page
     assert "[31mrougeevil" in page
 
 

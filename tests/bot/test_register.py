@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 
 import jsonschema
+from markupsafe import escape
 
 from bot.audit import head
 from bot.register import SCHEMA_PATH, entries, export, snapshot
@@ -75,10 +75,10 @@ async def test_csv_opens_cleanly_in_a_spreadsheet(app, clock):
     text = export(items, "csv", clock.now, head=audit_head)
     assert text.startswith("\ufeff")  # Excel reads UTF-8 accents with the byte-order mark
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
-    assert rows[0][:3] == ["id", "name", "purpose"]
+    assert rows[0][:3] == ["N°", "Nom", "Finalité"]  # headers in words: the JSON is the machine format
     assert all(len(r) == len(rows[0]) for r in rows)
     assert len(rows) == 4  # one header row, one row per use (no broken lines), the audit head's row
-    assert rows[1][rows[0].index("direction")] == "Direction du numérique"
+    assert rows[1][rows[0].index("Direction")] == "Direction du numérique"
     assert rows[-1][:2] == ["#audit_head", f"{audit_head.count}:{audit_head.hash}"] and not any(rows[-1][2:])
 
 
@@ -124,7 +124,7 @@ async def test_a_use_not_authorised_for_detailed_publication_is_listed_without_i
     assert item["purpose"] == item["supplier"] == item["legal_basis"] == "" and item["criteria"] == []
     for fmt in ("csv", "json", "md", "html"):
         text = export(items, fmt, clock.now, head=await head(app.db))
-        shown = html.escape(reason) if fmt == "html" else reason
+        shown = str(escape(reason)) if fmt == "html" else reason
         assert "publication détaillée non autorisée" in text and shown in text, fmt
         assert "Classer automatiquement" not in text and "Modèle de classification local" not in text, fmt
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))

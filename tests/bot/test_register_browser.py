@@ -51,3 +51,20 @@ async def test_the_published_page_loads_without_errors_and_lists_every_approved_
     assert shot.returncode == 0, shot.stderr[-2000:]
     assert screenshot.read_bytes().startswith(b"\x89PNG")
     assert screenshot.stat().st_size > 10_000  # something was drawn
+
+
+async def test_the_readmes_picture_of_the_register_can_be_redrawn(tmp_path):
+    """What `make pictures` does, into a temporary folder: the demo register, drawn."""
+    from PIL import Image
+
+    from tests.pictures import register_page, screenshot
+    chromium()
+    page = await register_page(tmp_path)
+    text = page.read_text(encoding="utf-8")
+    assert text.count('<section id="usage-') == 3 and "⚠️ à vérifier" in text
+    picture = tmp_path / "registre.png"
+    screenshot(page, picture)
+    with Image.open(picture) as drawn:
+        assert drawn.size == (1200, 1500)
+        shades = drawn.convert("L").getcolors(maxcolors=256) or []
+        assert len(shades) > 16  # text and tables, not a blank page
