@@ -19,7 +19,16 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from conversations.policy import LEVELS, ROMAN, ImpactPolicy, Obligations
 from conversations.questionnaire import DEFAULT_PATH as DEFAULT_QUESTIONNAIRE
@@ -92,6 +101,28 @@ class RoleConfig(Section):
     criteria: list[int] = []
     always: bool = False
     when_answers: dict[str, list[str]] = {}
+    decide: Literal["any", "all", "quorum"] = "any"   # one member decides; every member; `quorum` members
+    quorum: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _quorum_fits(self) -> RoleConfig:
+        if self.decide == "quorum" and self.quorum is None:
+            raise ValueError('decide = "quorum" needs the number of members who must approve: add quorum = 2, '
+                             "for example")
+        if self.decide != "quorum" and self.quorum is not None:
+            raise ValueError(f'quorum = {self.quorum} counts only with decide = "quorum" (decide is "{self.decide}"):'
+                             ' remove quorum or write decide = "quorum"')
+        if self.quorum is not None and self.quorum > len(self.members):
+            raise ValueError(f"quorum = {self.quorum} can never be met: the role has {len(self.members)} "
+                             f"member(s); write a quorum from 1 to {len(self.members)}")
+        return self
+
+    @property
+    def approvals_needed(self) -> int | None:
+        """How many members must approve; None for every member ("all"), 1 for "any"."""
+        if self.decide == "all":
+            return None
+        return self.quorum if self.decide == "quorum" and self.quorum is not None else 1
 
     @field_validator("members")
     @classmethod
@@ -112,6 +143,27 @@ class RoleConfig(Section):
         for number in value:
             if not 0 <= number <= 7:
                 raise ValueError(f"criterion {number} does not exist: use numbers from 0 (context) to 7")
+        return value
+
+
+class ReviewConfig(Section):
+    """The order in which the required roles are asked: `stages = [["juridique"], ["dpo", "rssi"]]`; the roles
+    of a stage together, a stage once every required role of the one before has approved; roles in no stage
+    form a last stage. None written: one stage with every required role."""
+
+    stages: list[list[Name]] = []
+
+    @field_validator("stages")
+    @classmethod
+    def _each_role_once(cls, value: list[list[str]]) -> list[list[str]]:
+        seen: set[str] = set()
+        for number, stage in enumerate(value, 1):
+            if not stage:
+                raise ValueError(f"stage {number} is empty: name its roles, e.g. [\"dpo\", \"rssi\"], or remove it")
+            twice = sorted(seen & set(stage)) or sorted({r for r in stage if stage.count(r) > 1})
+            if twice:
+                raise ValueError(f"role(s) {', '.join(twice)} appear in more than one place: name each role once")
+            seen.update(stage)
         return value
 
 
@@ -276,12 +328,27 @@ class Config(Section):
     roles: dict[Name, RoleConfig] = {}
     directions: dict[Name, DirectionConfig] = {}
     reminders: RemindersConfig = RemindersConfig()
+    review: ReviewConfig = ReviewConfig()
     impact: ImpactConfig = ImpactConfig()
     digest: DigestConfig = DigestConfig()
     console: ConsoleConfig = ConsoleConfig()
     slack: SlackConfig = SlackConfig()
     matrix: MatrixConfig = MatrixConfig()
     _source: Path | None = PrivateAttr(None)  # the file it was read from, to name it in messages
+
+    @model_validator(mode="after")
+    def _stage_roles_exist(self) -> Config:
+        unknown = [role for stage in self.review.stages for role in stage if role not in self.roles]
+        if unknown:
+            raise ValueError(f"review.stages names {', '.join(repr(r) for r in unknown)}, which is not a configured "
+                             f"role: add [roles.NAME] or remove it from the stages (roles: {', '.join(self.roles)})")
+        return self
+
+    def stages_of(self, roles: list[str]) -> list[list[str]]:
+        """The required roles in their stages, in order; those in no stage form a last stage; no empty stage."""
+        staged = [[role for role in stage if role in roles] for stage in self.review.stages]
+        rest = [role for role in roles if not any(role in stage for stage in self.review.stages)]
+        return [stage for stage in [*staged, rest] if stage]
 
     def check_against(self, questionnaire: Questionnaire) -> list[str]:
         """Check what needs the questionnaire as well; return (and log) the warnings worth reading at start.
