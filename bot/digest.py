@@ -1,7 +1,8 @@
 """Digests: what each manager's directions did lately, and what waits for each reviewer.
 
 A manager's digest covers, for their directions: new requests, reviews pending and their
-age, blockers raised, decisions, re-evaluations due within 30 days and overdue. The period
+age, blockers raised, decisions, re-evaluations due within 30 days and overdue; and what holds
+reviews up: reviews overdue by role, questions waiting for requesters, reviewers away with no delegate. The period
 runs from that manager's previous digest (at most 31 days back). A slot key makes a
 scheduled digest go out once, whatever restarts or DST changes happen around it.
 """
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 SOON_DAYS = 30
 MAX_PERIOD_DAYS = 31
 SECTION_LINES = 25  # a digest is read by a person: beyond this, a count
+REVIEW_SECTIONS = ("overdue_reviews", "questions", "absences")
 
 
 async def _period_start(batch: Batch, manager: str) -> str:
@@ -56,13 +58,40 @@ async def manager_digest(app: Boussole, batch: Batch, manager: str, directions: 
         "soon": [{"id": r.id, "title": r.title or "", "date": r.next_review_at} for r in soon],
         "overdue": [{"id": r.id, "title": r.title or "", "date": r.next_review_at, "days": age(r.next_review_at)}
                     for r in overdue],
+        **await review_sections(app, batch, directions),
     }
     return _capped(content)
 
 
+async def review_sections(app: Boussole, batch: Batch, directions: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """What holds reviews up: requests overdue (past `review_pending_days`, time with a question open to the
+    requester left out), by role; questions still waiting for the requester; reviewers away with no delegate."""
+    every = app.config.reminders.review_pending_days
+    requests = await app.review.waiting_requests(batch.tx, batch.now, directions=directions)
+
+    def role_label(role: str) -> str:
+        return app.config.roles[role].label if role in app.config.roles else role
+
+    overdue = sorted((r for r in requests if r.waited.days >= every),
+                     key=lambda r: (role_label(r.review.role), -r.waited.total_seconds()))
+    asked = {q.id: (r.review, q) for r in requests for q in r.open_questions}
+    today = app.review.today(batch.now).isoformat()
+    alone = [a for a in await batch.tx.absences_on(today) if a.delegate is None and app.config.roles_of(a.user)]
+    return {
+        "overdue_reviews": [{"id": r.review.assessment_id, "title": r.review.title or "",
+                             "role": role_label(r.review.role), "days": r.waited.days} for r in overdue],
+        "questions": [{"id": review.assessment_id, "title": review.title or "", "reviewer": q.asked_by,
+                       "requester": review.requester,
+                       "days": (batch.now - dt.datetime.fromisoformat(q.asked_at)).days}
+                      for review, q in sorted(asked.values(), key=lambda pair: pair[1].id)],
+        "absences": [{"reviewer": a.user, "date": a.ends_on,
+                      "roles": ", ".join(role_label(r) for r in app.config.roles_of(a.user))} for a in alone],
+    }
+
+
 def _capped(content: dict[str, Any]) -> dict[str, Any]:
     """Keep the first lines of each section and the number left out."""
-    for name in ("new", "pending", "blockers", "decisions", "soon", "overdue"):
+    for name in ("new", "pending", "blockers", "decisions", "soon", "overdue", *REVIEW_SECTIONS):
         items = content.get(name)
         if items is not None and len(items) > SECTION_LINES:
             content[f"{name}_more"] = len(items) - SECTION_LINES
@@ -79,7 +108,8 @@ async def reviewer_digest(app: Boussole, batch: Batch, reviewer: str) -> dict[st
 
 
 def _empty(content: dict[str, Any]) -> bool:
-    return not any(content[k] for k in ("new", "pending", "blockers", "decisions", "soon", "overdue") if k in content)
+    return not any(content[k] for k in ("new", "pending", "blockers", "decisions", "soon", "overdue",
+                                        *REVIEW_SECTIONS) if k in content)
 
 
 async def run_digests(app: Boussole, now: dt.datetime, *, slot: str, only: str | None = None,

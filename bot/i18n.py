@@ -545,7 +545,8 @@ def _render_history(t: Translator, p: Mapping[str, Any]) -> tuple[str, str]:
 
 
 DIGEST_SECTIONS = (("new", "new"), ("pending", "pending"), ("blockers", "blocker"), ("decisions", "decision"),
-                   ("soon", "soon"), ("overdue", "overdue"))
+                   ("soon", "soon"), ("overdue", "overdue"), ("overdue_reviews", "overdue_review"),
+                   ("questions", "question"), ("absences", "absence"))
 
 
 def _render_digest(t: Translator, reply: Reply) -> tuple[str, str, list[dict[str, Any]]]:

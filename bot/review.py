@@ -109,6 +109,17 @@ class PendingReview:
     on_behalf_of: str | None  # the absent member this person stands in for
 
 
+@dataclass(frozen=True)
+class WaitingRequest:
+    """A role's request still waiting: its seats not filled yet, how long it waited, its open questions."""
+
+    review: WaitingReview
+    open_seats: list[Seat]
+    waited: dt.timedelta
+    open_questions: list[ReviewQuestion]
+    handed: bool
+
+
 def _day(text: str) -> dt.date | None:
     """A date as typed: 2027-01-04 or 04/01/2027."""
     try:
@@ -718,10 +729,11 @@ class ReviewDesk:
         await tx.audit(actor="boussole", action="archived", assessment_id=previous.interview.id,
                        detail={"renewed_by": renewal.id}, now=utc_iso(now))
 
-    async def pending_for(self, tx: Tx, user: str, now: dt.datetime) -> list[PendingReview]:
-        """The reviews waiting for this person now, oldest first: in their roles, as a delegate, or handed to
-        them; each with its waiting time (open questions to the requester left out) and open questions."""
-        waiting = await tx.waiting_reviews(not_requested_by=user)
+    async def waiting_requests(self, tx: Tx, now: dt.datetime, *, directions: list[str] | None = None
+                               ) -> list[WaitingRequest]:
+        """Every request still waiting, oldest first, with the seats still open in it (whom to nudge), how long it
+        waited (time with a question open to the requester left out) and its open questions."""
+        waiting = await tx.waiting_reviews(directions=directions)
         if not waiting:
             return []
         away = await self.away(tx, now)
@@ -732,17 +744,27 @@ class ReviewDesk:
         for review in waiting:
             seats = self.seats(review.role, review.requester, assigned.get((review.assessment_id, review.role)),
                                away)
-            mine = [s for s in seats if s.open_to(user) and (review.assessment_id, s.role, s.member) not in filled]
-            if not mine:
-                continue
             asked = questions.get(review.assessment_id, [])
-            stood_for = next((s.member for s in mine if s.member != user and s.holder == user
-                              and (review.assessment_id, review.role) not in assigned), None)
+            out.append(WaitingRequest(
+                review, [s for s in seats if (review.assessment_id, s.role, s.member) not in filled],
+                waited(review.requested_at, now, asked), [q for q in asked if q.answered_at is None],
+                (review.assessment_id, review.role) in assigned))
+        return out
+
+    async def pending_for(self, tx: Tx, user: str, now: dt.datetime) -> list[PendingReview]:
+        """The reviews waiting for this person now, oldest first: in their roles, as a delegate, or handed to
+        them; each with its waiting time (open questions to the requester left out) and open questions."""
+        out = []
+        for request in await self.waiting_requests(tx, now):
+            review = request.review
+            mine = [s for s in request.open_seats if s.open_to(user)]
+            if not mine or review.requester == user:
+                continue
+            stood_for = next((s.member for s in mine if s.member != user and not request.handed), None)
             out.append(PendingReview(
                 review.assessment_id, review.title or "", review.requester, review.role,
                 self.config.roles[review.role].label if review.role in self.config.roles else review.role,
-                review.requested_at, waited(review.requested_at, now, asked).days,
-                len([q for q in asked if q.answered_at is None]), stood_for))
+                review.requested_at, request.waited.days, len(request.open_questions), stood_for))
         return out
 
     @staticmethod
