@@ -123,6 +123,6 @@ class AuditQueries(Queries):
             "UNION ALL SELECT DISTINCT v.assessment_id, v.round, v.role, r.requested_at, v.decision, v.reviewer, "
             "v.comment, v.decided_at FROM review_votes AS v JOIN reviews AS r ON r.assessment_id = v.assessment_id "
             "AND r.round = v.round AND r.role = v.role "
-            "WHERE r.decision IS NULL OR r.decision = ? OR r.decided_at != v.decided_at "
+            "WHERE r.decision IS NULL OR r.decision = ? OR r.reviewer != v.reviewer OR r.decided_at != v.decided_at "
             "ORDER BY assessment_id, decided_at, role", (CLOSED, CLOSED))
         return [ReviewRow.from_row(r) for r in rows]
