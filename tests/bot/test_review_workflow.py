@@ -340,3 +340,28 @@ async def test_time_with_a_question_open_does_not_count_as_waiting(app, clock):
     async with app.db.reading() as tx:
         pending = await app.review.pending_for(tx, NR, start + dt.timedelta(days=8))
     assert [(p.assessment_id, p.days, p.open_questions) for p in pending] == [(n, 5, 0)]
+
+
+# -- the data ---------------------------------------------------------------------------------------------------
+
+async def test_decisions_taken_before_the_upgrade_become_members_decisions(db_path):
+    from bot import storage
+    from bot.storage import Database
+    with sqlite3.connect(db_path) as raw:  # a file as migration 10 left it, with one decided round
+        for script in storage.MIGRATIONS[:10]:
+            raw.executescript(script)
+        raw.execute("PRAGMA user_version = 10")
+        raw.execute("INSERT INTO assessments(id, requester, status, questionnaire_version, state, created_at, "
+                    "updated_at, review_round) VALUES (1, 'console:a', 'in_review', '2025.1', '{}', 't', 't', 1)")
+        raw.executemany("INSERT INTO reviews(assessment_id, round, role, requested_at, decision, reviewer, comment, "
+                        "decided_at) VALUES (1, 1, ?, 't0', ?, ?, ?, ?)",
+                        [("dpo", "reservations", DPO, "suivi", "t1"), ("rssi", None, None, None, None),
+                         ("juridique", "closed", None, None, "t2")])
+    async with Database(db_path) as db:
+        assert await db.schema_version() == len(storage.MIGRATIONS)
+        async with db.reading() as tx:
+            votes = await tx.current_votes(1)
+            assert [(v.role, v.member, v.reviewer, v.decision, v.comment) for v in votes] == [
+                ("dpo", DPO, DPO, "reservations", "suivi")]
+            assert await tx.current_plan(1) == []  # submitted before stages: one stage, the rows it has
+            assert [(d.role, d.reviewer) for d in await tx.decisions(1)] == [("dpo", DPO)]
