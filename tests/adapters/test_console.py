@@ -418,8 +418,8 @@ def test_a_delegate_on_the_terminal_decides_for_an_absent_member_but_not_on_thei
     assert _texts(out, "dpo")[0].startswith(f"Absence enregistrée du {start} au {end} : bob reçoit et décide")
     assert sorted(o["to"] for o in out if o["kind"] == "review_request") == ["bob", "nr"]
     assert _texts(out, "bob")[-1].startswith("Décision enregistrée : validé pour l'évaluation n°1")
-    bob = [_as("bob", "nouveau"), *(_as("bob", text) for text in script_for({"ctx_data": "3"})), _as("bob", "soumettre"),
-           _as("bob", "valider 2"), _as("dpo", "présent"), _as("dpo", "valider 2")]
+    bob = [_as("bob", "nouveau"), *(_as("bob", text) for text in script_for({"ctx_data": "3"})),
+           _as("bob", "soumettre"), _as("bob", "valider 2"), _as("dpo", "présent"), _as("dpo", "valider 2")]
     out = run_console(db, bob)
     assert {o["to"] for o in out if o["kind"] == "review_request"} == {"dpo", "nr"}  # not to bob, who asks
     assert "Vous ne pouvez pas décider sur votre propre demande (évaluation n°2)." in _texts(out, "bob")

@@ -266,7 +266,8 @@ async def test_an_absence_without_delegate_and_the_holdups_show_in_the_digest(ap
     reader = Chat(app, user="console:manager")
     await app.deliver("console", reader._collect)
     digest = next(r for r in reader.inbox if r.to == "console:manager" and r.kind == "digest").text
-    assert "Relecteurs absents sans remplaçant (1)\n  rssi (RSSI) — absent jusqu'au 20/03/2026, sans remplaçant" in digest
+    assert ("Relecteurs absents sans remplaçant (1)\n  rssi (RSSI) — absent jusqu'au 20/03/2026, sans remplaçant"
+            in digest)
     assert (f"Questions en attente de réponse du demandeur (1)\n  n°{asked} « Tri du courrier entrant » — question de "
             "dpo à alice, depuis 5 jours") in digest
     # the first use waited 6 days; the second is paused by its open question
