@@ -100,11 +100,11 @@ def _capped(content: dict[str, Any]) -> dict[str, Any]:
 
 
 async def reviewer_digest(app: Boussole, batch: Batch, reviewer: str) -> dict[str, Any]:
-    roles = app.config.roles_of(reviewer)
-    rows = await batch.tx.waiting_reviews(roles=roles, not_requested_by=reviewer)
-    return _capped({"pending": [{"id": r.assessment_id, "title": r.title or "", "role": app.config.roles[r.role].label,
-                                 "days": (batch.now - dt.datetime.fromisoformat(r.requested_at)).days}
-                                for r in rows]})
+    """What waits for this person: in their roles, as a delegate, or handed to them (time paused by an open
+    question to the requester left out)."""
+    pending = await app.review.pending_for(batch.tx, reviewer, batch.now)
+    return _capped({"pending": [{"id": p.assessment_id, "title": p.title, "role": p.role_label, "days": p.days}
+                                for p in pending]})
 
 
 def _empty(content: dict[str, Any]) -> bool:
@@ -119,13 +119,17 @@ async def run_digests(app: Boussole, now: dt.datetime, *, slot: str, only: str |
     for name, direction in app.config.directions.items():
         for manager in direction.managers:
             managed.setdefault(manager, []).append(name)
-    reviewers = sorted({m for role in app.config.roles.values() for m in role.members})
+    reviewers = {m for role in app.config.roles.values() for m in role.members}
     skip_empty = app.config.digest.skip_empty
     context = app.db.reading() if dry_run else app.db.transaction()
     async with context as tx:
         batch = Batch(tx, now, dry_run=dry_run)
         # Each digest carries the trail's head as it goes out: a later truncation or rewrite fails against it.
         audit_head = await tx.audit_head()
+        # delegates standing in today, and people a request was handed to, hear of what waits for them too
+        today = app.review.today(now).isoformat()
+        reviewers |= {a.delegate for a in await tx.absences_on(today) if a.delegate}
+        reviewers |= set((await tx.assignments()).values())
         for manager, directions in managed.items():
             if only is not None and manager != only:
                 continue
@@ -135,7 +139,7 @@ async def run_digests(app: Boussole, now: dt.datetime, *, slot: str, only: str |
             content["audit_head"] = audit_head.as_json()
             batch.add(f"digest:{slot}", manager, "digest", None, "digest.manager", content,
                             reply_kind=ReplyKind.DIGEST)
-        for reviewer in reviewers:
+        for reviewer in sorted(reviewers):
             if only is not None and reviewer != only:
                 continue
             content = await reviewer_digest(app, batch, reviewer)

@@ -366,3 +366,16 @@ async def test_decisions_taken_before_the_upgrade_become_members_decisions(db_pa
                 ("dpo", DPO, DPO, "reservations", "suivi")]
             assert await tx.current_plan(1) == []  # submitted before stages: one stage, the rows it has
             assert [(d.role, d.reviewer) for d in await tx.decisions(1)] == [("dpo", DPO)]
+
+
+async def test_a_delegate_gets_the_reviewer_digest_of_what_waits_for_them(app, clock):
+    chat = Chat(app)
+    await chat.say("absent du 2026-03-02 au 2026-03-13 remplaçant bob", user=DPO)
+    n = await submitted(chat, PERSONAL)
+    clock.advance(days=2)
+    notices = await run_digests(app, clock.now, slot="delegates")
+    assert (BOB, "reviewer_digest") in {(x.recipient, x.kind) for x in notices}
+    assert (DPO, "reviewer_digest") not in {(x.recipient, x.kind) for x in notices}  # held by bob meanwhile
+    digest = next(x for x in notices if x.recipient == BOB).reply.params["pending"]
+    assert digest == [{"id": n, "title": "Tri du courrier entrant", "role": "Délégué à la protection des données (DPD)",
+                       "days": 2}]
