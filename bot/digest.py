@@ -102,7 +102,7 @@ def _capped(content: dict[str, Any]) -> dict[str, Any]:
 async def reviewer_digest(app: Boussole, batch: Batch, reviewer: str) -> dict[str, Any]:
     """What waits for this person: in their roles, as a delegate, or handed to them (time paused by an open
     question to the requester left out)."""
-    pending = await app.review.pending_for(batch.tx, reviewer, batch.now)
+    pending = await app.review.pending_for(batch.tx, reviewer, batch.now, held_only=True)
     return _capped({"pending": [{"id": p.assessment_id, "title": p.title, "role": p.role_label, "days": p.days}
                                 for p in pending]})
 

@@ -751,13 +751,15 @@ class ReviewDesk:
                 (review.assessment_id, review.role) in assigned))
         return out
 
-    async def pending_for(self, tx: Tx, user: str, now: dt.datetime) -> list[PendingReview]:
+    async def pending_for(self, tx: Tx, user: str, now: dt.datetime, *, held_only: bool = False
+                          ) -> list[PendingReview]:
         """The reviews waiting for this person now, oldest first: in their roles, as a delegate, or handed to
-        them; each with its waiting time (open questions to the requester left out) and open questions."""
+        them; each with its waiting time (open questions to the requester left out) and open questions.
+        `held_only` leaves out the seats a delegate holds for them while they are away (what to send them)."""
         out = []
         for request in await self.waiting_requests(tx, now):
             review = request.review
-            mine = [s for s in request.open_seats if s.open_to(user)]
+            mine = [s for s in request.open_seats if (s.holder == user if held_only else s.open_to(user))]
             if not mine or review.requester == user:
                 continue
             stood_for = next((s.member for s in mine if s.member != user and not request.handed), None)
