@@ -328,7 +328,7 @@ def _usage(t: Translator, name: str) -> str:
     """A command as it is typed: its word, then what its argument looks like."""
     spec = COMMANDS[name]
     parts = [spec.word(t.locale)]
-    if spec.argument is Argument.WORD:
+    if spec.argument in (Argument.WORD, Argument.TEXT):
         parts.append(t(f"help.arg.{name}"))
     elif spec.takes_number:
         parts.append(t("help.arg.number" if spec.argument_required else "help.arg.number_optional"))

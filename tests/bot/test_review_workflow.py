@@ -379,3 +379,16 @@ async def test_a_delegate_gets_the_reviewer_digest_of_what_waits_for_them(app, c
     digest = next(x for x in notices if x.recipient == BOB).reply.params["pending"]
     assert digest == [{"id": n, "title": "Tri du courrier entrant", "role": "Délégué à la protection des données (DPD)",
                        "days": 2}]
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_help_shows_how_to_write_each_review_command(locale):
+    from bot.i18n import render
+    from conversations.model import Reply, ReplyKind
+    text = render(Reply(ALICE, ReplyKind.INFO, "help", {"question_help": None}), locale).text
+    expected = {"fr": ("  absent du <date> au <date> [remplaçant <identité>] — ", "  présent — ",
+                       "  question <n°> <texte> — ", "  réponse <n°> <texte> — ", "  réassigner <n°> <rôle> <identité> — "),
+                "en": ("  away from <date> to <date> [delegate <identity>] — ", "  back at work — ",
+                       "  question <no.> <text> — ", "  reply <no.> <text> — ", "  reassign <no.> <role> <identity> — ")}
+    for line in expected[locale]:
+        assert line in text
