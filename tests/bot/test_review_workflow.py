@@ -387,8 +387,10 @@ def test_help_shows_how_to_write_each_review_command(locale):
     from conversations.model import Reply, ReplyKind
     text = render(Reply(ALICE, ReplyKind.INFO, "help", {"question_help": None}), locale).text
     expected = {"fr": ("  absent du <date> au <date> [remplaçant <identité>] — ", "  présent — ",
-                       "  question <n°> <texte> — ", "  réponse <n°> <texte> — ", "  réassigner <n°> <rôle> <identité> — "),
+                       "  question <n°> <texte> — ", "  réponse <n°> <texte> — ",
+                       "  réassigner <n°> <rôle> <identité> — "),
                 "en": ("  away from <date> to <date> [delegate <identity>] — ", "  back at work — ",
-                       "  question <no.> <text> — ", "  reply <no.> <text> — ", "  reassign <no.> <role> <identity> — ")}
+                       "  question <no.> <text> — ", "  reply <no.> <text> — ",
+                       "  reassign <no.> <role> <identity> — ")}
     for line in expected[locale]:
         assert line in text
