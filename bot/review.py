@@ -504,8 +504,10 @@ class ReviewDesk:
 
     async def _close_reviews(self, tx: Tx, interview: Interview, key: str, params: dict[str, Any],
                              now: dt.datetime, *, skip: str | None = None) -> list[Reply]:
-        """Tell whoever held a request that still waited that it no longer stands."""
+        """Tell whoever held a request that still waited that it no longer stands. Questions to the requester
+        still open close with the review: a later round's waiting time is not paused by them."""
         waiting = await tx.close_open_reviews(interview.id, utc_iso(now))
+        await tx.close_questions(interview.id, utc_iso(now))
         roles = [role for role in waiting if role in self.config.roles]
         away = await self.away(tx, now)
         assigned = await tx.assignments(interview.id)

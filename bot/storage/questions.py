@@ -10,7 +10,8 @@ from bot.storage.base import Queries
 
 @dataclass(frozen=True)
 class ReviewQuestion:
-    """One question; open until the requester replies (`answered_at`)."""
+    """One question; open until the requester replies (`answered_at`, with the `answer`), or until the review
+    ends (`answered_at` without an answer)."""
 
     id: int
     assessment_id: int
@@ -44,6 +45,11 @@ class QuestionQueries(Queries):
         await self.execute("UPDATE review_questions SET answer = ?, answered_at = ? WHERE assessment_id = ? "
                            "AND answered_at IS NULL", (answer, now, assessment_id))
         return open_
+
+    async def close_questions(self, assessment_id: int, now: str) -> int:
+        """Close, unanswered, the questions of an assessment whose review ended; how many were open."""
+        return await self.execute("UPDATE review_questions SET answered_at = ? WHERE assessment_id = ? "
+                                  "AND answered_at IS NULL", (now, assessment_id))
 
     async def open_questions(self, assessment_id: int) -> list[ReviewQuestion]:
         """The questions of an assessment still waiting for the requester's reply, oldest first."""

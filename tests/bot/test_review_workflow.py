@@ -394,3 +394,19 @@ def test_help_shows_how_to_write_each_review_command(locale):
                        "  reassign <no.> <role> <identity> — ")}
     for line in expected[locale]:
         assert line in text
+
+
+async def test_a_question_left_open_closes_with_the_review_and_pauses_no_later_round(app, clock):
+    chat = Chat(app)
+    n = await submitted(chat)
+    await chat.say(f"question {n} Quel indicateur ?", user=NR)
+    await chat.say(f"modifications {n} précisez l'indicateur", user=NR)
+    async with app.db.reading() as tx:
+        assert await app.review.open_questions(tx, n) == []
+    await chat.say(f"reprendre {n}")
+    await chat.say("soumettre")
+    start = clock.now
+    nudged = await sweep(app, start + dt.timedelta(days=5))
+    assert [(x.recipient, x.kind) for x in nudged] == [(NR, "review_waiting")]
+    late = await chat.say(f"réponse {n} trop tard ?")
+    assert {r.to for r in late} == {ALICE, NR}  # a reply still reaches the reviewers, with nothing to close
