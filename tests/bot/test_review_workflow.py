@@ -410,3 +410,23 @@ async def test_a_question_left_open_closes_with_the_review_and_pauses_no_later_r
     assert [(x.recipient, x.kind) for x in nudged] == [(NR, "review_waiting")]
     late = await chat.say(f"réponse {n} trop tard ?")
     assert {r.to for r in late} == {ALICE, NR}  # a reply still reaches the reviewers, with nothing to close
+
+
+async def test_the_review_commands_speak_english(app):
+    chat = Chat(app)
+    for who in (ALICE, DPO, BOB, ADMIN, NR):
+        await chat.say("language en", user=who)
+    away = await chat.say("away from 2026-03-02 to 2026-03-13 delegate bob", user=DPO)
+    assert to(away, DPO)[0].text.startswith("Absence recorded from 2026-03-02 to 2026-03-13: bob receives")
+    n = await submitted(chat, PERSONAL)
+    assert any(r.key == "review.delegated_request" and "in place of dpo" in r.text for r in to(chat.inbox, BOB))
+    asked = await chat.say(f"question {n} How long are the letters kept?", user=BOB)
+    assert to(asked, ALICE)[0].text.startswith("❓ bob (Délégué à la protection des données (DPD)) asks about your "
+                                               "assessment no. 1")
+    replied = await chat.say(f"reply {n} One year.")
+    assert to(replied, ALICE)[0].text == 'Reply sent to the 2 reviewers of assessment no. 1 "Tri du courrier entrant".'
+    moved = await chat.say(f"reassign {n} numerique-responsable console:admin", user=ADMIN)
+    assert "no longer have to decide" in to(moved, NR)[0].text
+    decided = await chat.say(f"approve {n}", user=BOB)
+    assert "Still waiting for the decision of: Numérique responsable." in to(decided, ALICE)[0].text
+    assert (await chat.say("back at work", user=DPO))[0].text.startswith("Welcome back")
