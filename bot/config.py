@@ -399,6 +399,14 @@ class Config(Section):
                 listing = "; ".join(f"{member}: {reason}" for member, reason in zip(role.members, reasons, strict=True))
                 out.append(f"roles.{name}: no member can decide, so an assessment that needs this role can never be "
                            f"approved ({listing}): add a member the bot can reach")
+            elif role.may_be_required and any(reasons) and role.decide != "any":
+                reachable = len([r for r in reasons if r is None])
+                needed = len(role.members) if role.decide == "all" else (role.quorum or 1)
+                if reachable < needed:
+                    listing = "; ".join(f"{m}: {r}" for m, r in zip(role.members, reasons, strict=True) if r)
+                    out.append(f'roles.{name}: decide = "{role.decide}" needs {needed} approvals, but only {reachable} '
+                               f"member(s) can reach the bot ({listing}): add members the bot can reach, or lower "
+                               f"the quorum")
         return out
 
     def _cannot_decide(self, identity: str) -> str | None:

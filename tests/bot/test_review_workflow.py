@@ -430,3 +430,17 @@ async def test_the_review_commands_speak_english(app):
     decided = await chat.say(f"approve {n}", user=BOB)
     assert "Still waiting for the decision of: Numérique responsable." in to(decided, ALICE)[0].text
     assert (await chat.say("back at work", user=DPO))[0].text.startswith("Welcome back")
+
+
+def test_an_all_or_quorum_role_with_unreachable_members_is_a_warning(tmp_path, questionnaire):
+    path = tmp_path / "c.toml"
+    path.write_text('[slack]\nenabled = true\n'
+                    '[roles.dpo]\nlabel = "DPO"\nalways = true\ndecide = "all"\n'
+                    'members = ["slack:U0DPO", "console:dpo"]\n'
+                    '[roles.rssi]\nlabel = "RSSI"\nalways = true\ndecide = "quorum"\nquorum = 1\n'
+                    'members = ["slack:U0RSSI", "console:rssi"]\n'
+                    '[directions.numerique]\nlabel = "Numérique"\n', encoding="utf-8")
+    assert load_config(path).check_against(questionnaire) == [
+        'roles.dpo: decide = "all" needs 2 approvals, but only 1 member(s) can reach the bot (console:dpo: a '
+        "terminal identity, which `boussole run` on Slack or Matrix does not reach): add members the bot can reach, "
+        "or lower the quorum"]
