@@ -134,6 +134,13 @@ async def _waiting_reviews(app: Boussole, batch: Batch) -> None:
                       actions=("approve", "reservations", "request_changes", "reject"))
 
 
+async def _handed_over(app: Boussole, batch: Batch) -> None:
+    """An absence has begun: the requests that were waiting for the absent member go to their delegate, once."""
+    for key, reply in await app.review.requests_to_hand_over(batch.tx, batch.now):
+        batch.add(key, reply.to, "review_handed_over", reply.assessment, reply.key, dict(reply.params), reply.kind,
+                  reply.actions)
+
+
 async def _stalled_reviews(app: Boussole, batch: Batch) -> None:
     """Reviews undecided past `escalate_after_days` (time with a question open to the requester left out): one
     notice per assessment to each admin, then weekly.
@@ -195,6 +202,7 @@ async def sweep(app: Boussole, now: dt.datetime, *, dry_run: bool = False) -> li
         await _reevaluations(app, batch)
         await _idle_drafts(app, batch)
         await _waiting_reviews(app, batch)
+        await _handed_over(app, batch)
         await _stalled_reviews(app, batch)
         await batch.settle()
         if not dry_run and batch.notices:

@@ -753,6 +753,34 @@ class ReviewDesk:
                 (review.assessment_id, review.role) in assigned))
         return out
 
+    def absence_began(self, absence: Absence) -> dt.datetime:
+        """When an absence took effect: the start of its first day, or its declaration if later that day. A
+        request made before went to the member; one made since went straight to the delegate."""
+        first_day = dt.datetime.combine(dt.date.fromisoformat(absence.starts_on), dt.time(0), tzinfo=self.zone)
+        return max(first_day, dt.datetime.fromisoformat(absence.created_at))
+
+    async def requests_to_hand_over(self, tx: Tx, now: dt.datetime) -> list[tuple[str, Reply]]:
+        """The review requests that waited for a member since before their absence began, as their delegate
+        receives them now, each with a key that says which hand-over it is (to send it once)."""
+        away = await self.away(tx, now)
+        out: list[tuple[str, Reply]] = []
+        for request in await self.waiting_requests(tx, now):
+            review = request.review
+            for seat in request.open_seats:
+                absence = away.get(seat.member)
+                if (absence is None or request.handed or seat.holder == seat.member
+                        or dt.datetime.fromisoformat(review.requested_at) >= self.absence_began(absence)):
+                    continue
+                key = f"handover:{absence.id}:{review.assessment_id}:{review.round}:{review.role}"
+                if await tx.notice_sent(f"{key}:review.request>{seat.holder}"):
+                    continue
+                row = await tx.assessment(review.assessment_id)
+                if row is None:
+                    continue
+                replies = await self._ask_roles(tx, row.interview, [review.role], review.round, now, only=seat.holder)
+                out += [(f"{key}:{reply.key}", reply) for reply in replies]
+        return out
+
     async def pending_for(self, tx: Tx, user: str, now: dt.datetime, *, held_only: bool = False
                           ) -> list[PendingReview]:
         """The reviews waiting for this person now, oldest first: in their roles, as a delegate, or handed to

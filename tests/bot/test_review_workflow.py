@@ -444,3 +444,21 @@ def test_an_all_or_quorum_role_with_unreachable_members_is_a_warning(tmp_path, q
         'roles.dpo: decide = "all" needs 2 approvals, but only 1 member(s) can reach the bot (console:dpo: a '
         "terminal identity, which `boussole run` on Slack or Matrix does not reach): add members the bot can reach, "
         "or lower the quorum"]
+
+
+async def test_requests_waiting_when_an_absence_begins_go_to_the_delegate_once(app, clock):
+    chat = Chat(app)
+    n = await submitted(chat, PERSONAL)  # the DPO has it
+    await chat.say("absent du 2026-03-04 au 2026-03-13 remplaçant bob", user=DPO)
+    assert await sweep(app, clock.now) == []   # not away yet
+    clock.advance(days=2)
+    handed = await sweep(app, clock.now)
+    assert [(x.recipient, x.kind, x.assessment) for x in handed] == [
+        (BOB, "review_handed_over", n), (BOB, "review_handed_over", n)]
+    await app.deliver("console", chat._collect)
+    assert {r.key for r in to(chat.inbox, BOB)} >= {"review.request", "review.delegated_request"}
+    assert [x for x in await sweep(app, clock.now) if x.kind == "review_handed_over"] == []   # once
+    later = await submitted(chat, PERSONAL)   # made during the absence: straight to bob, not handed over again
+    assert [x for x in await sweep(app, clock.now) if x.assessment == later] == []
+    await chat.say(f"valider {n}", user=BOB)
+    await chat.say(f"valider {later}", user=BOB)
