@@ -462,3 +462,16 @@ async def test_requests_waiting_when_an_absence_begins_go_to_the_delegate_once(a
     assert [x for x in await sweep(app, clock.now) if x.assessment == later] == []
     await chat.say(f"valider {n}", user=BOB)
     await chat.say(f"valider {later}", user=BOB)
+
+
+async def test_a_delegate_who_is_a_member_counts_once_towards_a_quorum(app, config, db_path):
+    bot = app_with(app, with_roles(config, dpo={"members": [DPO, DPO2, DPO3], "decide": "quorum", "quorum": 2}))
+    chat = Chat(bot)
+    await chat.say("absent du 2026-03-02 au 2026-03-13 remplaçant dpo2", user=DPO)
+    n = await submitted(chat, PERSONAL)
+    await chat.say(f"valider {n}", user=NR)
+    once = await chat.say(f"valider {n}", user=DPO2)   # fills dpo2's place and the absent dpo's
+    assert "(1/2)" in to(once, ALICE)[0].text
+    assert audit_details(db_path, "decision")[-1][1]["for"] == [DPO]
+    await chat.say(f"valider {n}", user=DPO3)
+    assert await status_of(bot, n) is Status.APPROVED
