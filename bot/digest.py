@@ -13,6 +13,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from bot.reminders import Batch, Notice
+from bot.review import WaitingRequest
 from conversations.model import ReplyKind, utc_iso
 
 if TYPE_CHECKING:
@@ -31,7 +32,8 @@ async def _period_start(batch: Batch, manager: str) -> str:
     return max(last, oldest) if last else floor
 
 
-async def manager_digest(app: Boussole, batch: Batch, manager: str, directions: list[str]) -> dict[str, Any]:
+async def manager_digest(app: Boussole, batch: Batch, manager: str, directions: list[str],
+                         waiting: list[WaitingRequest]) -> dict[str, Any]:
     tx, now = batch.tx, batch.now
     since = await _period_start(batch, manager)
     new = await tx.created_since(directions, since)
@@ -58,16 +60,17 @@ async def manager_digest(app: Boussole, batch: Batch, manager: str, directions: 
         "soon": [{"id": r.id, "title": r.title or "", "date": r.next_review_at} for r in soon],
         "overdue": [{"id": r.id, "title": r.title or "", "date": r.next_review_at, "days": age(r.next_review_at)}
                     for r in overdue],
-        **await review_sections(app, batch, directions),
+        **await review_sections(app, batch, [r for r in waiting if r.review.direction in directions]),
     }
     return _capped(content)
 
 
-async def review_sections(app: Boussole, batch: Batch, directions: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """What holds reviews up: requests overdue (past `review_pending_days`, time with a question open to the
-    requester left out), by role; questions still waiting for the requester; reviewers away with no delegate."""
+async def review_sections(app: Boussole, batch: Batch, requests: list[WaitingRequest]
+                          ) -> dict[str, list[dict[str, Any]]]:
+    """What holds these waiting requests up: those overdue (past `review_pending_days`, time with a question
+    open to the requester left out), by role; questions still waiting for the requester; and reviewers away
+    with no delegate."""
     every = app.config.reminders.review_pending_days
-    requests = await app.review.waiting_requests(batch.tx, batch.now, directions=directions)
 
     def role_label(role: str) -> str:
         return app.config.roles[role].label if role in app.config.roles else role
@@ -99,10 +102,11 @@ def _capped(content: dict[str, Any]) -> dict[str, Any]:
     return content
 
 
-async def reviewer_digest(app: Boussole, batch: Batch, reviewer: str) -> dict[str, Any]:
+async def reviewer_digest(app: Boussole, batch: Batch, reviewer: str, waiting: list[WaitingRequest]
+                          ) -> dict[str, Any]:
     """What waits for this person: in their roles, as a delegate, or handed to them (time paused by an open
     question to the requester left out)."""
-    pending = await app.review.pending_for(batch.tx, reviewer, batch.now, held_only=True)
+    pending = app.review.pending_in(waiting, reviewer, held_only=True)
     return _capped({"pending": [{"id": p.assessment_id, "title": p.title, "role": p.role_label, "days": p.days}
                                 for p in pending]})
 
@@ -130,10 +134,11 @@ async def run_digests(app: Boussole, now: dt.datetime, *, slot: str, only: str |
         today = app.review.today(now).isoformat()
         reviewers |= {a.delegate for a in await tx.absences_on(today) if a.delegate}
         reviewers |= set((await tx.assignments()).values())
+        waiting = await app.review.waiting_requests(tx, now)  # read once for every digest of the run
         for manager, directions in managed.items():
             if only is not None and manager != only:
                 continue
-            content = await manager_digest(app, batch, manager, directions)
+            content = await manager_digest(app, batch, manager, directions, waiting)
             if skip_empty and _empty(content):
                 continue
             content["audit_head"] = audit_head.as_json()
@@ -142,7 +147,7 @@ async def run_digests(app: Boussole, now: dt.datetime, *, slot: str, only: str |
         for reviewer in sorted(reviewers):
             if only is not None and reviewer != only:
                 continue
-            content = await reviewer_digest(app, batch, reviewer)
+            content = await reviewer_digest(app, batch, reviewer, waiting)
             if skip_empty and not content["pending"]:
                 continue
             content["audit_head"] = audit_head.as_json()

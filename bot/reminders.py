@@ -115,11 +115,11 @@ async def _idle_drafts(app: Boussole, batch: Batch) -> None:
                   "reminder.idle", {"id": row.id, "title": row.title or "", "days": days}, actions=("resume",))
 
 
-async def _waiting_reviews(app: Boussole, batch: Batch) -> None:
+async def _waiting_reviews(app: Boussole, batch: Batch, requests: list[WaitingRequest]) -> None:
     """Requests waiting `review_pending_days` or more (time with a question open to the requester left out):
     each holder of a seat still open is nudged (a delegate in place of an absent member), then each period."""
     every = app.config.reminders.review_pending_days
-    for request in await app.review.waiting_requests(batch.tx, batch.now):
+    for request in requests:
         review, days = request.review, request.waited.days
         role = app.config.roles.get(review.role)
         if role is None or days < every:
@@ -134,14 +134,14 @@ async def _waiting_reviews(app: Boussole, batch: Batch) -> None:
                       actions=("approve", "reservations", "request_changes", "reject"))
 
 
-async def _handed_over(app: Boussole, batch: Batch) -> None:
+async def _handed_over(app: Boussole, batch: Batch, requests: list[WaitingRequest]) -> None:
     """An absence has begun: the requests that were waiting for the absent member go to their delegate, once."""
-    for key, reply in await app.review.requests_to_hand_over(batch.tx, batch.now):
+    for key, reply in await app.review.requests_to_hand_over(batch.tx, batch.now, requests):
         batch.add(key, reply.to, "review_handed_over", reply.assessment, reply.key, dict(reply.params), reply.kind,
                   reply.actions)
 
 
-async def _stalled_reviews(app: Boussole, batch: Batch) -> None:
+async def _stalled_reviews(app: Boussole, batch: Batch, requests: list[WaitingRequest]) -> None:
     """Reviews undecided past `escalate_after_days` (time with a question open to the requester left out): one
     notice per assessment to each admin, then weekly.
 
@@ -150,7 +150,7 @@ async def _stalled_reviews(app: Boussole, batch: Batch) -> None:
     """
     after = app.config.reminders.escalate_after_days
     rounds: dict[tuple[int, int], list[WaitingRequest]] = {}
-    for request in await app.review.waiting_requests(batch.tx, batch.now):
+    for request in requests:
         if request.waited >= dt.timedelta(days=after):
             rounds.setdefault((request.review.assessment_id, request.review.round), []).append(request)
     for (assessment_id, round_), requests in rounds.items():
@@ -201,9 +201,10 @@ async def sweep(app: Boussole, now: dt.datetime, *, dry_run: bool = False) -> li
         await _new_version(app, batch)
         await _reevaluations(app, batch)
         await _idle_drafts(app, batch)
-        await _waiting_reviews(app, batch)
-        await _handed_over(app, batch)
-        await _stalled_reviews(app, batch)
+        waiting = await app.review.waiting_requests(tx, now)  # read once: nudges, hand-overs, escalations
+        await _waiting_reviews(app, batch, waiting)
+        await _handed_over(app, batch, waiting)
+        await _stalled_reviews(app, batch, waiting)
         await batch.settle()
         if not dry_run and batch.notices:
             await app.enqueue(tx, [n.reply for n in batch.notices], batch.stamp)

@@ -759,12 +759,13 @@ class ReviewDesk:
         first_day = dt.datetime.combine(dt.date.fromisoformat(absence.starts_on), dt.time(0), tzinfo=self.zone)
         return max(first_day, dt.datetime.fromisoformat(absence.created_at))
 
-    async def requests_to_hand_over(self, tx: Tx, now: dt.datetime) -> list[tuple[str, Reply]]:
-        """The review requests that waited for a member since before their absence began, as their delegate
-        receives them now, each with a key that says which hand-over it is (to send it once)."""
+    async def requests_to_hand_over(self, tx: Tx, now: dt.datetime, requests: list[WaitingRequest]
+                                    ) -> list[tuple[str, Reply]]:
+        """Of the `requests` waiting, those that waited for a member since before their absence began, as their
+        delegate receives them now, each with a key that says which hand-over it is (to send it once)."""
         away = await self.away(tx, now)
         out: list[tuple[str, Reply]] = []
-        for request in await self.waiting_requests(tx, now):
+        for request in requests:
             review = request.review
             for seat in request.open_seats:
                 absence = away.get(seat.member)
@@ -786,8 +787,13 @@ class ReviewDesk:
         """The reviews waiting for this person now, oldest first: in their roles, as a delegate, or handed to
         them; each with its waiting time (open questions to the requester left out) and open questions.
         `held_only` leaves out the seats a delegate holds for them while they are away (what to send them)."""
+        return self.pending_in(await self.waiting_requests(tx, now), user, held_only=held_only)
+
+    def pending_in(self, requests: list[WaitingRequest], user: str, *, held_only: bool = False
+                   ) -> list[PendingReview]:
+        """`pending_for` over requests already read (a digest run reads them once for every reader)."""
         out = []
-        for request in await self.waiting_requests(tx, now):
+        for request in requests:
             review = request.review
             mine = [s for s in request.open_seats if (s.holder == user if held_only else s.open_to(user))]
             if not mine or review.requester == user:
