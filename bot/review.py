@@ -856,6 +856,12 @@ class ReviewDesk:
         return [Reply(user, ReplyKind.INFO, "review.away.recorded", {**params, "delegate": mention(delegate)}),
                 Reply(delegate, ReplyKind.INFO, "review.away.delegate_told", {**params, "member": mention(user)})]
 
+    async def absences_for(self, tx: Tx, user: str, now: dt.datetime) -> tuple[list[Absence], list[Absence]]:
+        """A person's absences, current and to come, and those in which they stand in for someone (the
+        dashboard's "my absences and delegations")."""
+        today = self.today(now).isoformat()
+        return await tx.absences_of(user, from_day=today), await tx.delegations_to(user, from_day=today)
+
     async def _present(self, tx: Tx, user: str, now: dt.datetime) -> list[Reply]:
         """`présent`: the person's absences in progress or to come end now; their delegates are told."""
         stamp = utc_iso(now)

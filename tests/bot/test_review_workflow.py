@@ -475,3 +475,20 @@ async def test_a_delegate_who_is_a_member_counts_once_towards_a_quorum(app, conf
     assert audit_details(db_path, "decision")[-1][1]["for"] == [DPO]
     await chat.say(f"valider {n}", user=DPO3)
     assert await status_of(bot, n) is Status.APPROVED
+
+
+async def test_the_dashboards_queries_read_absences_delegations_and_pending_reviews(app, clock):
+    chat = Chat(app)
+    await chat.say("absent du 2026-03-02 au 2026-03-13 remplaçant bob", user=DPO)
+    await chat.say("absent du 2026-04-01 au 2026-04-03", user=DPO)
+    n = await submitted(chat, PERSONAL)
+    await chat.say(f"question {n} Quelle durée ?", user=BOB)
+    async with app.db.reading() as tx:
+        own, standing_in = await app.review.absences_for(tx, DPO, clock.now)
+        assert [(a.starts_on, a.ends_on, a.delegate) for a in own] == [("2026-03-02", "2026-03-13", BOB),
+                                                                       ("2026-04-01", "2026-04-03", None)]
+        assert standing_in == []
+        assert [a.user for a in (await app.review.absences_for(tx, BOB, clock.now))[1]] == [DPO]
+        pending = await app.review.pending_for(tx, BOB, clock.now)
+        assert [(p.assessment_id, p.role, p.open_questions, p.on_behalf_of) for p in pending] == [(n, "dpo", 1, DPO)]
+        assert [q.question for q in await app.review.open_questions(tx, n)] == ["Quelle durée ?"]
