@@ -37,7 +37,7 @@ async def manager_digest(app: Boussole, batch: Batch, manager: str, directions: 
     tx, now = batch.tx, batch.now
     since = await _period_start(batch, manager)
     new = await tx.created_since(directions, since)
-    pending = await tx.waiting_reviews(directions=directions)
+    pending = [r for r in waiting if r.review.direction in directions]  # age: open questions' time left out
     blockers = await tx.blockers_since(directions, since)
     decisions = await tx.decided_since(directions, since)
     soon = await tx.reevaluations_within(directions, utc_iso(now), utc_iso(now + dt.timedelta(days=SOON_DAYS)))
@@ -53,14 +53,14 @@ async def manager_digest(app: Boussole, batch: Batch, manager: str, directions: 
         "directions": [app.config.directions[name].label for name in directions],
         "since": since,
         "new": [{"id": r.id, "title": r.title or "", "requester": r.requester, "status": r.status} for r in new],
-        "pending": [{"id": r.assessment_id, "title": r.title or "", "role": role_label(r.role),
-                     "days": age(r.requested_at)} for r in pending],
+        "pending": [{"id": r.review.assessment_id, "title": r.review.title or "", "role": role_label(r.review.role),
+                     "days": r.waited.days} for r in pending],
         "blockers": [{"id": r.id, "title": r.title or "", "criterion": criterion} for r, criterion in blockers],
         "decisions": [{"id": r.id, "title": r.title or "", "status": r.status} for r in decisions],
         "soon": [{"id": r.id, "title": r.title or "", "date": r.next_review_at} for r in soon],
         "overdue": [{"id": r.id, "title": r.title or "", "date": r.next_review_at, "days": age(r.next_review_at)}
                     for r in overdue],
-        **await review_sections(app, batch, [r for r in waiting if r.review.direction in directions]),
+        **await review_sections(app, batch, pending),
     }
     return _capped(content)
 

@@ -270,7 +270,10 @@ async def test_an_absence_without_delegate_and_the_holdups_show_in_the_digest(ap
             in digest)
     assert (f"Questions en attente de réponse du demandeur (1)\n  n°{asked} « Tri du courrier entrant » — question de "
             "dpo à alice, depuis 5 jours") in digest
-    # the first use waited 6 days; the second is paused by its open question
+    # the first use waited 6 days; the second is paused by its open question, in every section
+    assert (f"Validations en attente (3)\n  n°{late} « Tri du courrier entrant » — Numérique responsable, depuis 6 "
+            f"jours\n  n°{asked} « Tri du courrier entrant » — Délégué à la protection des données (DPD), depuis 0 "
+            "jour\n") in digest
     assert (f"Validations en retard, par rôle (1)\n  Numérique responsable — n°{late} « Tri du courrier entrant », en "
             "attente depuis 6 jours\n") in digest
 
