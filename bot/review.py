@@ -893,7 +893,7 @@ class ReviewDesk:
             return await self._refuse(tx, user, assessment_id, "not_in_review", now, status=interview.status, by="")
         role = self._role_named(words[0])
         plan = [r for stage in await tx.current_plan(assessment_id) for r in stage]
-        rows, seats, _votes, _handed = await self._round_state(tx, interview, now)
+        rows, seats, votes, _handed = await self._round_state(tx, interview, now)
         waiting = [r.role for r in rows if r.decision is None] + [r for r in plan if r not in {x.role for x in rows}]
         if role is None or role not in waiting:
             listing = ", ".join(waiting)
@@ -904,6 +904,10 @@ class ReviewDesk:
             return [Reply(user, ReplyKind.ERROR, "review.away.bad_identity", {})]
         if assignee == interview.requester:
             return await self._refuse(tx, user, assessment_id, "assignee_is_requester", now)
+        already = [v for v in votes if v.role == role and assignee in (v.reviewer, v.member)]
+        if already:  # their decision is in: handing them the request would leave nobody to settle it
+            return await self._refuse(tx, user, assessment_id, "already_decided", now, by=already[0].reviewer,
+                                      decision=already[0].decision)
         stamp = utc_iso(now)
         before = self.holders(seats.get(role, []))
         await tx.assign(Assignment(assessment_id, role, assignee, user, stamp))

@@ -495,3 +495,16 @@ async def test_the_dashboards_queries_read_absences_delegations_and_pending_revi
         pending = await app.review.pending_for(tx, BOB, clock.now)
         assert [(p.assessment_id, p.role, p.open_questions, p.on_behalf_of) for p in pending] == [(n, "dpo", 1, DPO)]
         assert [q.question for q in await app.review.open_questions(tx, n)] == ["Quelle durée ?"]
+
+
+async def test_a_request_is_not_handed_to_someone_whose_decision_is_already_in(app, config):
+    bot = app_with(app, with_roles(config, dpo={"members": [DPO, DPO2], "decide": "all"}))
+    chat = Chat(bot)
+    n = await submitted(chat, PERSONAL)
+    await chat.say(f"valider {n}", user=DPO)
+    refused = await chat.say(f"réassigner {n} dpo dpo", user=ADMIN)
+    assert refused[0].key == "review.refused.already_decided"
+    await chat.say(f"réassigner {n} dpo bob", user=ADMIN)
+    await chat.say(f"valider {n}", user=NR)
+    await chat.say(f"valider {n}", user=BOB)   # bob alone decides for the role now
+    assert await status_of(bot, n) is Status.APPROVED
