@@ -102,6 +102,28 @@ class RoleConfig(Section):
     criteria: list[int] = []
     always: bool = False
     when_answers: dict[str, list[str]] = {}
+    decide: Literal["any", "all", "quorum"] = "any"   # one member decides; every member; `quorum` members
+    quorum: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _quorum_fits(self) -> RoleConfig:
+        if self.decide == "quorum" and self.quorum is None:
+            raise ValueError('decide = "quorum" needs the number of members who must approve: add quorum = 2, '
+                             "for example")
+        if self.decide != "quorum" and self.quorum is not None:
+            raise ValueError(f'quorum = {self.quorum} counts only with decide = "quorum" (decide is "{self.decide}"):'
+                             ' remove quorum or write decide = "quorum"')
+        if self.quorum is not None and self.quorum > len(self.members):
+            raise ValueError(f"quorum = {self.quorum} can never be met: the role has {len(self.members)} "
+                             f"member(s); write a quorum from 1 to {len(self.members)}")
+        return self
+
+    @property
+    def approvals_needed(self) -> int | None:
+        """How many members must approve; None for every member ("all"), 1 for "any"."""
+        if self.decide == "all":
+            return None
+        return self.quorum if self.decide == "quorum" and self.quorum is not None else 1
 
     @field_validator("members")
     @classmethod
@@ -122,6 +144,27 @@ class RoleConfig(Section):
         for number in value:
             if not 0 <= number <= 7:
                 raise ValueError(f"criterion {number} does not exist: use numbers from 0 (context) to 7")
+        return value
+
+
+class ReviewConfig(Section):
+    """The order in which the required roles are asked: `stages = [["juridique"], ["dpo", "rssi"]]`; the roles
+    of a stage together, a stage once every required role of the one before has approved; roles in no stage
+    form a last stage. None written: one stage with every required role."""
+
+    stages: list[list[Name]] = []
+
+    @field_validator("stages")
+    @classmethod
+    def _each_role_once(cls, value: list[list[str]]) -> list[list[str]]:
+        seen: set[str] = set()
+        for number, stage in enumerate(value, 1):
+            if not stage:
+                raise ValueError(f"stage {number} is empty: name its roles, e.g. [\"dpo\", \"rssi\"], or remove it")
+            twice = sorted(seen & set(stage)) or sorted({r for r in stage if stage.count(r) > 1})
+            if twice:
+                raise ValueError(f"role(s) {', '.join(twice)} appear in more than one place: name each role once")
+            seen.update(stage)
         return value
 
 
@@ -293,6 +336,7 @@ class Config(Section):
     roles: dict[Name, RoleConfig] = {}
     directions: dict[Name, DirectionConfig] = {}
     reminders: RemindersConfig = RemindersConfig()
+    review: ReviewConfig = ReviewConfig()
     impact: ImpactConfig = ImpactConfig()
     digest: DigestConfig = DigestConfig()
     console: ConsoleConfig = ConsoleConfig()
@@ -316,6 +360,20 @@ class Config(Section):
     def zone(self) -> ZoneInfo:
         """The zone dates and times are shown in."""
         return ZoneInfo(self.timezone)
+
+    @model_validator(mode="after")
+    def _stage_roles_exist(self) -> Config:
+        unknown = [role for stage in self.review.stages for role in stage if role not in self.roles]
+        if unknown:
+            raise ValueError(f"review.stages names {', '.join(repr(r) for r in unknown)}, which is not a configured "
+                             f"role: add [roles.NAME] or remove it from the stages (roles: {', '.join(self.roles)})")
+        return self
+
+    def stages_of(self, roles: list[str]) -> list[list[str]]:
+        """The required roles in their stages, in order; those in no stage form a last stage; no empty stage."""
+        staged = [[role for role in stage if role in roles] for stage in self.review.stages]
+        rest = [role for role in roles if not any(role in stage for stage in self.review.stages)]
+        return [stage for stage in [*staged, rest] if stage]
 
     def check_against(self, questionnaire: Questionnaire) -> list[str]:
         """Check what needs the questionnaire as well; return (and log) the warnings worth reading at start.
@@ -366,6 +424,14 @@ class Config(Section):
                 listing = "; ".join(f"{member}: {reason}" for member, reason in zip(role.members, reasons, strict=True))
                 out.append(f"roles.{name}: no member can decide, so an assessment that needs this role can never be "
                            f"approved ({listing}): add a member the bot can reach")
+            elif role.may_be_required and any(reasons) and role.decide != "any":
+                reachable = len([r for r in reasons if r is None])
+                needed = len(role.members) if role.decide == "all" else (role.quorum or 1)
+                if reachable < needed:
+                    listing = "; ".join(f"{m}: {r}" for m, r in zip(role.members, reasons, strict=True) if r)
+                    out.append(f'roles.{name}: decide = "{role.decide}" needs {needed} approvals, but only {reachable} '
+                               f"member(s) can reach the bot ({listing}): add members the bot can reach, or lower "
+                               f"the quorum")
         return out
 
     def _cannot_decide(self, identity: str) -> str | None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from bot.digest import manager_digest
 from bot.i18n import DIGEST_SECTIONS, Rendered, render
 from bot.reminders import Batch
-from bot.review import DECISION_ACTIONS
+from bot.review import DECISION_ACTIONS, PendingReview
 from bot.storage import AssessmentRow, Tx
 from conversations.model import Reply, ReplyKind, Status
 
@@ -76,12 +76,13 @@ async def build(app: Boussole, tx: Tx, user: str, now: dt.datetime) -> Reply:
             "date": row.next_review_at,
             "actions": ("resume", "report") if row.interview.status.editable else ("report",),
         })
-    reviewer = bool(app.config.roles_of(user))
-    reviews, waiting_total = await reviews_waiting_for(app, tx, user, now) if reviewer else ([], 0)
+    reviews, waiting_total = await reviews_waiting_for(app, tx, user, now)
+    reviewer = bool(app.config.roles_of(user)) or bool(reviews)   # a delegate decides in a role not their own
     directions = app.config.directions_managed_by(user)
     digest = None
     if directions:
-        digest = shortened(await manager_digest(app, Batch(tx, now, dry_run=True), user, directions))
+        waiting_here = await app.review.waiting_requests(tx, now, directions=directions)
+        digest = shortened(await manager_digest(app, Batch(tx, now, dry_run=True), user, directions, waiting_here))
     return Reply(user, ReplyKind.INFO, KEY, {
         "assessments": assessments, "assessments_more": own.in_play - len(assessments), "closed": own.closed,
         "reviewer": reviewer, "reviews": reviews, "reviews_more": waiting_total - len(reviews), "digest": digest,
@@ -90,20 +91,19 @@ async def build(app: Boussole, tx: Tx, user: str, now: dt.datetime) -> Reply:
 
 async def reviews_waiting_for(app: Boussole, tx: Tx, user: str,
                               now: dt.datetime) -> tuple[list[dict[str, Any]], int]:
-    """The oldest review requests waiting for this user's decision, one line per assessment (a member of two
-    required roles decides for both at once), with their age in days; and how many there are.
-
-    The seam for the review workflow's own data: delegations change whose requests these are, and a question
-    open to the requester is counted in `questions` (none exist yet)."""
-    roles = app.config.roles_of(user)
-    requests, total = await tx.pending_requests(roles=roles, not_requested_by=user, limit=MAX_ITEMS)
+    """The oldest review requests waiting for this user's decision — in their roles, as a delegate, or handed to
+    them — one line per assessment (a member of two required roles decides for both at once), with their age in
+    days (time with a question open to the requester left out) and their open questions; and how many there are."""
+    by_assessment: dict[int, list[PendingReview]] = {}
+    for pending in await app.review.pending_for(tx, user, now):
+        by_assessment.setdefault(pending.assessment_id, []).append(pending)
     lines = []
-    for request in requests:
-        labels = [app.config.roles[name].label for name in roles if name in request.roles]  # in the config's order
-        lines.append({"id": request.assessment_id, "title": request.title or "", "requester": request.requester,
-                      "role": ", ".join(labels), "days": (now - dt.datetime.fromisoformat(request.requested_at)).days,
-                      "questions": 0, "actions": (*DECISION_ACTIONS, "report")})
-    return lines, total
+    for seats in list(by_assessment.values())[:MAX_ITEMS]:
+        first = seats[0]
+        lines.append({"id": first.assessment_id, "title": first.title, "requester": first.requester,
+                      "role": ", ".join(seat.role_label for seat in seats), "days": max(seat.days for seat in seats),
+                      "questions": first.open_questions, "actions": (*DECISION_ACTIONS, "report")})
+    return lines, len(by_assessment)
 
 
 def shortened(digest: dict[str, Any]) -> dict[str, Any]:

@@ -358,7 +358,7 @@ def _usage(t: Translator, name: str) -> str:
     """A command as it is typed: its word, then what its argument looks like."""
     spec = COMMANDS[name]
     parts = [spec.word(t.locale)]
-    if spec.argument is Argument.WORD:
+    if spec.argument in (Argument.WORD, Argument.TEXT):
         parts.append(t(f"help.arg.{name}"))
     elif spec.takes_number:
         parts.append(t("help.arg.number" if spec.argument_required else "help.arg.number_optional"))
@@ -581,7 +581,8 @@ def _render_closed(t: Translator, p: Mapping[str, Any]) -> str:
 
 
 DIGEST_SECTIONS = (("new", "new"), ("pending", "pending"), ("blockers", "blocker"), ("decisions", "decision"),
-                   ("soon", "soon"), ("overdue", "overdue"))
+                   ("soon", "soon"), ("overdue", "overdue"), ("overdue_reviews", "overdue_review"),
+                   ("questions", "question"), ("absences", "absence"))
 
 
 def _render_digest(t: Translator, reply: Reply) -> tuple[str, str, list[dict[str, Any]]]:

@@ -17,7 +17,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.storage import NoticeClaim, Tx, WaitingReview
+from bot.review import WaitingRequest
+from bot.storage import NoticeClaim, Tx
 from conversations.model import Reply, ReplyKind, utc_iso
 
 if TYPE_CHECKING:
@@ -117,45 +118,54 @@ async def _idle_drafts(app: Boussole, batch: Batch) -> None:
                   "reminder.idle", {"id": row.id, "title": row.title or "", "days": days}, actions=("resume",))
 
 
-async def _waiting_reviews(app: Boussole, batch: Batch) -> None:
+async def _waiting_reviews(app: Boussole, batch: Batch, requests: list[WaitingRequest]) -> None:
+    """Requests waiting `review_pending_days` or more (time with a question open to the requester left out):
+    each holder of a seat still open is nudged (a delegate in place of an absent member), then each period."""
     every = app.config.reminders.review_pending_days
-    limit = batch.now - dt.timedelta(days=every)
-    for review in await batch.tx.waiting_reviews(requested_before=utc_iso(limit)):
+    for request in requests:
+        review, days = request.review, request.waited.days
         role = app.config.roles.get(review.role)
-        if role is None:
+        if role is None or days < every:
             continue
-        days = (batch.now - _at(review.requested_at)).days
         period = days // every
-        for member in role.members:
-            if member == review.requester:
+        for holder in dict.fromkeys(seat.holder for seat in request.open_seats):
+            if holder == review.requester:
                 continue
-            batch.add(f"review:{review.assessment_id}:{review.round}:{review.role}:{period}", member,
+            batch.add(f"review:{review.assessment_id}:{review.round}:{review.role}:{period}", holder,
                       "review_waiting", review.assessment_id, "reminder.review",
                       {"id": review.assessment_id, "title": review.title or "", "days": days, "role": role.label},
                       actions=("approve", "reservations", "request_changes", "reject"))
 
 
-async def _stalled_reviews(app: Boussole, batch: Batch) -> None:
-    """Reviews undecided past `escalate_after_days`: one notice per assessment to each admin, then weekly.
+async def _handed_over(app: Boussole, batch: Batch, requests: list[WaitingRequest]) -> None:
+    """An absence has begun: the requests that were waiting for the absent member go to their delegate, once."""
+    for key, reply in await app.review.requests_to_hand_over(batch.tx, batch.now, requests):
+        batch.add(key, reply.to, "review_handed_over", reply.assessment, reply.key, dict(reply.params), reply.kind,
+                  reply.actions)
+
+
+async def _stalled_reviews(app: Boussole, batch: Batch, requests: list[WaitingRequest]) -> None:
+    """Reviews undecided past `escalate_after_days` (time with a question open to the requester left out): one
+    notice per assessment to each admin, then weekly.
 
     The roles' own members are nudged by `_waiting_reviews`; the admins are the ones who can
     name other reviewers when those do not answer, or when only the requester holds a role.
     """
     after = app.config.reminders.escalate_after_days
-    limit = batch.now - dt.timedelta(days=after)
-    rounds: dict[tuple[int, int], list[WaitingReview]] = {}
-    for review in await batch.tx.waiting_reviews(requested_before=utc_iso(limit)):
-        rounds.setdefault((review.assessment_id, review.round), []).append(review)
-    for (assessment_id, round_), reviews in rounds.items():
-        first = reviews[0]
-        requested = _at(first.requested_at)
-        week = (batch.now - (requested + dt.timedelta(days=after))).days // 7
-        roles = [r.role for r in reviews]
+    rounds: dict[tuple[int, int], list[WaitingRequest]] = {}
+    for request in requests:
+        if request.waited >= dt.timedelta(days=after):
+            rounds.setdefault((request.review.assessment_id, request.review.round), []).append(request)
+    for (assessment_id, round_), requests in rounds.items():
+        first = requests[0].review
+        longest = max(request.waited for request in requests)
+        week = (longest - dt.timedelta(days=after)).days // 7
+        roles = [r.review.role for r in requests]
         # A role since removed from the configuration is still waited for: show its name.
         labels = [app.config.roles[r].label if r in app.config.roles else r for r in roles]
         blocked = app.review.roles_without_decider(roles, first.requester)
         params: dict[str, Any] = {"id": assessment_id, "title": first.title or "", "requester": first.requester,
-                                  "days": (batch.now - requested).days, "roles": ", ".join(labels)}
+                                  "days": longest.days, "roles": ", ".join(labels)}
         key = "reminder.review_escalated"
         if blocked:
             key = "reminder.review_escalated_blocked"
@@ -194,8 +204,10 @@ async def sweep(app: Boussole, now: dt.datetime, *, dry_run: bool = False) -> li
         await _new_version(app, batch)
         await _reevaluations(app, batch)
         await _idle_drafts(app, batch)
-        await _waiting_reviews(app, batch)
-        await _stalled_reviews(app, batch)
+        waiting = await app.review.waiting_requests(tx, now)  # read once: nudges, hand-overs, escalations
+        await _waiting_reviews(app, batch, waiting)
+        await _handed_over(app, batch, waiting)
+        await _stalled_reviews(app, batch, waiting)
         await batch.settle()
         if not dry_run and batch.notices:
             await app.enqueue(tx, [n.reply for n in batch.notices], batch.stamp)

@@ -7,8 +7,14 @@ exceptional-review request alerts at once the reviewers of every criterion it co
 the blocking answer is corrected, the reviewers alerted hear of it.
 Only members of a required role may decide, never on their own request, only while the
 assessment is in review; every refused attempt is audited. One rejection rejects, one
-request for changes sends it back, and approval needs every required role. A required
-role whose only member is the requester can never decide: the admins are told at once.
+request for changes sends it back, and approval needs every required role. A role decides
+when one member decides ("any"), when every member approved ("all") or `quorum` of them.
+The required roles are asked stage by stage (`[review] stages`). A member away names a
+delegate, who receives and decides in the member's place ("X for Y" in the trail); an admin
+may hand a role's request on one assessment to another person. A reviewer's question reaches
+the requester, whose reply reaches every reviewer; the review's waiting time pauses meanwhile.
+A required role whose only member is the requester can never decide: the admins are told at once.
+The requester hears of each decision in one message; the final approval repeats the reservations.
 """
 
 from __future__ import annotations
@@ -16,15 +22,18 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.assessments import save_assessment
-from bot.config import Config
-from bot.storage import Tx
+from bot.config import IDENTITY, Config
+from bot.i18n import mention
+from bot.storage import Absence, Assignment, ReviewQuestion, ReviewRow, Tx, VoteRow, WaitingReview
 from conversations.answers import Answer
 from conversations.commands import COMMANDS, Command, Side, names
 from conversations.engine import choices_of, questionnaire_for
@@ -59,6 +68,104 @@ class Decision(StrEnum):
 DECISION_COMMANDS = {d.value: d for d in Decision}
 NEEDS_COMMENT = {d for d in Decision if COMMANDS[d.value].comment_required}
 DECISION_ACTIONS = tuple(d.value for d in Decision)  # the buttons of a review request
+
+
+MAX_TEXT = 1000          # characters of a question to the requester or of a reply
+MAX_IDENTITY = 200       # characters of an identity typed in a command
+MAX_AWAY_DAYS = 366      # how far ahead an absence may start or end
+APPROVALS = (Decision.APPROVE.value, Decision.RESERVATIONS.value)
+_DATE = r"(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})"
+_AWAY = re.compile(rf"^(?:du|from)\s+{_DATE}\s+(?:au|to|until)\s+{_DATE}"
+                   r"(?:\s+(?:remplaçant|remplaçante|remplacant|remplacante|délégué|déléguée|delegate)\s+(\S+))?$",
+                   re.IGNORECASE)
+_SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A member's place in a role's decision on one assessment, and who holds it now: the member, the delegate
+    standing in while the member is away, or the one person the request was handed to."""
+
+    role: str
+    member: str
+    holder: str
+
+    def open_to(self, user: str) -> bool:
+        return user in (self.holder, self.member)
+
+
+@dataclass(frozen=True)
+class PendingReview:
+    """A review waiting for one person (the dashboard's "my pending reviews")."""
+
+    assessment_id: int
+    title: str
+    requester: str
+    role: str
+    role_label: str
+    requested_at: str
+    days: int                # waited, not counting the time questions to the requester were open
+    open_questions: int
+    on_behalf_of: str | None  # the absent member this person stands in for
+
+
+@dataclass(frozen=True)
+class WaitingRequest:
+    """A role's request still waiting: its seats not filled yet, how long it waited, its open questions."""
+
+    review: WaitingReview
+    open_seats: list[Seat]
+    waited: dt.timedelta
+    open_questions: list[ReviewQuestion]
+    handed: bool
+
+
+def _day(text: str) -> dt.date | None:
+    """A date as typed: 2027-01-04 or 04/01/2027."""
+    try:
+        if "/" in text:
+            day, month, year = (int(part) for part in text.split("/"))
+            return dt.date(year, month, day)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def parse_identity(text: str, author: str) -> str | None:
+    """A person as typed in a command: `console:bob`, `slack:U0123`, a Slack mention `<@U0123>`, a Matrix id
+    `@bob:server`, or, on the terminal, a bare name; None when it names nobody."""
+    text = text.strip()
+    if not text or len(text) > MAX_IDENTITY:
+        return None
+    if IDENTITY.match(text):
+        return text
+    slack = _SLACK_MENTION.match(text)
+    if slack:
+        return f"slack:{slack.group(1)}"
+    if text.startswith("@") and IDENTITY.match(f"matrix:{text}"):
+        return f"matrix:{text}"
+    if author.startswith("console:") and IDENTITY.match(f"console:{text}"):
+        return f"console:{text}"
+    return None
+
+
+def paused_seconds(start: dt.datetime, now: dt.datetime, questions: Iterable[ReviewQuestion]) -> float:
+    """How long, between `start` and `now`, at least one question to the requester was open."""
+    spans = sorted((max(start, dt.datetime.fromisoformat(q.asked_at)),
+                    min(now, dt.datetime.fromisoformat(q.answered_at) if q.answered_at else now)) for q in questions)
+    total, reached = 0.0, start
+    for begin, end in spans:
+        begin = max(begin, reached)
+        if end > begin:
+            total += (end - begin).total_seconds()
+            reached = end
+    return total
+
+
+def waited(requested_at: str, now: dt.datetime, questions: Iterable[ReviewQuestion]) -> dt.timedelta:
+    """How long a request has waited, the time a question to the requester was open left out."""
+    start = dt.datetime.fromisoformat(requested_at)
+    return now - start - dt.timedelta(seconds=paused_seconds(start, now, questions))
 
 
 def add_months(moment: dt.datetime, months: int) -> dt.datetime:
@@ -133,8 +240,94 @@ class ReviewDesk:
         return out
 
     def roles_without_decider(self, roles: list[str], requester: str) -> list[str]:
-        """Those of `roles` nobody but the requester holds: on this request, nobody may decide for them."""
-        return [name for name in roles if name in self.config.roles and not self.members([name], exclude=requester)]
+        """Those of `roles` that cannot decide on this request: nobody but the requester holds them, or fewer
+        members than the quorum are left once the requester, who never decides on their own request, is out."""
+        blocked = []
+        for name in roles:
+            role = self.config.roles.get(name)
+            if role is None:
+                continue
+            eligible = len([m for m in role.members if m != requester])
+            needed = role.approvals_needed or 1
+            if eligible == 0 or eligible < needed:
+                blocked.append(name)
+        return blocked
+
+    # -- seats: who decides for a role on one assessment, now --------------------------------------
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.config.digest.timezone)
+
+    def today(self, now: dt.datetime) -> dt.date:
+        """The local date (absences are written in local dates)."""
+        return now.astimezone(self.zone).date()
+
+    async def away(self, tx: Tx, now: dt.datetime) -> dict[str, Absence]:
+        """Everyone away today, with their absence (the one that started first when several overlap)."""
+        away: dict[str, Absence] = {}
+        for absence in await tx.absences_on(self.today(now).isoformat()):
+            away.setdefault(absence.user, absence)
+        return away
+
+    def seats(self, role: str, requester: str, assignee: str | None, away: Mapping[str, Absence]) -> list[Seat]:
+        """The places in a role's decision on one request: the one person it was handed to; else each member but
+        the requester, held by their delegate while they are away (unless the delegate is the requester)."""
+        if assignee is not None:
+            return [Seat(role, assignee, assignee)]
+        config = self.config.roles.get(role)
+        seats = []
+        for member in config.members if config else []:
+            if member == requester:
+                continue
+            absence = away.get(member)
+            delegate = absence.delegate if absence is not None else None
+            holder = delegate if delegate is not None and delegate != requester else member
+            seats.append(Seat(role, member, holder))
+        return seats
+
+    def settled(self, role: str, seats: list[Seat], votes: list[VoteRow], *, assigned: bool) -> str | None:
+        """The role's decision once its members' decisions settle it: any rejection or request for changes at
+        once; approval when one member ("any", or a handed request), every member ("all"), or the quorum of
+        distinct persons approved; None while that is not reached."""
+        mine = [v for v in votes if v.role == role]
+        for vote in mine:
+            if vote.decision not in APPROVALS:
+                return vote.decision
+        approving = [v for v in mine if v.decision in APPROVALS]
+        if not approving:
+            return None
+        last = approving[-1].decision
+        config = self.config.roles.get(role)
+        if assigned or config is None or config.decide == "any":
+            return last
+        if config.decide == "all":
+            filled = {v.member for v in approving}
+            return last if seats and all(seat.member in filled for seat in seats) else None
+        return last if len({v.reviewer for v in approving}) >= (config.quorum or 1) else None
+
+    def progress(self, role: str, seats: list[Seat], votes: list[VoteRow], *, assigned: bool) -> str:
+        """A waiting role as the requester reads it: its label, with approvals so far when several must approve."""
+        config = self.config.roles.get(role)
+        label = config.label if config else role
+        if assigned or config is None or config.decide == "any":
+            return label
+        approving = [v for v in votes if v.role == role and v.decision in APPROVALS]
+        if config.decide == "all":
+            return f"{label} ({len({v.member for v in approving})}/{len(seats)})"
+        return f"{label} ({len({v.reviewer for v in approving})}/{config.quorum})"
+
+    def holders(self, seats: Iterable[Seat], *, exclude: Iterable[str] = ()) -> dict[str, list[str]]:
+        """Each person holding one of the seats, with the labels of the roles they hold them in."""
+        left_out = set(exclude)
+        out: dict[str, list[str]] = {}
+        for seat in seats:
+            if seat.holder in left_out:
+                continue
+            label = self.config.roles[seat.role].label if seat.role in self.config.roles else seat.role
+            labels = out.setdefault(seat.holder, [])
+            if label not in labels:
+                labels.append(label)
+        return out
 
     def direction_label(self, interview: Interview) -> str:
         direction = self.config.directions.get(interview.direction or "")
@@ -222,11 +415,32 @@ class ReviewDesk:
                            detail={"roles": roles}, now=stamp)
             return [Reply(who, ReplyKind.WARNING, "review.no_reviewer", {"id": interview.id}, interview.id)
                     for who in [interview.requester, *self.config.admins]]
-        round_ = await tx.start_review_round(interview.id, roles, stamp)
+        stages = self.config.stages_of(roles)
+        round_ = await tx.start_review_round(interview.id, stages[0], stamp)
+        await tx.plan_stages(interview.id, round_, stages)
         await tx.audit(actor="boussole", action="review_requested", assessment_id=interview.id,
-                       detail={"round": round_, "roles": roles}, now=stamp)
+                       detail={"round": round_, "roles": roles, "stages": stages}, now=stamp)
+        replies = await self._ask_roles(tx, interview, stages[0], round_, now)
+        blocked = self.roles_without_decider(roles, interview.requester)
+        if blocked:
+            replies += await self._report_blocked(tx, interview, blocked, round_, stamp)
+        return replies
+
+    async def _ask_roles(self, tx: Tx, interview: Interview, roles: list[str], round_: int, now: dt.datetime,
+                         *, only: str | None = None) -> list[Reply]:
+        """The review request to whoever holds a seat of these roles now (or to `only`); a delegate also hears
+        whom they stand in for."""
+        away = await self.away(tx, now)
+        assigned = await tx.assignments(interview.id)
+        seats = [seat for role in roles
+                 for seat in self.seats(role, interview.requester, assigned.get((interview.id, role)), away)]
+        recipients = {who: labels for who, labels in self.holders(seats).items() if only is None or who == only}
+        if not recipients:
+            return []
+        questionnaire = self.qn(interview)
         changes = await self._changes_since_previous(tx, interview)
         impact_change = await self._level_change(tx, interview)
+        stories = await self._stories(tx, interview)
         replies = []
         for member, labels in recipients.items():
             replies.append(Reply(member, ReplyKind.REVIEW_REQUEST, "review.request", {
@@ -237,10 +451,18 @@ class ReviewDesk:
                 "directions": (*self.directions, OTHER_CHOICE),
                 "blockers": stories,
             }, interview.id, actions=DECISION_ACTIONS))
-        blocked = self.roles_without_decider(roles, interview.requester)
-        if blocked:
-            replies += await self._report_blocked(tx, interview, blocked, round_, stamp)
+        for seat in seats:
+            if seat.holder != seat.member and seat.holder in recipients:
+                absence = away[seat.member]
+                replies.append(Reply(seat.holder, ReplyKind.INFO, "review.delegated_request", {
+                    "id": interview.id, "title": interview.title or "", "member": mention(seat.member),
+                    "role": self.config.roles[seat.role].label, "date": absence.ends_on}, interview.id))
         return replies
+
+    async def _stories(self, tx: Tx, interview: Interview) -> Any:
+        questionnaire = self.qn(interview)
+        return blocker_stories(questionnaire, [(a.action, a.detail) for a in await tx.audit_trail(interview.id)],
+                               interview.answers)
 
     async def _report_blocked(self, tx: Tx, interview: Interview, blocked: list[str], round_: int,
                               stamp: str) -> list[Reply]:
@@ -282,10 +504,16 @@ class ReviewDesk:
 
     async def _close_reviews(self, tx: Tx, interview: Interview, key: str, params: dict[str, Any],
                              now: dt.datetime, *, skip: str | None = None) -> list[Reply]:
-        """Tell the reviewers who still had to decide that their request no longer stands."""
+        """Tell whoever held a request that still waited that it no longer stands. Questions to the requester
+        still open close with the review: a later round's waiting time is not paused by them."""
         waiting = await tx.close_open_reviews(interview.id, utc_iso(now))
+        await tx.close_questions(interview.id, utc_iso(now))
         roles = [role for role in waiting if role in self.config.roles]
-        recipients = self.members(roles, exclude=interview.requester)
+        away = await self.away(tx, now)
+        assigned = await tx.assignments(interview.id)
+        seats = [seat for role in roles
+                 for seat in self.seats(role, interview.requester, assigned.get((interview.id, role)), away)]
+        recipients = self.holders(seats, exclude=(interview.requester,))
         return [Reply(m, ReplyKind.INFO, key, {"id": interview.id, "title": interview.title or "", **params},
                       interview.id) for m in recipients if m != skip]
 
@@ -297,6 +525,16 @@ class ReviewDesk:
             return await self._history(tx, user, command)
         if command.name == "report":
             return await self._report(tx, user, command, now)
+        if command.name == "away":
+            return await self._away(tx, user, command, now)
+        if command.name == "present":
+            return await self._present(tx, user, now)
+        if command.name == "ask":
+            return await self._ask(tx, user, command, now)
+        if command.name == "reply":
+            return await self._reply(tx, user, command, now)
+        if command.name == "reassign":
+            return await self._reassign(tx, user, command, now)
         return await self._decide(tx, user, DECISION_COMMANDS[command.name], command, now)
 
     async def _refuse(self, tx: Tx, user: str, assessment_id: int | None, reason: str, now: dt.datetime,
@@ -306,6 +544,17 @@ class ReviewDesk:
                        now=utc_iso(now))
         return [Reply(user, ReplyKind.ERROR, f"review.refused.{reason}", {"id": assessment_id, **params},
                       assessment_id)]
+
+    async def _round_state(self, tx: Tx, interview: Interview, now: dt.datetime
+                           ) -> tuple[list[ReviewRow], dict[str, list[Seat]], list[VoteRow], set[str]]:
+        """The current round: its requests, the seats of each (now), the members' decisions, the handed roles."""
+        rows = await tx.current_round(interview.id)
+        away = await self.away(tx, now)
+        assigned = await tx.assignments(interview.id)
+        seats = {r.role: self.seats(r.role, interview.requester, assigned.get((interview.id, r.role)), away)
+                 for r in rows}
+        handed = {role for (_id, role) in assigned}
+        return rows, seats, await tx.current_votes(interview.id), handed
 
     async def _decide(self, tx: Tx, user: str, decision: Decision, command: Command,
                       now: dt.datetime) -> list[Reply]:
@@ -323,15 +572,13 @@ class ReviewDesk:
             last = await tx.last_decision(assessment_id)
             return await self._refuse(tx, user, assessment_id, "not_in_review", now, status=interview.status,
                                       by=last.reviewer if last and last.reviewer else "")
-        rows = await tx.current_round(assessment_id)
-        mine = [r for r in rows if r.role in self.config.roles and user in self.config.roles[r.role].members]
+        rows, seats, votes, handed = await self._round_state(tx, interview, now)
+        filled = {(v.role, v.member) for v in votes}
+        open_roles = {r.role for r in rows if r.decision is None}
+        mine = [seat for role in open_roles for seat in seats.get(role, [])
+                if seat.open_to(user) and (role, seat.member) not in filled]
         if not mine:
-            return await self._refuse(tx, user, assessment_id, "not_reviewer", now)
-        open_roles = [r.role for r in mine if r.decision is None]
-        if not open_roles:
-            done = mine[0]
-            return await self._refuse(tx, user, assessment_id, "already_decided", now, by=done.reviewer or "",
-                                      decision=done.decision)
+            return await self._why_not(tx, user, interview, rows, seats, votes, handed, now)
         if decision in NEEDS_COMMENT and not comment:
             # Not a refusal: the decision waits for its comment, typed next (or given by a reaction first).
             conversation = await tx.conversation(user)
@@ -344,37 +591,93 @@ class ReviewDesk:
                           assessment_id)]
 
         stamp = utc_iso(now)
-        await tx.record_decision(assessment_id, open_roles, decision=decision.value, reviewer=user, comment=comment,
-                                 now=stamp)
-        await tx.audit(actor=user, action="decision", assessment_id=assessment_id,
-                       detail={"decision": decision.value, "roles": open_roles, "comment": comment}, now=stamp)
-        role_labels = ", ".join(self.config.roles[r].label for r in open_roles)
+        round_ = rows[0].round
+        cast = [VoteRow(assessment_id, round_, seat.role, seat.member, user, decision.value, comment, stamp)
+                for seat in sorted(mine, key=lambda s: (s.role, s.member))]
+        await tx.record_votes(cast)
+        votes = [*votes, *cast]
+        voted_roles = sorted({v.role for v in cast})
+        settled = {role: outcome for role in voted_roles
+                   if (outcome := self.settled(role, seats[role], votes, assigned=role in handed)) is not None}
+        for role, outcome in settled.items():
+            await tx.record_decision(assessment_id, [role], decision=outcome, reviewer=user, comment=comment, now=stamp)
+        stood_in_for = sorted({v.member for v in cast if v.member != user and v.role not in handed})
+        detail: dict[str, Any] = {"decision": decision.value, "roles": voted_roles, "comment": comment}
+        if stood_in_for:
+            detail["for"] = stood_in_for
+        if sorted(settled) != voted_roles:
+            detail["settled"] = sorted(settled)
+        await tx.audit(actor=user, action="decision", assessment_id=assessment_id, detail=detail, now=stamp)
+        role_labels = ", ".join(self.config.roles[r].label for r in voted_roles if r in self.config.roles)
         common = {"id": assessment_id, "title": interview.title or "", "reviewer": user, "roles": role_labels,
                   "decision": decision.value, "comment": comment}
-        replies = [Reply(user, ReplyKind.INFO, "review.recorded", common, assessment_id),
-                   Reply(interview.requester, ReplyKind.DECISION, "review.decision", common, assessment_id)]
-        replies += [Reply(member, ReplyKind.INFO, "review.role_decided", common, assessment_id)
-                    for member in self.members(open_roles, exclude=interview.requester) if member != user]
+        replies = [Reply(user, ReplyKind.INFO, "review.recorded", common, assessment_id)]
+        told: set[str] = {user, interview.requester}
+        for role, outcome in settled.items():
+            for member in self.holders(seats[role], exclude=told):
+                told.add(member)
+                replies.append(Reply(member, ReplyKind.INFO, "review.role_decided",
+                                     {**common, "roles": self.config.roles[role].label if role in self.config.roles
+                                      else role, "decision": outcome}, assessment_id))
         decided = {r.role: r.decision for r in rows}
-        decided.update({role: decision.value for role in open_roles})
-        replies += await self._conclude(tx, interview, decided, decision, user, comment, now)
+        decided.update(settled)
+        replies += await self._conclude(tx, interview, decided, decision, user, comment, now,
+                                        common=common, seats=seats, votes=votes, handed=handed)
         return replies
 
+    async def _why_not(self, tx: Tx, user: str, interview: Interview, rows: list[ReviewRow],
+                       seats: dict[str, list[Seat]], votes: list[VoteRow], handed: set[str],
+                       now: dt.datetime) -> list[Reply]:
+        """Refuse a decision from someone with no seat left open to them, saying why."""
+        assessment_id = interview.id
+        own = [v for v in votes if v.reviewer == user or v.member == user]
+        if own:
+            return await self._refuse(tx, user, assessment_id, "already_decided", now, by=own[-1].reviewer,
+                                      decision=own[-1].decision)
+        held = [r for r in rows if any(seat.open_to(user) for seat in seats.get(r.role, []))]
+        if held:
+            done = held[0]
+            return await self._refuse(tx, user, assessment_id, "already_decided", now, by=done.reviewer or "",
+                                      decision=done.decision)
+        member_of = [r.role for r in rows if r.role in self.config.roles and user in self.config.roles[r.role].members]
+        handed_away = [role for role in member_of if role in handed]
+        if handed_away:
+            holder = seats[handed_away[0]][0].holder if seats[handed_away[0]] else ""
+            return await self._refuse(tx, user, assessment_id, "reassigned", now, by=holder,
+                                      role=self.config.roles[handed_away[0]].label)
+        plan = await tx.current_plan(assessment_id)
+        opened = {r.role for r in rows}
+        later = [role for stage in plan for role in stage if role not in opened and role in self.config.roles
+                 and user in self.config.roles[role].members]
+        if later:
+            waiting = ", ".join(self.config.roles[r.role].label for r in rows
+                                if r.decision is None and r.role in self.config.roles)
+            return await self._refuse(tx, user, assessment_id, "later_stage", now,
+                                      role=self.config.roles[later[0]].label, waiting=waiting)
+        return await self._refuse(tx, user, assessment_id, "not_reviewer", now)
+
     async def _conclude(self, tx: Tx, interview: Interview, decided: dict[str, str | None], decision: Decision,
-                        user: str, comment: str, now: dt.datetime) -> list[Reply]:
-        """Apply the outcome once the decisions so far settle it."""
+                        user: str, comment: str, now: dt.datetime, *, common: dict[str, Any],
+                        seats: dict[str, list[Seat]], votes: list[VoteRow], handed: set[str]) -> list[Reply]:
+        """Apply the outcome once the decisions so far settle it, open the next stage once a stage approved, or
+        tell the requester who is still awaited: one message to the requester for one decision."""
         stamp = utc_iso(now)
-        if decision is Decision.REJECT:
+        settled = [d for d in decided.values() if d is not None]
+        if Decision.REJECT.value in settled:
             status = Status.REJECTED
-        elif decision is Decision.CHANGES:
+        elif Decision.CHANGES.value in settled:
             status = Status.CHANGES_REQUESTED
-        elif all(d in (Decision.APPROVE, Decision.RESERVATIONS) for d in decided.values()):
-            with_reservations = any(d == Decision.RESERVATIONS for d in decided.values())
-            status = Status.APPROVED_WITH_RESERVATIONS if with_reservations else Status.APPROVED
+        elif all(d in APPROVALS for d in decided.values()):
+            later = [stage for stage in await tx.current_plan(interview.id) if not set(stage) & set(decided)]
+            if later:
+                return await self._next_stage(tx, interview, later, common, now)
+            reserving = any(v.decision == Decision.RESERVATIONS.value for v in votes)
+            status = Status.APPROVED_WITH_RESERVATIONS if reserving else Status.APPROVED
         else:
-            waiting = [self.config.roles[r].label for r, d in decided.items() if d is None and r in self.config.roles]
-            return [Reply(interview.requester, ReplyKind.INFO, "review.waiting",
-                          {"id": interview.id, "roles": ", ".join(waiting)}, interview.id)]
+            waiting = [self.progress(r, seats.get(r, []), votes, assigned=r in handed)
+                       for r, d in decided.items() if d is None and r in self.config.roles]
+            return [Reply(interview.requester, ReplyKind.DECISION, "review.decision",
+                          {**common, "waiting": ", ".join(waiting)}, interview.id)]
 
         old = interview
         updated = interview.with_status(status)
@@ -389,13 +692,32 @@ class ReviewDesk:
         await tx.set_review_dates(interview.id, decided_at=stamp, next_review_at=next_review)
         await tx.audit(actor="boussole", action="outcome", assessment_id=interview.id,
                        detail={"status": status.value, "next_review_at": next_review}, now=stamp)
-        params = {"id": interview.id, "title": interview.title or "", "comment": comment, "date": next_review,
-                  "status": status.value, "reviewer": user}
+        # The final approval repeats every reservation of the round, whoever made it.
+        reserved = dict.fromkeys((v.reviewer, v.comment or "") for v in votes
+                                 if v.decision == Decision.RESERVATIONS.value)
+        reservations = [f"{mention(reviewer)} — {text}" if text else mention(reviewer) for reviewer, text in reserved]
+        params = {**common, "date": next_review, "status": status.value, "reservations": reservations}
         replies = [Reply(interview.requester, ReplyKind.DECISION, f"review.outcome.{status.value}", params,
                          interview.id, actions=("resume",) if status is Status.CHANGES_REQUESTED else ())]
         replies += await self._close_reviews(tx, updated, "review.closed", {"status": status.value, "reviewer": user},
                                              now, skip=user)
         return replies
+
+    async def _next_stage(self, tx: Tx, interview: Interview, later: list[list[str]], common: dict[str, Any],
+                          now: dt.datetime) -> list[Reply]:
+        """Every role of the stage approved: the next stage's roles are asked now."""
+        stage = later[0]
+        stamp = utc_iso(now)
+        await tx.open_stage(interview.id, stage, stamp)
+        plan = await tx.current_plan(interview.id)
+        number = plan.index(stage) + 1 if stage in plan else 0
+        await tx.audit(actor="boussole", action="stage_started", assessment_id=interview.id,
+                       detail={"stage": number, "roles": stage}, now=stamp)
+        labels = ", ".join(self.config.roles[r].label if r in self.config.roles else r for r in stage)
+        rows = await tx.current_round(interview.id)
+        replies = [Reply(interview.requester, ReplyKind.DECISION, "review.decision_next_stage",
+                         {**common, "stage": number, "stages": len(plan), "waiting": labels}, interview.id)]
+        return replies + await self._ask_roles(tx, interview, stage, rows[0].round, now)
 
     async def _archive_renewed(self, tx: Tx, renewal: Interview, user: str, now: dt.datetime) -> None:
         if renewal.previous_id is None:
@@ -409,16 +731,274 @@ class ReviewDesk:
         await tx.audit(actor="boussole", action="archived", assessment_id=previous.interview.id,
                        detail={"renewed_by": renewal.id}, now=utc_iso(now))
 
+    async def waiting_requests(self, tx: Tx, now: dt.datetime, *, directions: list[str] | None = None
+                               ) -> list[WaitingRequest]:
+        """Every request still waiting, oldest first, with the seats still open in it (whom to nudge), how long it
+        waited (time with a question open to the requester left out) and its open questions."""
+        waiting = await tx.waiting_reviews(directions=directions)
+        if not waiting:
+            return []
+        away = await self.away(tx, now)
+        assigned = await tx.assignments()
+        filled = {(v.assessment_id, v.role, v.member) for v in await tx.votes_in_review()}
+        questions = await self._questions_by_assessment(tx, waiting)
+        out = []
+        for review in waiting:
+            seats = self.seats(review.role, review.requester, assigned.get((review.assessment_id, review.role)),
+                               away)
+            asked = questions.get(review.assessment_id, [])
+            out.append(WaitingRequest(
+                review, [s for s in seats if (review.assessment_id, s.role, s.member) not in filled],
+                waited(review.requested_at, now, asked), [q for q in asked if q.answered_at is None],
+                (review.assessment_id, review.role) in assigned))
+        return out
+
+    def absence_began(self, absence: Absence) -> dt.datetime:
+        """When an absence took effect: the start of its first day, or its declaration if later that day. A
+        request made before went to the member; one made since went straight to the delegate."""
+        first_day = dt.datetime.combine(dt.date.fromisoformat(absence.starts_on), dt.time(0), tzinfo=self.zone)
+        return max(first_day, dt.datetime.fromisoformat(absence.created_at))
+
+    async def requests_to_hand_over(self, tx: Tx, now: dt.datetime, requests: list[WaitingRequest]
+                                    ) -> list[tuple[str, Reply]]:
+        """Of the `requests` waiting, those that waited for a member since before their absence began, as their
+        delegate receives them now, each with a key that says which hand-over it is (to send it once)."""
+        away = await self.away(tx, now)
+        out: list[tuple[str, Reply]] = []
+        for request in requests:
+            review = request.review
+            for seat in request.open_seats:
+                absence = away.get(seat.member)
+                if (absence is None or request.handed or seat.holder == seat.member
+                        or dt.datetime.fromisoformat(review.requested_at) >= self.absence_began(absence)):
+                    continue
+                key = f"handover:{absence.id}:{review.assessment_id}:{review.round}:{review.role}"
+                if await tx.notice_sent(f"{key}:review.request>{seat.holder}"):
+                    continue
+                row = await tx.assessment(review.assessment_id)
+                if row is None:
+                    continue
+                replies = await self._ask_roles(tx, row.interview, [review.role], review.round, now, only=seat.holder)
+                out += [(f"{key}:{reply.key}", reply) for reply in replies]
+        return out
+
+    async def pending_for(self, tx: Tx, user: str, now: dt.datetime, *, held_only: bool = False
+                          ) -> list[PendingReview]:
+        """The reviews waiting for this person now, oldest first: in their roles, as a delegate, or handed to
+        them; each with its waiting time (open questions to the requester left out) and open questions.
+        `held_only` leaves out the seats a delegate holds for them while they are away (what to send them)."""
+        return self.pending_in(await self.waiting_requests(tx, now), user, held_only=held_only)
+
+    def pending_in(self, requests: list[WaitingRequest], user: str, *, held_only: bool = False
+                   ) -> list[PendingReview]:
+        """`pending_for` over requests already read (a digest run reads them once for every reader)."""
+        out = []
+        for request in requests:
+            review = request.review
+            mine = [s for s in request.open_seats if (s.holder == user if held_only else s.open_to(user))]
+            if not mine or review.requester == user:
+                continue
+            stood_for = next((s.member for s in mine if s.member != user and not request.handed), None)
+            out.append(PendingReview(
+                review.assessment_id, review.title or "", review.requester, review.role,
+                self.config.roles[review.role].label if review.role in self.config.roles else review.role,
+                review.requested_at, request.waited.days, len(request.open_questions), stood_for))
+        return out
+
+    @staticmethod
+    async def _questions_by_assessment(tx: Tx, waiting: list[WaitingReview]) -> dict[int, list[ReviewQuestion]]:
+        """The questions that may pause these requests (asked since the oldest was made), by assessment."""
+        oldest = min(review.requested_at for review in waiting)
+        out: dict[int, list[ReviewQuestion]] = {}
+        for question in await tx.questions_since(oldest):
+            out.setdefault(question.assessment_id, []).append(question)
+        return out
+
     async def _pending(self, tx: Tx, user: str, now: dt.datetime) -> list[Reply]:
-        roles = self.config.roles_of(user)
-        items = []
-        if roles:
-            for review in await tx.waiting_reviews(roles=roles, not_requested_by=user):
-                waited = now - dt.datetime.fromisoformat(review.requested_at)
-                items.append({"id": review.assessment_id, "title": review.title or "", "requester": review.requester,
-                              "role": self.config.roles[review.role].label, "days": waited.days})
-        return [Reply(user, ReplyKind.INFO, "review.pending", {"items": items, "reviewer": bool(roles)},
-                      actions=())]
+        pending = await self.pending_for(tx, user, now)
+        items = [{"id": p.assessment_id, "title": p.title, "requester": p.requester, "role": p.role_label,
+                  "days": p.days} for p in pending]
+        reviewer = bool(self.config.roles_of(user)) or bool(items)
+        return [Reply(user, ReplyKind.INFO, "review.pending", {"items": items, "reviewer": reviewer}, actions=())]
+
+    # -- absences -----------------------------------------------------------------------------
+    async def _away(self, tx: Tx, user: str, command: Command, now: dt.datetime) -> list[Reply]:
+        """`absent du 2027-01-04 au 2027-01-15 [remplaçant <identité>]`: recorded, audited, the delegate told."""
+        found = _AWAY.match(" ".join(command.argument.split()))
+        if found is None:
+            return [Reply(user, ReplyKind.ERROR, "review.away.usage", {})]
+        start, end = _day(found.group(1)), _day(found.group(2))
+        today = self.today(now)
+        horizon = today + dt.timedelta(days=MAX_AWAY_DAYS)
+        if start is None or end is None or end < start or end < today or start > horizon or end > horizon:
+            return [Reply(user, ReplyKind.ERROR, "review.away.bad_dates", {"max": MAX_AWAY_DAYS})]
+        delegate = None
+        if found.group(3) is not None:
+            delegate = parse_identity(found.group(3), user)
+            if delegate is None:
+                return [Reply(user, ReplyKind.ERROR, "review.away.bad_identity", {})]
+            if delegate == user:
+                return [Reply(user, ReplyKind.ERROR, "review.away.self", {})]
+        starts_on, ends_on = max(start, today).isoformat(), end.isoformat()
+        clash = [a for a in await tx.absences_of(user, from_day=today.isoformat())
+                 if a.starts_on <= ends_on and starts_on <= a.ends_on]
+        if clash:
+            return [Reply(user, ReplyKind.ERROR, "review.away.overlap",
+                          {"from_day": clash[0].starts_on, "to_day": clash[0].ends_on})]
+        stamp = utc_iso(now)
+        await tx.add_absence(user=user, starts_on=starts_on, ends_on=ends_on, delegate=delegate, now=stamp)
+        await tx.audit(actor=user, action="absence_declared", assessment_id=None,
+                       detail={"from": starts_on, "to": ends_on, "delegate": delegate}, now=stamp)
+        roles = ", ".join(self.config.roles[r].label for r in self.config.roles_of(user))
+        params = {"from_day": starts_on, "to_day": ends_on, "roles": roles or "—"}
+        if delegate is None:
+            return [Reply(user, ReplyKind.INFO, "review.away.recorded_alone", params)]
+        return [Reply(user, ReplyKind.INFO, "review.away.recorded", {**params, "delegate": mention(delegate)}),
+                Reply(delegate, ReplyKind.INFO, "review.away.delegate_told", {**params, "member": mention(user)})]
+
+    async def absences_for(self, tx: Tx, user: str, now: dt.datetime) -> tuple[list[Absence], list[Absence]]:
+        """A person's absences, current and to come, and those in which they stand in for someone (the
+        dashboard's "my absences and delegations")."""
+        today = self.today(now).isoformat()
+        return await tx.absences_of(user, from_day=today), await tx.delegations_to(user, from_day=today)
+
+    async def _present(self, tx: Tx, user: str, now: dt.datetime) -> list[Reply]:
+        """`présent`: the person's absences in progress or to come end now; their delegates are told."""
+        stamp = utc_iso(now)
+        ended = await tx.end_absences(user, from_day=self.today(now).isoformat(), now=stamp)
+        if not ended:
+            return [Reply(user, ReplyKind.INFO, "review.present.none", {})]
+        await tx.audit(actor=user, action="absence_ended", assessment_id=None,
+                       detail={"absences": [{"from": a.starts_on, "to": a.ends_on, "delegate": a.delegate}
+                                            for a in ended]}, now=stamp)
+        delegates = list(dict.fromkeys(a.delegate for a in ended if a.delegate))
+        return [Reply(user, ReplyKind.INFO, "review.present.done", {}),
+                *(Reply(d, ReplyKind.INFO, "review.present.delegate_told", {"member": mention(user)})
+                  for d in delegates)]
+
+    # -- reassignment ---------------------------------------------------------------------------
+    async def _reassign(self, tx: Tx, user: str, command: Command, now: dt.datetime) -> list[Reply]:
+        """`réassigner <n°> <rôle> <identité>` (admins): one person alone decides for the role on this request."""
+        words = command.rest.split()
+        assessment_id = command.id_argument
+        if assessment_id is None or len(words) != 2:
+            return [Reply(user, ReplyKind.ERROR, "review.reassign.usage", {})]
+        if not self.config.is_admin(user):
+            return await self._refuse(tx, user, assessment_id, "not_admin", now)
+        row = await tx.assessment(assessment_id)
+        if row is None:
+            return await self._refuse(tx, user, None, "not_found", now, wanted=assessment_id)
+        interview = row.interview
+        if interview.status is not Status.IN_REVIEW:
+            return await self._refuse(tx, user, assessment_id, "not_in_review", now, status=interview.status, by="")
+        role = self._role_named(words[0])
+        plan = [r for stage in await tx.current_plan(assessment_id) for r in stage]
+        rows, seats, votes, _handed = await self._round_state(tx, interview, now)
+        waiting = [r.role for r in rows if r.decision is None] + [r for r in plan if r not in {x.role for x in rows}]
+        if role is None or role not in waiting:
+            listing = ", ".join(waiting)
+            return [Reply(user, ReplyKind.ERROR, "review.reassign.no_role",
+                          {"id": assessment_id, "role": words[0][:50], "roles": listing or "—"}, assessment_id)]
+        assignee = parse_identity(words[1], user)
+        if assignee is None:
+            return [Reply(user, ReplyKind.ERROR, "review.away.bad_identity", {})]
+        if assignee == interview.requester:
+            return await self._refuse(tx, user, assessment_id, "assignee_is_requester", now)
+        already = [v for v in votes if v.role == role and assignee in (v.reviewer, v.member)]
+        if already:  # their decision is in: handing them the request would leave nobody to settle it
+            return await self._refuse(tx, user, assessment_id, "already_decided", now, by=already[0].reviewer,
+                                      decision=already[0].decision)
+        stamp = utc_iso(now)
+        before = self.holders(seats.get(role, []))
+        await tx.assign(Assignment(assessment_id, role, assignee, user, stamp))
+        await tx.audit(actor=user, action="review_reassigned", assessment_id=assessment_id,
+                       detail={"role": role, "assignee": assignee, "before": sorted(before)}, now=stamp)
+        label = self.config.roles[role].label
+        params = {"id": assessment_id, "title": interview.title or "", "role": label,
+                  "assignee": mention(assignee), "by": mention(user)}
+        replies = [Reply(user, ReplyKind.INFO, "review.reassign.done", params, assessment_id),
+                   Reply(assignee, ReplyKind.INFO, "review.reassign.to_you", params, assessment_id)]
+        replies += [Reply(holder, ReplyKind.INFO, "review.reassign.away_from_you", params, assessment_id)
+                    for holder in before if holder not in (assignee, user)]
+        if role in {r.role for r in rows}:
+            replies += await self._ask_roles(tx, interview, [role], rows[0].round, now, only=assignee)
+        return replies
+
+    def _role_named(self, word: str) -> str | None:
+        """A role by its name in the configuration (`dpo`) or its label (`RSSI`), case and accents aside."""
+        from conversations.answers import fold
+        wanted = fold(word)
+        for name, role in self.config.roles.items():
+            if fold(name) == wanted or fold(role.label) == wanted:
+                return name
+        return None
+
+    # -- questions to the requester -----------------------------------------------------------------
+    async def _reviewers_of(self, tx: Tx, interview: Interview, now: dt.datetime) -> tuple[list[ReviewRow],
+                                                                                          list[Seat]]:
+        rows, seats, _votes, _handed = await self._round_state(tx, interview, now)
+        return rows, [seat for role_seats in seats.values() for seat in role_seats]
+
+    async def _ask(self, tx: Tx, user: str, command: Command, now: dt.datetime) -> list[Reply]:
+        """`question <n°> <texte>`: a reviewer of the assessment asks its requester; the review's clock pauses."""
+        assessment_id, text = command.id_argument, command.rest
+        if assessment_id is None or not text:
+            return [Reply(user, ReplyKind.ERROR, "review.ask.usage", {})]
+        if len(text) > MAX_TEXT:
+            return [Reply(user, ReplyKind.ERROR, "review.text_too_long", {"length": len(text), "max": MAX_TEXT})]
+        row = await tx.assessment(assessment_id)
+        if row is None:
+            return await self._refuse(tx, user, None, "not_found", now, wanted=assessment_id)
+        interview = row.interview
+        if interview.requester == user:
+            return await self._refuse(tx, user, assessment_id, "own_request", now)
+        if interview.status is not Status.IN_REVIEW:
+            return await self._refuse(tx, user, assessment_id, "not_in_review", now, status=interview.status, by="")
+        _rows, seats = await self._reviewers_of(tx, interview, now)
+        mine = [seat for seat in seats if seat.open_to(user)]
+        if not mine:
+            return await self._refuse(tx, user, assessment_id, "not_reviewer", now)
+        stamp = utc_iso(now)
+        number = await tx.ask_question(assessment_id, user, text, stamp)
+        await tx.audit(actor=user, action="question_asked", assessment_id=assessment_id,
+                       detail={"question": number, "text": text}, now=stamp)
+        labels = ", ".join(dict.fromkeys(self.config.roles[s.role].label for s in mine if s.role in self.config.roles))
+        params = {"id": assessment_id, "title": interview.title or "", "reviewer": user, "roles": labels,
+                  "text": text}
+        return [Reply(user, ReplyKind.INFO, "review.ask.sent", params, assessment_id),
+                Reply(interview.requester, ReplyKind.DECISION, "review.ask.question", params, assessment_id)]
+
+    async def _reply(self, tx: Tx, user: str, command: Command, now: dt.datetime) -> list[Reply]:
+        """`réponse <n°> <texte>`: the requester's reply reaches every reviewer; the open questions close."""
+        assessment_id, text = command.id_argument, command.rest
+        if assessment_id is None or not text:
+            return [Reply(user, ReplyKind.ERROR, "review.reply.usage", {})]
+        if len(text) > MAX_TEXT:
+            return [Reply(user, ReplyKind.ERROR, "review.text_too_long", {"length": len(text), "max": MAX_TEXT})]
+        row = await tx.assessment(assessment_id)
+        if row is None or row.interview.requester != user:
+            await tx.audit(actor=user, action="access_refused", assessment_id=row.interview.id if row else None,
+                           detail={"what": "reply", "wanted": assessment_id}, now=utc_iso(now))
+            return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": assessment_id})]
+        interview = row.interview
+        if interview.status is not Status.IN_REVIEW:
+            return [Reply(user, ReplyKind.ERROR, "review.reply.not_in_review",
+                          {"id": assessment_id, "status": interview.status}, assessment_id)]
+        stamp = utc_iso(now)
+        answered = await tx.answer_questions(assessment_id, text, stamp)
+        await tx.audit(actor=user, action="question_answered", assessment_id=assessment_id,
+                       detail={"questions": [q.id for q in answered], "text": text}, now=stamp)
+        _rows, seats = await self._reviewers_of(tx, interview, now)
+        readers = list(dict.fromkeys([*(s.holder for s in seats), *(q.asked_by for q in answered)]))
+        params = {"id": assessment_id, "title": interview.title or "", "requester": user, "text": text,
+                  "count": len(answered)}
+        return [Reply(user, ReplyKind.INFO, "review.reply.sent", {**params, "count": len(readers)}, assessment_id),
+                *(Reply(reader, ReplyKind.INFO, "review.reply.received", params, assessment_id)
+                  for reader in readers if reader != user)]
+
+    async def open_questions(self, tx: Tx, assessment_id: int) -> list[ReviewQuestion]:
+        """The questions of an assessment still waiting for its requester (the dashboard)."""
+        return await tx.open_questions(assessment_id)
 
     def may_see(self, user: str, interview: Interview) -> bool:
         """Who may read an assessment (its status, report and history): the requester, admins, reviewers, and

@@ -33,6 +33,7 @@ class Argument(StrEnum):
     NUMBER = "number"                  # an assessment number: `statut 12`
     NUMBER_COMMENT = "number_comment"  # an assessment number, then a comment: `refuser 12 hors doctrine`
     WORD = "word"                      # one short word: a language code, a question number or id
+    TEXT = "text"                      # words the command reads itself: `absent du … au … remplaçant …`
 
 
 class Who(StrEnum):
@@ -106,7 +107,7 @@ class CommandSpec:
             return _number(words[0]) is not None
         if self.argument is Argument.WORD:
             return len(words) == 1 and len(words[0]) <= SHORT_WORD
-        return False
+        return self.argument is Argument.TEXT
 
 
 def _decision(name: str, fr: tuple[str, ...], en: tuple[str, ...], *, reaction: str,
@@ -167,6 +168,17 @@ COMMANDS: Mapping[str, CommandSpec] = _table(
     _decision("reject", ("refuser", "rejeter"), ("reject",), reaction="❌"),
     # -- everyone: the dashboard (bot.dashboard, answered beside the review desk) -----------------------
     CommandSpec("dashboard", ("tableau", "tableau de bord"), ("dashboard",), who=Who.ANYONE, side=Side.REVIEW),
+    # -- reviews: absences, reassignment, questions to the requester ----------------------------------
+    CommandSpec("away", ("absent", "absente"), ("away",), argument=Argument.TEXT, argument_required=True,
+                who=Who.REVIEWER, side=Side.REVIEW, button=False),
+    CommandSpec("present", ("présent", "présente", "de retour"), ("back at work", "present", "i'm back"),
+                who=Who.REVIEWER, side=Side.REVIEW, button=False),
+    CommandSpec("ask", ("question",), ("question", "ask"), argument=Argument.TEXT, argument_required=True,
+                who=Who.REVIEWER, side=Side.REVIEW, button=False),
+    CommandSpec("reply", ("réponse", "répondre"), ("reply",), argument=Argument.TEXT, argument_required=True,
+                who=Who.REQUESTER, side=Side.REVIEW, button=False),
+    CommandSpec("reassign", ("réassigner",), ("reassign",), argument=Argument.TEXT, argument_required=True,
+                who=Who.ADMIN, side=Side.REVIEW, button=False),
 )
 
 

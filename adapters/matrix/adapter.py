@@ -66,12 +66,14 @@ from bot.config import MatrixConfig
 from bot.i18n import Rendered, Translator
 from bot.storage import DatabaseUnavailable, OutboxRow
 from bot.storage.dashboard import DashboardMessage
+from conversations.commands import COMMANDS
 from conversations.model import Incoming, Reply, ReplyKind, utc_iso
 
 logger = logging.getLogger(__name__)
 PREFIXES = ("!boussole", "/boussole")
 BACKFILL_PAGES = 20
 MAX_ID = 255        # the spec's limit for user, room and event ids
+REVIEW_QUESTION = "review.ask.question"  # a reviewer's question: a reply to it is the requester's answer
 MAX_BODY = 65_536   # a whole event is at most 64 KiB: a longer body cannot come from a homeserver
 
 
@@ -367,6 +369,14 @@ class MatrixAdapter:
                 return None  # an answer is the asked person's own, given in their direct room
             return Incoming(event_id, user, answer, question=posted.question_id)
         text = event.body.strip()
+        replied = _replied_to(event)
+        if replied is not None and direct:
+            posted = await self.posted.find(room_id, replied)
+            if (posted is not None and posted.key == REVIEW_QUESTION and posted.recipient == user
+                    and posted.assessment_id is not None):
+                # A reply (or a thread) on a reviewer's question is the requester's `réponse <n°> …`.
+                return Incoming(event_id, user, f"{COMMANDS['reply'].fr[0]} {posted.assessment_id} "
+                                                f"{_without_quote(text)}", explicit=True)
         lowered = text.lower()
         for prefix in PREFIXES:
             if lowered.startswith(prefix):
@@ -556,6 +566,29 @@ def _is_text(value: Any, limit: int) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _replied_to(event: Any) -> str | None:
+    """The event a message answers: its thread's root, else the message it replies to; None for neither (or
+    for a relation that is not what the spec describes)."""
+    source = getattr(event, "source", None)
+    content = source.get("content") if isinstance(source, dict) else None
+    relation = content.get("m.relates_to") if isinstance(content, dict) else None
+    if not isinstance(relation, dict):
+        return None
+    target: Any = relation.get("event_id") if relation.get("rel_type") == "m.thread" else None
+    if target is None:
+        in_reply_to = relation.get("m.in_reply_to")
+        target = in_reply_to.get("event_id") if isinstance(in_reply_to, dict) else None
+    return target if _is_text(target, MAX_ID) and target and target.isprintable() else None
+
+
+def _without_quote(body: str) -> str:
+    """A reply's own text, without the quoted lines (`> …`) clients put first as a fallback."""
+    lines = body.splitlines()
+    while lines and lines[0].startswith(">"):
+        lines.pop(0)
+    return "\n".join(lines).strip()
 
 
 def _unreadable(event: Any) -> str | None:

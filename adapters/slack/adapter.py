@@ -16,6 +16,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 SETTLING_KEYS = {"review.recorded", "review.closed", "review.role_decided", "review.withdrawn_notice"}
 RETRIES = 5
 SLACK_ALT_TEXT = 1000  # characters of an image's alt_txt (files.getUploadURLExternal: alt_txt_too_large)
+REVIEW_QUESTION = "review.ask.question"  # a reviewer's question: a reply in its thread is the requester's answer
 
 
 class Pacer:
@@ -123,7 +125,19 @@ class SlackAdapter:
         await self._receive_then_ack(ack, translate("command", body), **ack_args)
 
     async def _on_event(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await self._receive_then_ack(ack, translate("event_callback", body))
+        await self._receive_then_ack(ack, await self._in_thread(translate("event_callback", body)))
+
+    async def _in_thread(self, translated: Translated) -> Translated:
+        """A reply in the thread of a reviewer's question is the requester's `réponse <n°> …`."""
+        if translated.thread is None or len(translated.events) != 1:
+            return translated
+        posted = await self.posted.find(*translated.thread)
+        incoming = translated.events[0]
+        if (posted is None or posted.key != REVIEW_QUESTION or posted.recipient != incoming.user
+                or posted.assessment_id is None):
+            return translated
+        text = f"{COMMANDS['reply'].fr[0]} {posted.assessment_id} {incoming.text}"
+        return replace(translated, events=[replace(incoming, text=text, explicit=True)])
 
     async def _on_home_opened(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         translated = translate("event_callback", body)

@@ -57,6 +57,7 @@ class Translated:
     click: Click | None = None
     modal: Modal | None = None
     home: str | None = None      # a user who opened the Home tab: their dashboard is published there
+    thread: tuple[str, str] | None = None  # a reply in a thread: (channel, ts of the message it answers)
 
 
 class Unreadable(ValueError):
@@ -147,8 +148,11 @@ def from_event(body: dict[str, Any]) -> Translated:
     if event.get("bot_id") or event.get("subtype") or not event.get("user"):
         return Translated()  # the bot's own messages, edits, joins: not the user talking
     text = decoded(_text(event, "text", "event"))
+    thread = None
+    if event.get("thread_ts") is not None and event.get("thread_ts") != event.get("ts"):
+        thread = (_identifier(event, "channel", "event"), _identifier(event, "thread_ts", "event"))
     return Translated([Incoming(f"slack:event:{_identifier(body, 'event_id')}",
-                                PREFIX + _identifier(event, "user", "event"), text)])
+                                PREFIX + _identifier(event, "user", "event"), text)], thread=thread)
 
 
 def _selected(body: dict[str, Any], block_id: str) -> str:

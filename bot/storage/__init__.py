@@ -2,16 +2,18 @@
 
 `Database` opens the file and runs transactions; `Tx` offers every query by name, grouped by
 concern in the modules beside this one (schema, interviews, reviews, notices, outbox, audit,
-transport state, inbox).
+transport state, inbox, absences, questions to requesters).
 """
 
+from bot.storage.absences import Absence
 from bot.storage.audit import GENESIS_HASH, AuditHead, AuditRow, RecordedStatus, audit_hash, detail_json
 from bot.storage.database import Database, DatabaseUnavailable, StorageError, Tx, is_transient
 from bot.storage.inbox import InboxRow
 from bot.storage.interviews import AssessmentRow, UserState
 from bot.storage.notices import APPROVED, AssessmentLine, NoticeClaim
 from bot.storage.outbox import OutboxRow, PostedPart, transport_of
-from bot.storage.reviews import ReviewRow, WaitingReview
+from bot.storage.questions import ReviewQuestion
+from bot.storage.reviews import Assignment, ReviewRow, VoteRow, WaitingReview
 from bot.storage.schema import MIGRATIONS
 from bot.storage.transport import MatrixRoom
 
@@ -19,8 +21,10 @@ __all__ = [
     "APPROVED",
     "GENESIS_HASH",
     "MIGRATIONS",
+    "Absence",
     "AssessmentLine",
     "AssessmentRow",
+    "Assignment",
     "AuditHead",
     "AuditRow",
     "Database",
@@ -31,10 +35,12 @@ __all__ = [
     "OutboxRow",
     "PostedPart",
     "RecordedStatus",
+    "ReviewQuestion",
     "ReviewRow",
     "StorageError",
     "Tx",
     "UserState",
+    "VoteRow",
     "WaitingReview",
     "audit_hash",
     "detail_json",

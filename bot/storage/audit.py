@@ -114,8 +114,15 @@ class AuditQueries(Queries):
         return [RecordedStatus(r["id"], r["requester"], r["status"]) for r in rows]
 
     async def decided_reviews(self) -> list[ReviewRow]:
-        """Every decision taken, every round (not the requests closed without one), by assessment then time."""
+        """Every decision taken, every round, by assessment then time: each role's settling decision as `reviews`
+        holds it, and each other member's decision as `review_votes` holds it (once per person, even when one
+        decision filled an absent member's place too). Not the requests closed without a decision."""
         rows = await self.fetchall(
             "SELECT assessment_id, round, role, requested_at, decision, reviewer, comment, decided_at FROM reviews "
-            "WHERE decision IS NOT NULL AND decision != ? ORDER BY assessment_id, decided_at, role", (CLOSED,))
+            "WHERE decision IS NOT NULL AND decision != ? "
+            "UNION ALL SELECT DISTINCT v.assessment_id, v.round, v.role, r.requested_at, v.decision, v.reviewer, "
+            "v.comment, v.decided_at FROM review_votes AS v JOIN reviews AS r ON r.assessment_id = v.assessment_id "
+            "AND r.round = v.round AND r.role = v.role "
+            "WHERE r.decision IS NULL OR r.decision = ? OR r.reviewer != v.reviewer OR r.decided_at != v.decided_at "
+            "ORDER BY assessment_id, decided_at, role", (CLOSED, CLOSED))
         return [ReviewRow.from_row(r) for r in rows]

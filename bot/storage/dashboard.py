@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bot.storage.base import Queries, marks
+from bot.storage.base import Queries
 from bot.storage.interviews import ASSESSMENT_COLUMNS, AssessmentRow
 
 SLACK_HOME = "slack.home:"            # + user: the fingerprint of the Home view last published there
@@ -38,17 +38,6 @@ class DashboardMessage:
 
 
 @dataclass(frozen=True)
-class PendingRequest:
-    """An assessment waiting for the decision of one or more roles a reviewer holds."""
-
-    assessment_id: int
-    title: str | None
-    requester: str
-    roles: list[str]
-    requested_at: str   # the oldest of its requests
-
-
-@dataclass(frozen=True)
 class OwnAssessments:
     """A requester's newest assessments still in play, and how many they have in play and closed."""
 
@@ -69,23 +58,6 @@ class DashboardQueries(Queries):
             "SELECT COALESCE(SUM(status NOT IN (?, ?)), 0) AS in_play, COALESCE(SUM(status IN (?, ?)), 0) AS closed "
             "FROM assessments WHERE requester = ?", (*CLOSED_STATUSES, *CLOSED_STATUSES, requester))
         return OwnAssessments([AssessmentRow.from_row(r) for r in rows], int(counts["in_play"]), int(counts["closed"]))
-
-    async def pending_requests(self, *, roles: list[str], not_requested_by: str,
-                               limit: int) -> tuple[list[PendingRequest], int]:
-        """The `limit` oldest assessments waiting for a decision of any of `roles` (one line each, whatever the
-        number of those roles it waits for), not requested by `not_requested_by`; and how many there are."""
-        if not roles:
-            return [], 0
-        rows = await self.fetchall(
-            "SELECT a.id, a.title, a.requester, MIN(r.requested_at) AS requested_at, "
-            "group_concat(r.role) AS roles, COUNT(*) OVER () AS total "
-            "FROM reviews AS r JOIN assessments AS a ON a.id = r.assessment_id AND r.round = a.review_round "
-            f"WHERE r.decision IS NULL AND a.status = 'in_review' AND r.role IN ({marks(roles)}) "
-            "AND a.requester != ? GROUP BY a.id ORDER BY MIN(r.requested_at), a.id LIMIT ?",
-            (*roles, not_requested_by, limit))
-        total = int(rows[0]["total"]) if rows else 0
-        return [PendingRequest(int(r["id"]), r["title"], str(r["requester"]), str(r["roles"]).split(","),
-                               str(r["requested_at"])) for r in rows], total
 
     async def roles_waited_for(self, requester: str) -> dict[int, list[str]]:
         """For each of the requester's assessments in review, the roles whose decision it still waits for."""

@@ -16,12 +16,14 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.storage.absences import AbsenceQueries
 from bot.storage.audit import AuditQueries
 from bot.storage.dashboard import DashboardQueries
 from bot.storage.inbox import InboxQueries
 from bot.storage.interviews import InterviewQueries
 from bot.storage.notices import NoticeQueries
 from bot.storage.outbox import OutboxQueries
+from bot.storage.questions import QuestionQueries
 from bot.storage.reviews import ReviewQueries
 from bot.storage.schema import MIGRATIONS, statements
 from bot.storage.transport import TransportQueries
@@ -62,7 +64,7 @@ def _as_storage_error(path: Path, error: BaseException) -> StorageError | None:
 
 
 class Tx(InterviewQueries, ReviewQueries, NoticeQueries, OutboxQueries, AuditQueries, TransportQueries,
-         InboxQueries, DashboardQueries):
+         InboxQueries, DashboardQueries, AbsenceQueries, QuestionQueries):
     """Every query, on the connection of one transaction."""
 
 

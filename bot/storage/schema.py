@@ -205,6 +205,61 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX inbox_waiting ON inbox(transport, id) WHERE processed_at IS NULL;
     """,
+    # 11: reviews as a city runs them. Each member's decision (a vote: several per role when a role decides
+    # "all" or by quorum, with the absent member a delegate stood in for); the stages planned at submission,
+    # whose later roles get their request row only when their stage starts; a request handed to another person;
+    # absences with their delegate; questions to the requester. Decisions taken before are carried over as votes.
+    """
+    CREATE TABLE review_votes (
+        assessment_id INTEGER NOT NULL REFERENCES assessments(id),
+        round INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        member TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        comment TEXT,
+        decided_at TEXT NOT NULL,
+        PRIMARY KEY (assessment_id, round, role, member)
+    );
+    INSERT INTO review_votes(assessment_id, round, role, member, reviewer, decision, comment, decided_at)
+        SELECT assessment_id, round, role, reviewer, reviewer, decision, comment, decided_at FROM reviews
+        WHERE decision IS NOT NULL AND decision != 'closed' AND reviewer IS NOT NULL;
+    CREATE TABLE review_plan (
+        assessment_id INTEGER NOT NULL REFERENCES assessments(id),
+        round INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        stage INTEGER NOT NULL,
+        PRIMARY KEY (assessment_id, round, role)
+    );
+    CREATE TABLE review_assignments (
+        assessment_id INTEGER NOT NULL REFERENCES assessments(id),
+        role TEXT NOT NULL,
+        assignee TEXT NOT NULL,
+        assigned_by TEXT NOT NULL,
+        assigned_at TEXT NOT NULL,
+        PRIMARY KEY (assessment_id, role)
+    );
+    CREATE TABLE absences (
+        id INTEGER PRIMARY KEY,
+        user TEXT NOT NULL,
+        starts_on TEXT NOT NULL,
+        ends_on TEXT NOT NULL,
+        delegate TEXT,
+        created_at TEXT NOT NULL,
+        ended_at TEXT
+    );
+    CREATE INDEX absences_current ON absences(ends_on) WHERE ended_at IS NULL;
+    CREATE TABLE review_questions (
+        id INTEGER PRIMARY KEY,
+        assessment_id INTEGER NOT NULL REFERENCES assessments(id),
+        asked_by TEXT NOT NULL,
+        question TEXT NOT NULL,
+        asked_at TEXT NOT NULL,
+        answer TEXT,
+        answered_at TEXT
+    );
+    CREATE INDEX review_questions_by_assessment ON review_questions(assessment_id, id);
+    """,
 ]
 
 

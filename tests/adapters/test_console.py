@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -395,3 +397,111 @@ def test_a_reviewer_works_in_english_with_the_english_words(tmp_path):
     to_nr = [o["text"] for o in english if o["to"] == "nr"]
     assert "error" not in [o["kind"] for o in english]
     assert any("no. 1" in text for text in to_nr[1:3]) and "no. 1" not in to_nr[-1]  # listed, then decided
+
+# -------------------------------------------------------------------------- reviews as a city runs them
+
+CITY = """
+admins = ["console:admin"]
+[roles.dpo]
+label = "DPD"
+members = ["console:dpo", "console:dpo2", "console:dpo3"]
+criteria = [1, 2]
+when_answers = { ctx_data = ["personal", "images", "audio", "location"] }
+decide = "quorum"
+quorum = 2
+[roles.juridique]
+label = "Direction juridique"
+members = ["console:juriste", "console:juriste2"]
+criteria = [2, 6]
+always = true
+decide = "all"
+[roles.nr]
+label = "Numérique responsable"
+members = ["console:nr"]
+criteria = [3, 4, 5, 7]
+always = true
+[review]
+stages = [["nr"], ["dpo", "juridique"]]
+[directions.numerique]
+label = "Direction du numérique"
+managers = ["console:manager"]
+"""
+
+
+def _as(who: str, text: str) -> str:
+    return json.dumps({"as": who, "text": text})
+
+
+def _texts(out: list[dict], who: str) -> list[str]:
+    return [o["text"] for o in out if o["to"] == who]
+
+
+def test_a_quorum_an_all_role_and_stages_on_the_terminal(tmp_path):
+    config = tmp_path / "city.toml"
+    config.write_text(CITY, encoding="utf-8")
+    db = tmp_path / "b.db"
+    out = run_console(db, ["nouveau", *script_for({"ctx_data": "3"}), "soumettre"], "--config", str(config))
+    assert [o["to"] for o in out if o["kind"] == "review_request"] == ["nr"]   # stage 1 only
+    out = run_console(db, [_as("dpo", "valider 1"), _as("nr", "valider 1 RAS")], "--config", str(config))
+    assert "n'en est pas encore à l'étape de « DPD »" in _texts(out, "dpo")[0]
+    assert sorted(o["to"] for o in out if o["kind"] == "review_request") == [
+        "dpo", "dpo2", "dpo3", "juriste", "juriste2"]
+    assert "L'étape 2 sur 2 commence : la demande part vers DPD, Direction juridique" in _texts(out, "agent")[0]
+    out = run_console(db, [_as("dpo", "valider 1"), _as("juriste", "valider 1"), _as("dpo2", "valider 1"),
+                           _as("dpo3", "valider 1"), _as("juriste2", "réserves 1 revoir la conservation")],
+                      "--config", str(config))
+    told = _texts(out, "agent")
+    assert len(told) == 4  # one message per decision taken (the fifth attempt comes after the quorum)
+    assert "Toujours en attente de la décision de : DPD (1/2), Direction juridique (0/2)" in told[0]
+    assert "Toujours en attente de la décision de : DPD (1/2), Direction juridique (1/2)" in told[1]
+    assert "Toujours en attente de la décision de : Direction juridique (1/2)" in told[2]   # the quorum is met
+    assert "a déjà été tranchée pour votre rôle par dpo2" in _texts(out, "dpo3")[-1]
+    assert told[-1].startswith("✅ juriste2 (Direction juridique) : votre évaluation n°1")
+    assert "validée avec réserves — juriste2 — revoir la conservation" in told[-1]
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(ZoneInfo("Europe/Paris")).date()
+
+
+def test_a_delegate_on_the_terminal_decides_for_an_absent_member_but_not_on_their_own_request(tmp_path):
+    db = tmp_path / "b.db"
+    start, end = _today(), _today() + dt.timedelta(days=10)
+    out = run_console(db, [_as("dpo", f"absent du {start} au {end} remplaçant bob"),
+                           "nouveau", *script_for({"ctx_data": "3"}), "soumettre", _as("bob", "valider 1")])
+    assert _texts(out, "dpo")[0].startswith(f"Absence enregistrée du {start} au {end} : bob reçoit et décide")
+    assert sorted(o["to"] for o in out if o["kind"] == "review_request") == ["bob", "nr"]
+    assert _texts(out, "bob")[-1].startswith("Décision enregistrée : validé pour l'évaluation n°1")
+    bob = [_as("bob", "nouveau"), *(_as("bob", text) for text in script_for({"ctx_data": "3"})),
+           _as("bob", "soumettre"), _as("bob", "valider 2"), _as("dpo", "présent"), _as("dpo", "valider 2")]
+    out = run_console(db, bob)
+    assert {o["to"] for o in out if o["kind"] == "review_request"} == {"dpo", "nr"}  # not to bob, who asks
+    assert "Vous ne pouvez pas décider sur votre propre demande (évaluation n°2)." in _texts(out, "bob")
+    assert _texts(out, "dpo")[-1].startswith("Décision enregistrée : validé pour l'évaluation n°2")
+    history = run_console(db, [_as("admin", "historique 1")])[0]["text"]
+    assert "absence_declared" not in history  # an absence is not an assessment's
+    import sqlite3
+    with sqlite3.connect(db) as raw:
+        detail = raw.execute("SELECT detail FROM audit WHERE action = 'decision' AND actor = 'console:bob'").fetchone()
+    assert json.loads(detail[0])["for"] == ["console:dpo"]
+
+
+def test_reassignment_and_questions_to_the_requester_on_the_terminal(tmp_path):
+    db = tmp_path / "b.db"
+    out = run_console(db, ["nouveau", *script_for(), "soumettre",
+                           _as("nr", "question 1 Quel indicateur suivrez-vous ?"),
+                           _as("agent", "réponse 1 Le délai moyen d'orientation."),
+                           _as("nr", "réassigner 1 numerique-responsable bob"),
+                           _as("admin", "réassigner 1 numerique-responsable bob"),
+                           _as("nr", "valider 1"), _as("bob", "valider 1 vu")])
+    agent = _texts(out, "agent")
+    assert any(t.startswith("❓ nr (Numérique responsable) vous pose une question sur votre évaluation n°1 « Tri du "
+                            "courrier entrant » : « Quel indicateur suivrez-vous ? »") for t in agent)
+    assert any(t.startswith("💬 agent répond sur l'évaluation n°1") for t in _texts(out, "nr"))
+    assert "Seul un administrateur peut réassigner" in _texts(out, "nr")[-3]
+    assert "a été confiée à bob" in _texts(out, "nr")[-1]
+    assert [o["kind"] for o in out if o["to"] == "bob"] == ["info", "review_request", "info"]
+    assert agent[-1].startswith("✅ bob (Numérique responsable) : votre évaluation n°1")
+    history = run_console(db, [_as("admin", "historique 1")])[0]["text"]
+    for action in ("question_asked", "question_answered", "review_reassigned"):
+        assert action in history

@@ -102,6 +102,8 @@ async def test_a_decision_rewritten_with_its_hashes_recomputed_is_caught(app, db
     with sqlite3.connect(db_path) as raw:
         raw.execute("UPDATE reviews SET reviewer = 'console:dpo', comment = 'rien à signaler' WHERE assessment_id = ?",
                     (n,))
+        raw.execute("UPDATE review_votes SET reviewer = 'console:dpo', comment = 'rien à signaler' "
+                    "WHERE assessment_id = ?", (n,))  # each member's decision is kept too
     assert (await verify(app.db)).intact
     against_head = await verify(app.db, [published])
     assert not against_head.intact and f"checkpoint {published.count}" in against_head.reason

@@ -58,9 +58,10 @@ async def test_approve_sets_the_next_review_date(app, clock):
     n = await submitted(chat)
     replies = await chat.say(f"valider {n} RAS", user=NR)
     assert to(replies, NR, "info")[0].text.startswith("Décision enregistrée : validé")
-    outcome = to(replies, ALICE, "decision")
-    assert "nr (Numérique responsable) : validé pour votre évaluation n°1" in outcome[0].text
-    assert "est validée. Prochaine réévaluation le 02/03/2028" in outcome[1].text   # level I: 24 months
+    outcome = to(replies, ALICE)
+    assert len(outcome) == 1  # one decision, one message
+    assert outcome[0].text == ("✅ nr (Numérique responsable) : votre évaluation n°1 « Tri du courrier entrant » est "
+                               "validée — « RAS ». Prochaine réévaluation le 02/03/2028.")   # level I: 24 months
     async with app.db.reading() as tx:
         row = await tx.assessment(n)
     assert row.interview.status is Status.APPROVED
@@ -110,8 +111,9 @@ async def test_changes_requested_then_resubmitted(app):
     chat = Chat(app)
     n = await submitted(chat)
     replies = await chat.say(f"modifications {n} précisez l'indicateur de gain", user=NR)
-    told = to(replies, ALICE, "decision")[-1]
-    assert "Des modifications sont demandées" in told.text and "précisez l'indicateur" in told.text
+    told = to(replies, ALICE)
+    assert len(told) == 1  # one decision, one message: no second copy of the same news
+    assert "des modifications sont demandées" in told[0].text and "précisez l'indicateur" in told[0].text
     assert await status_of(app, n) is Status.CHANGES_REQUESTED
     resumed = await chat.say(f"reprendre {n}")
     assert resumed[-1].kind == "summary"  # answers kept
@@ -129,7 +131,9 @@ async def test_reject_then_late_decisions_are_refused(app, db_path):
     chat = Chat(app)
     n = await submitted(chat, {"c2_ciso": "non"})
     replies = await chat.say(f"refuser {n} hébergement non conforme", user=JURISTE)
-    assert "est refusée — « hébergement non conforme »" in to(replies, ALICE)[-1].text
+    assert [r.text for r in to(replies, ALICE)] == [
+        "⛔ juriste (Direction juridique) : votre évaluation n°1 « Tri du courrier entrant » est refusée — "
+        "« hébergement non conforme »."]
     closed = to(replies, DPO)
     assert closed and "votre demande de validation est close" in closed[0].text
     late = await chat.say(f"valider {n}", user=DPO)
@@ -179,7 +183,7 @@ async def test_the_only_member_of_a_required_role_as_requester_alerts_the_admins
     for reviewer in (DPO, RSSI, JURISTE):
         await chat.say(f"valider {n}", user=reviewer)
     assert await status_of(app, n) is Status.IN_REVIEW
-    assert "Numérique responsable" in to(chat.inbox, NR, "info")[-1].text
+    assert "Numérique responsable" in to(chat.inbox, NR, "decision")[-1].text  # one message per decision
 
 
 async def test_the_blocked_review_alert_speaks_each_admins_language(app):

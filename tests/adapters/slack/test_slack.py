@@ -360,3 +360,27 @@ async def test_numbers_that_once_were_dropped_are_answered_and_the_bot_goes_on(w
     await world.slack.message(ALICE, "nouveau")
     await next_prompt(world, ALICE, "0")
     assert not audit(world, "event_failed")
+
+
+async def test_a_reply_in_the_thread_of_a_reviewers_question_is_the_requesters_answer(world):
+    from tests.adapters.test_console import script_for
+    from tests.helpers import event
+    for text in ["nouveau", *script_for(), "soumettre"]:
+        await world.app.handle(event(f"slack:{ALICE}", text))
+    await world.app.handle(event("slack:UNR", "question 1 Quel indicateur suivrez-vous ?"))
+    asked = await world.api.wait_for(lambda: [m for m in world.api.posted(dm(ALICE)) if "vous pose une question" in
+                                              m["text"]])
+    n = int(time.time())
+    for ts, text in ((asked[0]["ts"], "Le délai moyen d'orientation."), (None, "Un message à part")):
+        body = json.dumps({"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": f"EvThread{ts}",
+                           "event_time": n, "event": {"type": "message", "channel_type": "im", "channel": dm(ALICE),
+                                                      "user": ALICE, "text": text, "ts": f"1720000000.{n}",
+                                                      **({"thread_ts": ts} if ts else {})}})
+        assert (await world.slack.post(body, "application/json")).status == 200
+
+    def answered() -> list[str]:
+        with sqlite3.connect(world.app.db.path) as raw:
+            return [a for (a,) in raw.execute("SELECT answer FROM review_questions WHERE answer IS NOT NULL")]
+    assert await world.api.wait_for(answered) == ["Le délai moyen d'orientation."]
+    told = await world.api.wait_for(lambda: [m for m in world.api.posted(dm("UNR")) if "répond sur" in m["text"]])
+    assert "Le délai moyen d'orientation." in told[0]["text"]
