@@ -34,6 +34,7 @@ KNOWN_ACTIONS = frozenset({
     "reviewers_alerted", "no_reviewer", "review_requested", "review_blocked", "decision", "outcome", "archived",
     "decision_refused", "access_refused", "report_viewed", "event_failed", "reminders_sent",
     "matrix_verification_refused", "matrix_verification_cancelled", "matrix_verification_done",
+    "absence_declared", "absence_ended", "review_reassigned", "question_asked", "question_answered", "stage_started",
 })
 
 
@@ -213,8 +214,24 @@ class _Teller:
         if action == "decision":
             decision = _text(detail, "decision")
             key = f"history.decision.{decision}"
+            stood_in_for = self.people(detail, "for")   # a delegate decides in the absent member's place
+            if stood_in_for:
+                actor = t("history.for", actor=actor, members=", ".join(stood_in_for))
             return t(key if key in t.strings else "history.decision", actor=actor, roles=self.roles(detail),
                      comment=self.comment(detail))
+        if action == "absence_declared":
+            delegate = _text(detail, "delegate")
+            return t("history.absence_declared" if delegate else "history.absence_declared.alone", actor=actor,
+                     from_day=t.date(_text(detail, "from")) or "—", to_day=t.date(_text(detail, "to")) or "—",
+                     delegate=self.actor(delegate) if delegate else "")
+        if action == "review_reassigned":
+            assignee = _text(detail, "assignee")
+            return t("history.review_reassigned", actor=actor, role=self.glossary.role(_text(detail, "role")),
+                     assignee=self.actor(assignee) if assignee else t("history.nobody"))
+        if action in ("question_asked", "question_answered"):
+            return t(f"history.{action}", actor=actor, text=quoted(_text(detail, "text")) or "—")
+        if action == "stage_started":
+            return t("history.stage_started", stage=_text(detail, "stage") or "—", roles=self.roles(detail))
         if action == "outcome":
             status = _text(detail, "status")
             key = f"history.outcome.{status}"
@@ -233,7 +250,7 @@ class _Teller:
             return t("history.matrix_verification_done", actor=actor, device=quoted(_text(detail, "device"),
                                                                                     DETAIL_LIMIT))
         if action in ("withdrawn", "report_viewed", "event_failed", "matrix_verification_refused",
-                      "matrix_verification_cancelled"):
+                      "matrix_verification_cancelled", "absence_ended"):
             return t(f"history.{action}", actor=actor)
         return t("history.other", actor=actor, action=quoted(action.replace("_", " "), DETAIL_LIMIT))
 

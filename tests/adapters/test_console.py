@@ -479,7 +479,8 @@ def test_a_delegate_on_the_terminal_decides_for_an_absent_member_but_not_on_thei
     assert "Vous ne pouvez pas décider sur votre propre demande (évaluation n°2)." in _texts(out, "bob")
     assert _texts(out, "dpo")[-1].startswith("Décision enregistrée : validé pour l'évaluation n°2")
     history = run_console(db, [_as("admin", "historique 1")])[0]["text"]
-    assert "absence_declared" not in history  # an absence is not an assessment's
+    assert "Absence de" not in history  # an absence is not an assessment's
+    assert "bob (pour dpo), Délégué à la protection des données (DPD), a validé l'évaluation." in history
     import sqlite3
     with sqlite3.connect(db) as raw:
         detail = raw.execute("SELECT detail FROM audit WHERE action = 'decision' AND actor = 'console:bob'").fetchone()
@@ -503,5 +504,8 @@ def test_reassignment_and_questions_to_the_requester_on_the_terminal(tmp_path):
     assert [o["kind"] for o in out if o["to"] == "bob"] == ["info", "review_request", "info"]
     assert agent[-1].startswith("✅ bob (Numérique responsable) : votre évaluation n°1")
     history = run_console(db, [_as("admin", "historique 1")])[0]["text"]
-    for action in ("question_asked", "question_answered", "review_reassigned"):
-        assert action in history
+    for said in ("nr a posé une question au demandeur : « Quel indicateur suivrez-vous ? ».",
+                 "agent a répondu aux questions des relecteurs : « Le délai moyen d'orientation. ».",
+                 "admin a confié la décision du rôle Numérique responsable à bob."):
+        assert said in history
+    assert "question_asked" not in history
