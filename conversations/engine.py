@@ -683,6 +683,9 @@ def route(event: Incoming, conversation: Conversation, drafts: Mapping[int, Inte
         return None
     active = drafts.get(conversation.active) if conversation.active is not None else None
     command = parse_command(event.text, conversation.locale or default_locale)
+    if command is not None and command.name == "back" and active is None and not command.argument:
+        # with no interview to step back in, "back" / "retour" is a reviewer saying they are back (issue 15's word)
+        return Command("present", "")
     awaited = _awaited(conversation, active, questionnaire, versions or {}, directions)
     if awaited is None:
         return command

@@ -228,6 +228,16 @@ async def test_back_ends_the_absence_and_requests_return(app, db_path):
     assert [a for a, _d in audit_details(db_path, "absence_ended")] == [DPO]
 
 
+async def test_back_with_no_interview_open_ends_the_absence_and_within_one_goes_back_a_question(app):
+    chat = Chat(app)
+    await chat.say("away from 2026-03-02 to 2026-03-13 delegate console:bob", user=DPO)
+    assert [r.key for r in await chat.say("back", user=DPO)] == ["review.present.done", "review.present.delegate_told"]
+    await chat.say("new", user=DPO)
+    await chat.say("Outil de tri", user=DPO)
+    stepped = await chat.say("back", user=DPO)
+    assert stepped[-1].question is not None and stepped[-1].question["number"] == 1
+
+
 @pytest.mark.parametrize(("text", "key"), [
     ("absent", "review.away.usage"),
     ("absent demain", "review.away.usage"),
