@@ -61,9 +61,11 @@ lint: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 
-# The README's pictures, drawn from a demo database in headless Chromium: docs/registre.png.
+# The README's pictures: the register drawn from a demo database in headless Chromium (docs/registre.png),
+# and the compass of a demo assessment (docs/boussole-compass.png).
 pictures: $(DEV_STAMP)
 	$(BIN)/python -m tests.pictures
+	$(BIN)/python -m bot.compass demo docs/boussole-compass.png
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* $(ELEMENT)/node_modules $(AXE)/node_modules
