@@ -6,8 +6,8 @@ own. Each sample is one `publish_home` for one of the reviewers in turn: a readi
 the dashboard's rows (their assessments, the reviews waiting for them, their directions' digest),
 the words, the Block Kit view, and `views.publish` over HTTP to the fake Web API on 127.0.0.1.
 The baseline in the same run, interleaved with it, is a bare `views.publish` of a fixed view (the
-largest view of the run) through the same client. Absences with delegates belong to the review
-workflow, not in this branch: every reviewer here is present.
+largest view of the run) through the same client. One reviewer in ten is away this week, with a
+colleague of another role as delegate, who then sees that member's requests too.
 """
 
 from __future__ import annotations
@@ -80,6 +80,11 @@ def populate(path: Path, total: int, reviewers: int) -> None:
                         "state, created_at, updated_at, next_review_at, review_round) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                         rows)
         raw.executemany("INSERT INTO reviews(assessment_id, round, role, requested_at) VALUES (?,?,?,?)", reviews)
+        away = [(reviewer(n), (NOW - dt.timedelta(days=2)).date().isoformat(),
+                 (NOW + dt.timedelta(days=5)).date().isoformat(), reviewer((n + 11) % reviewers), utc_iso(NOW))
+                for n in range(0, reviewers, 10)]
+        raw.executemany("INSERT INTO absences(user, starts_on, ends_on, delegate, created_at) VALUES (?,?,?,?,?)",
+                        away)
 
 
 async def run(*, assessments: int = 1_000, reviewers: int = 50, samples: int = 500,

@@ -731,11 +731,13 @@ class ReviewDesk:
         await tx.audit(actor="boussole", action="archived", assessment_id=previous.interview.id,
                        detail={"renewed_by": renewal.id}, now=utc_iso(now))
 
-    async def waiting_requests(self, tx: Tx, now: dt.datetime, *, directions: list[str] | None = None
+    async def waiting_requests(self, tx: Tx, now: dt.datetime, *, directions: list[str] | None = None,
+                               roles: list[str] | None = None, not_requested_by: str | None = None
                                ) -> list[WaitingRequest]:
-        """Every request still waiting, oldest first, with the seats still open in it (whom to nudge), how long it
-        waited (time with a question open to the requester left out) and its open questions."""
-        waiting = await tx.waiting_reviews(directions=directions)
+        """Every request still waiting (or only some directions' or roles'), oldest first, with the seats still
+        open in it (whom to nudge), how long it waited (time with a question open to the requester left out)
+        and its open questions."""
+        waiting = await tx.waiting_reviews(directions=directions, roles=roles, not_requested_by=not_requested_by)
         if not waiting:
             return []
         away = await self.away(tx, now)
@@ -787,7 +789,17 @@ class ReviewDesk:
         """The reviews waiting for this person now, oldest first: in their roles, as a delegate, or handed to
         them; each with its waiting time (open questions to the requester left out) and open questions.
         `held_only` leaves out the seats a delegate holds for them while they are away (what to send them)."""
-        return self.pending_in(await self.waiting_requests(tx, now), user, held_only=held_only)
+        # Only the roles this person may hold a seat in are read: their own, those of the members they stand
+        # in for today, and those of the requests handed to them.
+        roles = set(self.config.roles_of(user))
+        for absence in (await self.away(tx, now)).values():
+            if absence.delegate == user:
+                roles.update(self.config.roles_of(absence.user))
+        roles.update(role for (_, role), assignee in (await tx.assignments()).items() if assignee == user)
+        if not roles:
+            return []
+        requests = await self.waiting_requests(tx, now, roles=sorted(roles), not_requested_by=user)
+        return self.pending_in(requests, user, held_only=held_only)
 
     def pending_in(self, requests: list[WaitingRequest], user: str, *, held_only: bool = False
                    ) -> list[PendingReview]:
