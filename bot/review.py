@@ -293,7 +293,7 @@ class ReviewDesk:
     def settled(self, role: str, seats: list[Seat], votes: list[VoteRow], *, assigned: bool) -> str | None:
         """The role's decision once its members' decisions settle it: any rejection or request for changes at
         once; approval when one member ("any", or a handed request), every member ("all"), or the quorum of
-        distinct persons approved; None while that is not reached."""
+        distinct persons approved (or every member's place was filled); None while that is not reached."""
         mine = [v for v in votes if v.role == role]
         for vote in mine:
             if vote.decision not in APPROVALS:
@@ -305,10 +305,13 @@ class ReviewDesk:
         config = self.config.roles.get(role)
         if assigned or config is None or config.decide == "any":
             return last
+        filled = {v.member for v in approving}
+        every_seat = bool(seats) and all(seat.member in filled for seat in seats)
         if config.decide == "all":
-            filled = {v.member for v in approving}
-            return last if seats and all(seat.member in filled for seat in seats) else None
-        return last if len({v.reviewer for v in approving}) >= (config.quorum or 1) else None
+            return last if every_seat else None
+        # A delegate who is also a member counts once; but once every place is filled nobody is left to ask,
+        # and the request would wait for ever.
+        return last if every_seat or len({v.reviewer for v in approving}) >= (config.quorum or 1) else None
 
     def progress(self, role: str, seats: list[Seat], votes: list[VoteRow], *, assigned: bool) -> str:
         """A waiting role as the requester reads it: its label, with approvals so far when several must approve."""

@@ -13,12 +13,15 @@ from tests.bot.test_review_workflow import (
     ALICE,
     BOB,
     DPO,
+    DPO2,
+    DPO3,
     NR,
     PERSONAL,
     RSSI,
     app_with,
     audit_details,
     status_of,
+    with_roles,
 )
 from tests.helpers import Chat, submitted, to
 
@@ -88,3 +91,15 @@ async def test_handing_a_request_twice_to_the_same_person_sends_nothing_again(ap
     again = await chat.say(f"réassigner {n} dpo bob", user=ADMIN)
     assert [(r.to, r.key) for r in again] == [(ADMIN, "review.reassign.already")]
     assert len(audit_details(db_path, "review_reassigned")) == 1
+
+
+async def test_a_quorum_every_seat_of_which_is_filled_is_settled_even_by_fewer_persons(app: Boussole, config,
+                                                                                       db_path):
+    bot = app_with(app, with_roles(config, dpo={"members": [DPO, DPO2, DPO3], "decide": "quorum", "quorum": 3}))
+    chat = Chat(bot)
+    await chat.say("absent du 2026-03-02 au 2026-03-13 remplaçant dpo2", user=DPO)
+    n = await submitted(chat, PERSONAL)
+    await chat.say(f"valider {n}", user=NR)
+    await chat.say(f"valider {n}", user=DPO2)   # fills dpo2's place and the absent dpo's: one person, counted once
+    last = await chat.say(f"valider {n}", user=DPO3)  # every place is filled: nobody is left to ask
+    assert await status_of(bot, n) is Status.APPROVED, [r.text for r in last]
