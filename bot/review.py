@@ -780,9 +780,19 @@ class ReviewDesk:
         for request in requests:
             review = request.review
             for seat in request.open_seats:
-                absence = away.get(seat.member)
-                if (absence is None or request.handed or seat.holder == seat.member
-                        or dt.datetime.fromisoformat(review.requested_at) >= self.absence_began(absence)):
+                if request.handed or seat.holder == seat.member:
+                    continue
+                # The seat passed from the member to its holder through one absence or more (a delegate away
+                # too): it was handed over when the last of them began.
+                chain: list[Absence] = []
+                step = away.get(seat.member)
+                while step is not None and step not in chain:
+                    chain.append(step)
+                    step = away.get(step.delegate) if step.delegate not in (None, seat.holder) else None
+                if not chain:
+                    continue
+                absence = max(chain, key=self.absence_began)
+                if dt.datetime.fromisoformat(review.requested_at) >= self.absence_began(absence):
                     continue
                 key = f"handover:{absence.id}:{review.assessment_id}:{review.round}:{review.role}"
                 if await tx.notice_sent(f"{key}:review.request>{seat.holder}"):

@@ -103,3 +103,18 @@ async def test_a_quorum_every_seat_of_which_is_filled_is_settled_even_by_fewer_p
     await chat.say(f"valider {n}", user=DPO2)   # fills dpo2's place and the absent dpo's: one person, counted once
     last = await chat.say(f"valider {n}", user=DPO3)  # every place is filled: nobody is left to ask
     assert await status_of(bot, n) is Status.APPROVED, [r.text for r in last]
+
+
+async def test_a_request_waiting_for_a_delegate_who_goes_away_is_handed_to_their_delegate(app: Boussole, clock):
+    from bot.reminders import sweep
+    chat = Chat(app)
+    await chat.say("absent du 2026-03-02 au 2026-03-20 remplaçant console:rssi", user=DPO)
+    clock.advance(hours=1)
+    n = await submitted(chat, PERSONAL)   # made during the dpo's absence: straight to rssi
+    assert {r.to for r in chat.inbox if r.kind == "review_request"} == {RSSI, NR}
+    await chat.say("absent du 2026-03-04 au 2026-03-13 remplaçant bob", user=RSSI)
+    clock.advance(days=2)
+    handed = await sweep(app, clock.now)
+    assert [(x.recipient, x.kind, x.assessment) for x in handed if x.kind == "review_handed_over"] == [
+        (BOB, "review_handed_over", n), (BOB, "review_handed_over", n)]
+    assert [x for x in await sweep(app, clock.now) if x.kind == "review_handed_over"] == []   # once
