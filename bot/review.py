@@ -73,6 +73,7 @@ DECISION_ACTIONS = tuple(d.value for d in Decision)  # the buttons of a review r
 MAX_TEXT = 1000          # characters of a question to the requester or of a reply
 MAX_IDENTITY = 200       # characters of an identity typed in a command
 MAX_AWAY_DAYS = 366      # how far ahead an absence may start or end
+MAX_SHOWN_ARGUMENT = 20  # characters of a mistyped assessment number repeated in an answer
 APPROVALS = (Decision.APPROVE.value, Decision.RESERVATIONS.value)
 _DATE = r"(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})"
 _AWAY = re.compile(rf"^(?:du|from)\s+{_DATE}\s+(?:au|to|until)\s+{_DATE}"
@@ -129,6 +130,15 @@ def _day(text: str) -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError:
         return None
+
+
+def asked_number(command: Command) -> int | str:
+    """The assessment number a command asked for, or what was typed instead, cut short: it is repeated to the
+    user who typed it."""
+    if command.id_argument is not None:
+        return command.id_argument
+    typed = command.argument.strip()
+    return typed if len(typed) <= MAX_SHOWN_ARGUMENT else f"{typed[:MAX_SHOWN_ARGUMENT]}…"
 
 
 def parse_identity(text: str, author: str) -> str | None:
@@ -1047,7 +1057,7 @@ class ReviewDesk:
         if row is None or not self.may_see(user, row.interview):
             await tx.audit(actor=user, action="access_refused", assessment_id=row.interview.id if row else None,
                            detail={"what": "report", "wanted": assessment_id}, now=utc_iso(now))
-            return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": assessment_id or command.argument})]
+            return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": asked_number(command)})]
         questionnaire = self.qn(row.interview)
         report = await build(tx, questionnaire, self.config, row.interview.id, self.versions)
         assert report is not None
@@ -1071,7 +1081,7 @@ class ReviewDesk:
         if row is None or not self.may_see(user, row.interview):
             await tx.audit(actor=user, action="access_refused", assessment_id=row.interview.id if row else None,
                            detail={"what": "history", "wanted": assessment_id}, now=utc_iso(self.clock()))
-            return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": assessment_id or command.argument})]
+            return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": asked_number(command)})]
         trail = await tx.audit_trail(row.interview.id)
         entries = [{"at": a.at, "actor": a.actor, "action": a.action, "detail": a.detail} for a in trail]
         return [Reply(user, ReplyKind.INFO, "review.history", {"id": row.interview.id, "entries": entries},

@@ -118,3 +118,11 @@ async def test_a_request_waiting_for_a_delegate_who_goes_away_is_handed_to_their
     assert [(x.recipient, x.kind, x.assessment) for x in handed if x.kind == "review_handed_over"] == [
         (BOB, "review_handed_over", n), (BOB, "review_handed_over", n)]
     assert [x for x in await sweep(app, clock.now) if x.kind == "review_handed_over"] == []   # once
+
+
+async def test_a_report_or_history_of_no_number_does_not_echo_a_long_argument(app: Boussole):
+    chat = Chat(app)
+    for command in ("rapport", "historique"):
+        refused = await chat.say(f"{command} {'a' * 3000}", user=ADMIN)
+        assert [r.key for r in refused] == ["error.not_found"]
+        assert len(refused[0].text) < 200
