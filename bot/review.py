@@ -73,6 +73,7 @@ DECISION_ACTIONS = tuple(d.value for d in Decision)  # the buttons of a review r
 MAX_TEXT = 1000          # characters of a question to the requester or of a reply
 MAX_IDENTITY = 200       # characters of an identity typed in a command
 MAX_AWAY_DAYS = 366      # how far ahead an absence may start or end
+MAX_SHOWN_ARGUMENT = 20  # characters of a mistyped assessment number repeated in an answer
 APPROVALS = (Decision.APPROVE.value, Decision.RESERVATIONS.value)
 _DATE = r"(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})"
 _AWAY = re.compile(rf"^(?:du|from)\s+{_DATE}\s+(?:au|to|until)\s+{_DATE}"
@@ -129,6 +130,15 @@ def _day(text: str) -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError:
         return None
+
+
+def asked_number(command: Command) -> int | str:
+    """The assessment number a command asked for, or what was typed instead, cut short: it is repeated to the
+    user who typed it."""
+    if command.id_argument is not None:
+        return command.id_argument
+    typed = command.argument.strip()
+    return typed if len(typed) <= MAX_SHOWN_ARGUMENT else f"{typed[:MAX_SHOWN_ARGUMENT]}…"
 
 
 def parse_identity(text: str, author: str) -> str | None:
@@ -271,7 +281,8 @@ class ReviewDesk:
 
     def seats(self, role: str, requester: str, assignee: str | None, away: Mapping[str, Absence]) -> list[Seat]:
         """The places in a role's decision on one request: the one person it was handed to; else each member but
-        the requester, held by their delegate while they are away (unless the delegate is the requester)."""
+        the requester, held by their delegate while they are away (unless the delegate is the requester), or by
+        the delegate's own delegate when the delegate is away too."""
         if assignee is not None:
             return [Seat(role, assignee, assignee)]
         config = self.config.roles.get(role)
@@ -279,16 +290,20 @@ class ReviewDesk:
         for member in config.members if config else []:
             if member == requester:
                 continue
+            holder, passed = member, {member}
             absence = away.get(member)
-            delegate = absence.delegate if absence is not None else None
-            holder = delegate if delegate is not None and delegate != requester else member
+            while absence is not None and absence.delegate is not None and absence.delegate not in passed \
+                    and absence.delegate != requester:
+                holder = absence.delegate
+                passed.add(holder)
+                absence = away.get(holder)
             seats.append(Seat(role, member, holder))
         return seats
 
     def settled(self, role: str, seats: list[Seat], votes: list[VoteRow], *, assigned: bool) -> str | None:
         """The role's decision once its members' decisions settle it: any rejection or request for changes at
         once; approval when one member ("any", or a handed request), every member ("all"), or the quorum of
-        distinct persons approved; None while that is not reached."""
+        distinct persons approved (or every member's place was filled); None while that is not reached."""
         mine = [v for v in votes if v.role == role]
         for vote in mine:
             if vote.decision not in APPROVALS:
@@ -300,10 +315,13 @@ class ReviewDesk:
         config = self.config.roles.get(role)
         if assigned or config is None or config.decide == "any":
             return last
+        filled = {v.member for v in approving}
+        every_seat = bool(seats) and all(seat.member in filled for seat in seats)
         if config.decide == "all":
-            filled = {v.member for v in approving}
-            return last if seats and all(seat.member in filled for seat in seats) else None
-        return last if len({v.reviewer for v in approving}) >= (config.quorum or 1) else None
+            return last if every_seat else None
+        # A delegate who is also a member counts once; but once every place is filled nobody is left to ask,
+        # and the request would wait for ever.
+        return last if every_seat or len({v.reviewer for v in approving}) >= (config.quorum or 1) else None
 
     def progress(self, role: str, seats: list[Seat], votes: list[VoteRow], *, assigned: bool) -> str:
         """A waiting role as the requester reads it: its label, with approvals so far when several must approve."""
@@ -316,6 +334,12 @@ class ReviewDesk:
             return f"{label} ({len({v.member for v in approving})}/{len(seats)})"
         return f"{label} ({len({v.reviewer for v in approving})}/{config.quorum})"
 
+    def label(self, role: str) -> str:
+        """A role's label; its bare name once the role left the configuration (a request made before still waits,
+        for an admin to hand on)."""
+        config = self.config.roles.get(role)
+        return config.label if config else role
+
     def holders(self, seats: Iterable[Seat], *, exclude: Iterable[str] = ()) -> dict[str, list[str]]:
         """Each person holding one of the seats, with the labels of the roles they hold them in."""
         left_out = set(exclude)
@@ -323,7 +347,7 @@ class ReviewDesk:
         for seat in seats:
             if seat.holder in left_out:
                 continue
-            label = self.config.roles[seat.role].label if seat.role in self.config.roles else seat.role
+            label = self.label(seat.role)
             labels = out.setdefault(seat.holder, [])
             if label not in labels:
                 labels.append(label)
@@ -608,7 +632,7 @@ class ReviewDesk:
         if sorted(settled) != voted_roles:
             detail["settled"] = sorted(settled)
         await tx.audit(actor=user, action="decision", assessment_id=assessment_id, detail=detail, now=stamp)
-        role_labels = ", ".join(self.config.roles[r].label for r in voted_roles if r in self.config.roles)
+        role_labels = ", ".join(self.label(r) for r in voted_roles)
         common = {"id": assessment_id, "title": interview.title or "", "reviewer": user, "roles": role_labels,
                   "decision": decision.value, "comment": comment}
         replies = [Reply(user, ReplyKind.INFO, "review.recorded", common, assessment_id)]
@@ -617,8 +641,7 @@ class ReviewDesk:
             for member in self.holders(seats[role], exclude=told):
                 told.add(member)
                 replies.append(Reply(member, ReplyKind.INFO, "review.role_decided",
-                                     {**common, "roles": self.config.roles[role].label if role in self.config.roles
-                                      else role, "decision": outcome}, assessment_id))
+                                     {**common, "roles": self.label(role), "decision": outcome}, assessment_id))
         decided = {r.role: r.decision for r in rows}
         decided.update(settled)
         replies += await self._conclude(tx, interview, decided, decision, user, comment, now,
@@ -650,8 +673,7 @@ class ReviewDesk:
         later = [role for stage in plan for role in stage if role not in opened and role in self.config.roles
                  and user in self.config.roles[role].members]
         if later:
-            waiting = ", ".join(self.config.roles[r.role].label for r in rows
-                                if r.decision is None and r.role in self.config.roles)
+            waiting = ", ".join(self.label(r.role) for r in rows if r.decision is None)
             return await self._refuse(tx, user, assessment_id, "later_stage", now,
                                       role=self.config.roles[later[0]].label, waiting=waiting)
         return await self._refuse(tx, user, assessment_id, "not_reviewer", now)
@@ -675,7 +697,7 @@ class ReviewDesk:
             status = Status.APPROVED_WITH_RESERVATIONS if reserving else Status.APPROVED
         else:
             waiting = [self.progress(r, seats.get(r, []), votes, assigned=r in handed)
-                       for r, d in decided.items() if d is None and r in self.config.roles]
+                       for r, d in decided.items() if d is None]
             return [Reply(interview.requester, ReplyKind.DECISION, "review.decision",
                           {**common, "waiting": ", ".join(waiting)}, interview.id)]
 
@@ -713,7 +735,7 @@ class ReviewDesk:
         number = plan.index(stage) + 1 if stage in plan else 0
         await tx.audit(actor="boussole", action="stage_started", assessment_id=interview.id,
                        detail={"stage": number, "roles": stage}, now=stamp)
-        labels = ", ".join(self.config.roles[r].label if r in self.config.roles else r for r in stage)
+        labels = ", ".join(self.label(r) for r in stage)
         rows = await tx.current_round(interview.id)
         replies = [Reply(interview.requester, ReplyKind.DECISION, "review.decision_next_stage",
                          {**common, "stage": number, "stages": len(plan), "waiting": labels}, interview.id)]
@@ -770,9 +792,19 @@ class ReviewDesk:
         for request in requests:
             review = request.review
             for seat in request.open_seats:
-                absence = away.get(seat.member)
-                if (absence is None or request.handed or seat.holder == seat.member
-                        or dt.datetime.fromisoformat(review.requested_at) >= self.absence_began(absence)):
+                if request.handed or seat.holder == seat.member:
+                    continue
+                # The seat passed from the member to its holder through one absence or more (a delegate away
+                # too): it was handed over when the last of them began.
+                chain: list[Absence] = []
+                step = away.get(seat.member)
+                while step is not None and step not in chain:
+                    chain.append(step)
+                    step = away.get(step.delegate) if step.delegate not in (None, seat.holder) else None
+                if not chain:
+                    continue
+                absence = max(chain, key=self.absence_began)
+                if dt.datetime.fromisoformat(review.requested_at) >= self.absence_began(absence):
                     continue
                 key = f"handover:{absence.id}:{review.assessment_id}:{review.round}:{review.role}"
                 if await tx.notice_sent(f"{key}:review.request>{seat.holder}"):
@@ -813,7 +845,7 @@ class ReviewDesk:
             stood_for = next((s.member for s in mine if s.member != user and not request.handed), None)
             out.append(PendingReview(
                 review.assessment_id, review.title or "", review.requester, review.role,
-                self.config.roles[review.role].label if review.role in self.config.roles else review.role,
+                self.label(review.role),
                 review.requested_at, request.waited.days, len(request.open_questions), stood_for))
         return out
 
@@ -903,10 +935,11 @@ class ReviewDesk:
         interview = row.interview
         if interview.status is not Status.IN_REVIEW:
             return await self._refuse(tx, user, assessment_id, "not_in_review", now, status=interview.status, by="")
-        role = self._role_named(words[0])
         plan = [r for stage in await tx.current_plan(assessment_id) for r in stage]
         rows, seats, votes, _handed = await self._round_state(tx, interview, now)
         waiting = [r.role for r in rows if r.decision is None] + [r for r in plan if r not in {x.role for x in rows}]
+        # A role taken out of the configuration since the request was made is named as the request names it.
+        role = self._role_named(words[0]) or (words[0] if words[0] in waiting else None)
         if role is None or role not in waiting:
             listing = ", ".join(waiting)
             return [Reply(user, ReplyKind.ERROR, "review.reassign.no_role",
@@ -916,6 +949,10 @@ class ReviewDesk:
             return [Reply(user, ReplyKind.ERROR, "review.away.bad_identity", {})]
         if assignee == interview.requester:
             return await self._refuse(tx, user, assessment_id, "assignee_is_requester", now)
+        if (await tx.assignments(assessment_id)).get((assessment_id, role)) == assignee:
+            return [Reply(user, ReplyKind.INFO, "review.reassign.already", {
+                "id": assessment_id, "title": interview.title or "", "role": self.label(role),
+                "assignee": mention(assignee)}, assessment_id)]
         already = [v for v in votes if v.role == role and assignee in (v.reviewer, v.member)]
         if already:  # their decision is in: handing them the request would leave nobody to settle it
             return await self._refuse(tx, user, assessment_id, "already_decided", now, by=already[0].reviewer,
@@ -925,8 +962,7 @@ class ReviewDesk:
         await tx.assign(Assignment(assessment_id, role, assignee, user, stamp))
         await tx.audit(actor=user, action="review_reassigned", assessment_id=assessment_id,
                        detail={"role": role, "assignee": assignee, "before": sorted(before)}, now=stamp)
-        label = self.config.roles[role].label
-        params = {"id": assessment_id, "title": interview.title or "", "role": label,
+        params = {"id": assessment_id, "title": interview.title or "", "role": self.label(role),
                   "assignee": mention(assignee), "by": mention(user)}
         replies = [Reply(user, ReplyKind.INFO, "review.reassign.done", params, assessment_id),
                    Reply(assignee, ReplyKind.INFO, "review.reassign.to_you", params, assessment_id)]
@@ -974,7 +1010,7 @@ class ReviewDesk:
         number = await tx.ask_question(assessment_id, user, text, stamp)
         await tx.audit(actor=user, action="question_asked", assessment_id=assessment_id,
                        detail={"question": number, "text": text}, now=stamp)
-        labels = ", ".join(dict.fromkeys(self.config.roles[s.role].label for s in mine if s.role in self.config.roles))
+        labels = ", ".join(dict.fromkeys(self.label(s.role) for s in mine))
         params = {"id": assessment_id, "title": interview.title or "", "reviewer": user, "roles": labels,
                   "text": text}
         return [Reply(user, ReplyKind.INFO, "review.ask.sent", params, assessment_id),
@@ -1004,8 +1040,10 @@ class ReviewDesk:
         readers = list(dict.fromkeys([*(s.holder for s in seats), *(q.asked_by for q in answered)]))
         params = {"id": assessment_id, "title": interview.title or "", "requester": user, "text": text,
                   "count": len(answered)}
+        # With no question open, the reply is a note the requester adds: it closes nothing.
+        received = "review.reply.received" if answered else "review.reply.unasked"
         return [Reply(user, ReplyKind.INFO, "review.reply.sent", {**params, "count": len(readers)}, assessment_id),
-                *(Reply(reader, ReplyKind.INFO, "review.reply.received", params, assessment_id)
+                *(Reply(reader, ReplyKind.INFO, received, params, assessment_id)
                   for reader in readers if reader != user)]
 
     async def open_questions(self, tx: Tx, assessment_id: int) -> list[ReviewQuestion]:
@@ -1031,7 +1069,7 @@ class ReviewDesk:
         if row is None or not self.may_see(user, row.interview):
             await tx.audit(actor=user, action="access_refused", assessment_id=row.interview.id if row else None,
                            detail={"what": "report", "wanted": assessment_id}, now=utc_iso(now))
-            return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": assessment_id or command.argument})]
+            return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": asked_number(command)})]
         questionnaire = self.qn(row.interview)
         report = await build(tx, questionnaire, self.config, row.interview.id, self.versions)
         assert report is not None
@@ -1055,7 +1093,7 @@ class ReviewDesk:
         if row is None or not self.may_see(user, row.interview):
             await tx.audit(actor=user, action="access_refused", assessment_id=row.interview.id if row else None,
                            detail={"what": "history", "wanted": assessment_id}, now=utc_iso(self.clock()))
-            return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": assessment_id or command.argument})]
+            return [Reply(user, ReplyKind.ERROR, "error.not_found", {"id": asked_number(command)})]
         trail = await tx.audit_trail(row.interview.id)
         entries = [{"at": a.at, "actor": a.actor, "action": a.action, "detail": a.detail} for a in trail]
         return [Reply(user, ReplyKind.INFO, "review.history", {"id": row.interview.id, "entries": entries},

@@ -509,3 +509,25 @@ def test_reassignment_and_questions_to_the_requester_on_the_terminal(tmp_path):
                  "admin a confié la décision du rôle Numérique responsable à bob."):
         assert said in history
     assert "question_asked" not in history
+
+
+def test_hostile_review_commands_on_the_terminal_are_each_answered_and_nothing_fails(tmp_path):
+    db = tmp_path / "b.db"
+    start, end = _today(), _today() + dt.timedelta(days=10)
+    out = run_console(db, [_as("dpo", f"absent du {start} au {end} remplaçant rssi"),
+                           _as("rssi", f"absent du {start} au {end} remplaçant bob"),
+                           "nouveau", *script_for({"ctx_data": "3"}), "soumettre",
+                           "réponse 1 Une précision : conservation d'un an.",
+                           _as("admin", "réassigner 1 numerique-responsable bob"),
+                           _as("admin", "réassigner 1 numerique-responsable bob"),
+                           _as("admin", "rapport " + "9" * 30 + "x" * 3000),
+                           _as("bob", "valider 1")])
+    assert sorted(o["to"] for o in out if o["kind"] == "review_request") == ["bob", "bob", "nr"]  # via rssi; nr's
+    assert any(t.startswith("💬 agent ajoute une précision sur l'évaluation n°1") for t in _texts(out, "bob"))
+    assert "déjà confiée à bob : rien n'a changé" in _texts(out, "admin")[1]
+    assert len(_texts(out, "admin")[2]) < 200
+    assert _texts(out, "bob")[-1].startswith("Décision enregistrée : validé pour l'évaluation n°1")
+    import sqlite3
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("SELECT COUNT(*) FROM audit WHERE action = 'event_failed'").fetchone() == (0,)
+        assert raw.execute("SELECT COUNT(*) FROM audit WHERE action = 'review_reassigned'").fetchone() == (1,)
