@@ -37,13 +37,14 @@ class NextStep(StrEnum):
     SUBMIT = "submit"              # every question answered: read over and submit
     BLOCKED = "blocked"            # a blocker waits for the requester's choice
     CHANGES = "changes"            # the reviewers asked for changes
+    QUESTION = "question"          # in review: a reviewer's question waits for the requester's reply
     WAITING = "waiting"            # in review: the roles still to decide
     REEVALUATION = "reevaluation"  # approved: the next re-evaluation
     OVERDUE = "overdue"            # approved, and the re-evaluation date has passed
     NONE = "none"                  # nothing left to do (rejected; in review with no role named)
 
 
-def next_step(row: AssessmentRow, waiting_roles: list[str], now: dt.datetime) -> NextStep:
+def next_step(row: AssessmentRow, waiting_roles: list[str], now: dt.datetime, *, asked: bool = False) -> NextStep:
     interview = row.interview
     status = interview.status
     if status is Status.DRAFT:
@@ -52,6 +53,8 @@ def next_step(row: AssessmentRow, waiting_roles: list[str], now: dt.datetime) ->
         return NextStep.ANSWER if interview.pending is not None else NextStep.SUBMIT
     if status is Status.CHANGES_REQUESTED:
         return NextStep.CHANGES
+    if status is Status.IN_REVIEW and asked:
+        return NextStep.QUESTION
     if status is Status.IN_REVIEW and waiting_roles:
         return NextStep.WAITING
     if status.approved and row.next_review_at:
@@ -70,9 +73,10 @@ async def build(app: Boussole, tx: Tx, user: str, now: dt.datetime) -> Reply:
     assessments = []
     for row in own.newest:
         roles = waiting.get(row.interview.id, [])
+        asked = row.interview.status is Status.IN_REVIEW and bool(await tx.open_questions(row.interview.id))
         assessments.append({
             "id": row.interview.id, "title": row.title or "", "status": row.interview.status.value,
-            "next": next_step(row, roles, now).value, "roles": ", ".join(role_label(r) for r in roles),
+            "next": next_step(row, roles, now, asked=asked).value, "roles": ", ".join(role_label(r) for r in roles),
             "date": row.next_review_at,
             "actions": ("resume", "report") if row.interview.status.editable else ("report",),
         })

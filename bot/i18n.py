@@ -610,6 +610,9 @@ def _render_digest(t: Translator, reply: Reply) -> tuple[str, str, list[dict[str
     return heading, "\n".join(lines), sections
 
 
+NEXT_COMMAND = {"overdue": "reevaluate", "question": "reply"}  # the command a dashboard's next step names
+
+
 def _render_dashboard(t: Translator, reply: Reply) -> tuple[str, str, str, list[dict[str, Any]]]:
     """The user's overview: their assessments with the next step of each, the reviews waiting for them, their
     directions' digest. `sections` carries each line with its own buttons, for the transports that draw them
@@ -628,7 +631,7 @@ def _render_dashboard(t: Translator, reply: Reply) -> tuple[str, str, str, list[
                  status=t(f"status.{item['status']}"))
         if item["next"] != "none":
             step = t(f"dashboard.next.{item['next']}", roles=item["roles"], date=t.date(item["date"]),
-                     command=f"{word('reevaluate' if item['next'] == 'overdue' else 'resume')} {item['id']}")
+                     command=f"{word(NEXT_COMMAND.get(item['next'], 'resume'))} {item['id']}")
             text = t("dashboard.with_next", item=text, next=step)
         mine.append({"text": text, "assessment": item["id"], "actions": _actions(t, item["actions"], item["id"])})
     closed = t("dashboard.closed", count=p["closed"], list=word("list")) if p["closed"] else ""

@@ -531,3 +531,22 @@ def test_hostile_review_commands_on_the_terminal_are_each_answered_and_nothing_f
     with sqlite3.connect(db) as raw:
         assert raw.execute("SELECT COUNT(*) FROM audit WHERE action = 'event_failed'").fetchone() == (0,)
         assert raw.execute("SELECT COUNT(*) FROM audit WHERE action = 'review_reassigned'").fetchone() == (1,)
+
+
+def test_the_dashboard_on_the_terminal_for_a_requester_a_reviewer_and_a_manager(tmp_path):
+    config = tmp_path / "city.toml"
+    config.write_text(CITY, encoding="utf-8")
+    out = run_console(tmp_path / "b.db", [
+        "nouveau", *script_for({"ctx_data": "3"}), "soumettre", "tableau",
+        _as("nr", "question 1 Quel indicateur suivrez-vous ?"), _as("nr", "tableau"), _as("manager", "tableau"),
+        _as("agent", "dashboard")], "--config", str(config))
+    boards = [(o["to"], o["text"]) for o in out if o["text"].startswith("🧭 Tableau de bord Boussole")]
+    assert [to for to, _text in boards] == ["agent", "nr", "manager", "agent"]
+    waiting, reviewer, manager, asked = (text for _to, text in boards)
+    assert "n°1 « Tri du courrier entrant » — en cours de validation · attend la décision de : Numérique " \
+           "responsable" in waiting
+    assert "Mes validations en attente (1)\n  n°1 « Tri du courrier entrant » — demandée par agent, en attente " \
+           "depuis 0 jour (Numérique responsable) — 1 question ouverte au demandeur" in reviewer
+    assert "Mes validations" not in manager and "Mes directions — Direction du numérique" in manager
+    assert "Questions en attente de réponse du demandeur (1)" in manager
+    assert "une question d'un relecteur attend votre réponse : « réponse 1 <texte> »" in asked
