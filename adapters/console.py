@@ -26,6 +26,13 @@ from conversations.model import Incoming
 
 PREFIX = "console:"
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+MAX_NAME = 64
+
+
+def valid_name(name: str) -> bool:
+    """A terminal identity: `console:` optional, then 1 to MAX_NAME plain characters (no space, no control)."""
+    bare = name.removeprefix(PREFIX)
+    return 0 < len(bare) <= MAX_NAME and set(bare) <= NAME_CHARS
 
 
 def identity(name: str) -> str:
@@ -120,6 +127,9 @@ class ConsoleAdapter:
             if not isinstance(text, str) or (name is not None and not isinstance(name, str)):
                 self._notice({"error": "expected {\"as\": NAME, \"text\": \"…\"}"})
                 return None
+            if name and not valid_name(name):   # the same names as `/as` accepts
+                self._notice({"error": f"\"as\": a name of 1 to {MAX_NAME} letters, digits, '_', '.' or '-'"})
+                return None
             user = identity(name) if name else self.user
             given = data.get("id")
             if given is not None and (isinstance(given, bool) or not isinstance(given, str | int)):
@@ -149,7 +159,7 @@ class ConsoleAdapter:
             return False
         if parts[0] in ("/quit", "/exit"):
             raise EOFError
-        if len(parts) == 2 and set(parts[1].removeprefix(PREFIX)) <= NAME_CHARS:
+        if len(parts) == 2 and valid_name(parts[1]):
             previous, self.user = self.user, identity(parts[1])
             await self._carry_language(previous)
             if not self.json_mode:

@@ -550,3 +550,11 @@ def test_the_dashboard_on_the_terminal_for_a_requester_a_reviewer_and_a_manager(
     assert "Mes validations" not in manager and "Mes directions — Direction du numérique" in manager
     assert "Questions en attente de réponse du demandeur (1)" in manager
     assert "une question d'un relecteur attend votre réponse : « réponse 1 <texte> »" in asked
+
+
+def test_a_json_line_speaks_only_as_a_name_the_terminal_accepts(tmp_path):
+    hostile = ["bob smith", "x" * 10_000, "bob\u202eevil", "", "console:"]
+    out = run_console(tmp_path / "b.db", [_as(name, "nouveau") for name in hostile if name] + [_as("bob", "aide")])
+    errors = [o["error"] for o in out if "error" in o]
+    assert len(errors) == 4 and all(e.startswith('"as": a name of 1 to 64 letters') for e in errors)
+    assert [o["to"] for o in out if "to" in o] and {o["to"] for o in out if "to" in o} == {"bob"}
