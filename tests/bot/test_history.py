@@ -113,7 +113,7 @@ def test_review_records_name_roles_people_and_outcomes_in_words(glossary):
     assert lines == [
         "Boussole a alerté 2 relecteurs du point bloquant « Données sensibles (RGPD art. 9 et 10) » : dpo, rssi.",
         "Boussole a envoyé la demande de validation (tour 2) à : Délégué à la protection des données (DPD).",
-        "juriste n'a pas pu décider : pas relecteur de cette évaluation.",
+        "juriste n'a pas pu décider : aucun de ses rôles ne relit cette évaluation.",
         "alice n'a pas pu décider : on ne décide pas sur sa propre demande.",
         "L'évaluation est validée avec réserves ; prochaine réévaluation le 12 mars 2028.",
         "L'évaluation est désormais retirée.",
