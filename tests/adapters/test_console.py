@@ -371,7 +371,7 @@ def test_the_terminals_own_words_follow_the_language(tmp_path):
                           input="language en\nnew\n/as dpo\n/as nobody!\nhelp\n", capture_output=True, text=True,
                           cwd=ROOT, timeout=60, check=True)
     assert 'You are now "dpo".' in done.stdout
-    assert "/as NAME: NAME in letters, digits, . _ -" in done.stdout
+    assert "/as NAME: the name may contain only letters, digits and the signs . _ -" in done.stdout
     assert "Vous êtes" not in done.stdout and "message pour" not in done.stdout
     assert "question 1 of about" in done.stdout
 
@@ -507,6 +507,6 @@ def test_reassignment_and_questions_to_the_requester_on_the_terminal(tmp_path):
     history = run_console(db, [_as("admin", "historique 1")])[0]["text"]
     for said in ("nr a posé une question au demandeur : « Quel indicateur suivrez-vous ? ».",
                  "agent a répondu aux questions des relecteurs : « Le délai moyen d'orientation. ».",
-                 "admin a confié la décision du rôle Numérique responsable à bob."):
+                 "admin a confié la décision du rôle « Numérique responsable » à bob."):
         assert said in history
     assert "question_asked" not in history

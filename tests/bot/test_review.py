@@ -140,7 +140,7 @@ async def test_reject_then_late_decisions_are_refused(app, db_path):
     assert closed and "votre demande de validation est close" in closed[0].text
     late = await chat.say(f"valider {n}", user=DPO)
     assert late[0].kind == "error"
-    assert "n'est plus en validation : elle est refusée (décision prise par juriste)" in late[0].text
+    assert "n'est plus en cours de validation : elle est refusée (décision prise par juriste)" in late[0].text
     assert (DPO, "decision_refused") in audit_actions(db_path, n)
 
 
@@ -260,7 +260,7 @@ async def test_pending_list_and_history(app):
     chat = Chat(app)
     n = await submitted(chat)
     pending = await chat.say("à valider", user=NR)
-    assert "n°1 « Tri du courrier entrant » — demandée par alice" in pending[0].text
+    assert "n°1 « Tri du courrier entrant » — Numérique responsable : demandée par alice" in pending[0].text
     assert "Aucune validation" in (await chat.say("à valider", user=DPO))[0].text
     history = await chat.say(f"historique {n}")
     assert "alice a commencé l'évaluation" in history[0].text and "alice a soumis" in history[0].text
