@@ -124,7 +124,7 @@ def test_review_records_name_roles_people_and_outcomes_in_words(glossary):
 def test_an_unknown_action_still_reads_as_a_sentence_without_codes_or_structures(glossary):
     t = Translator("fr")
     odd = Entry(AT, "console:bob", "review_question_asked", {"roles": ["dpo"], "nested": {"a": [1, 2]}})
-    assert sentence(t, odd, glossary) == "bob : opération « review question asked » enregistrée au journal."
+    assert sentence(t, odd, glossary) == "bob : opération « review question asked » enregistrée au journal d'audit."
     hostile = Entry(AT, "console:bob", "decision", {"decision": "approve", "roles": "dpo", "comment": ["x"],
                                                     "question": {"id": 1}})
     said = sentence(t, hostile, glossary)
