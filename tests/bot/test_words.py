@@ -247,6 +247,17 @@ def test_english_punctuation_has_no_space_before_a_colon_or_a_question_mark():
         assert not re.search(r"\d %", text) and not re.search(r"\} %", text), (key, text)
 
 
+
+def test_the_catalogue_checks_catch_what_they_guard():
+    """Each check above fails on the mistake it names, so a passing run means something."""
+    assert re.search(r"[^\s\d][:;?!](?=\s|$)", "Langue: français")
+    assert re.search(r"«(?! )|(?<! )»", "«oui»")
+    assert re.search(r"\s[:;?!](?=\s|$)", "Language : English")
+    assert set(re.findall(r"[A-Za-zÀ-ÿ']+", _sentences("Décision enregistrée : approved pour « ok »"))) & ENGLISH_WORDS
+    assert not set(re.findall(r"[A-Za-zÀ-ÿ']+", _sentences("Tapez « ok » ou {review}"))) & ENGLISH_WORDS
+    assert re.search(r"\w\((?:s|e|es|x)\)|\(e\)s?\b|\w·e\b|\w\.e\.s?\b", "1 usage(s) validé·e")
+    assert re.search(r"\b[a-z]+_[a-z_]+\b", _sentences("Examen exceptionnel demandé (c1_sensitive)"))
+
 @pytest.mark.parametrize("decision", ["approve", "reservations", "request_changes", "reject"])
 def test_a_decision_reads_as_a_noun_in_every_sentence_that_names_it(decision):
     params = {"id": 1, "title": "Assistant", "reviewer": "console:bob", "roles": "DPD", "decision": decision,
