@@ -371,7 +371,7 @@ def test_the_terminals_own_words_follow_the_language(tmp_path):
                           input="language en\nnew\n/as dpo\n/as nobody!\nhelp\n", capture_output=True, text=True,
                           cwd=ROOT, timeout=60, check=True)
     assert 'You are now "dpo".' in done.stdout
-    assert "/as NAME: NAME in letters, digits, . _ -" in done.stdout
+    assert "/as NAME: the name may contain only letters, digits and the signs . _ -" in done.stdout
     assert "Vous êtes" not in done.stdout and "message pour" not in done.stdout
     assert "question 1 of about" in done.stdout
 
@@ -446,7 +446,8 @@ def test_a_quorum_an_all_role_and_stages_on_the_terminal(tmp_path):
     assert "n'en est pas encore à l'étape de « DPD »" in _texts(out, "dpo")[0]
     assert sorted(o["to"] for o in out if o["kind"] == "review_request") == [
         "dpo", "dpo2", "dpo3", "juriste", "juriste2"]
-    assert "L'étape 2 sur 2 commence : la demande part vers DPD, Direction juridique" in _texts(out, "agent")[0]
+    assert ("L'étape 2 sur 2 commence : la demande de validation est transmise à DPD, Direction juridique"
+            in _texts(out, "agent")[0])
     out = run_console(db, [_as("dpo", "valider 1"), _as("juriste", "valider 1"), _as("dpo2", "valider 1"),
                            _as("dpo3", "valider 1"), _as("juriste2", "réserves 1 revoir la conservation")],
                       "--config", str(config))
@@ -455,7 +456,7 @@ def test_a_quorum_an_all_role_and_stages_on_the_terminal(tmp_path):
     assert "Toujours en attente de la décision de : DPD (1/2), Direction juridique (0/2)" in told[0]
     assert "Toujours en attente de la décision de : DPD (1/2), Direction juridique (1/2)" in told[1]
     assert "Toujours en attente de la décision de : Direction juridique (1/2)" in told[2]   # the quorum is met
-    assert "a déjà été tranchée pour votre rôle par dpo2" in _texts(out, "dpo3")[-1]
+    assert "Pour votre rôle, dpo2 a déjà pris une décision" in _texts(out, "dpo3")[-1]
     assert told[-1].startswith("✅ juriste2 (Direction juridique) : votre évaluation n°1")
     assert "validée avec réserves — juriste2 — revoir la conservation" in told[-1]
 
@@ -471,13 +472,13 @@ def test_a_delegate_on_the_terminal_decides_for_an_absent_member_but_not_on_thei
                            "nouveau", *script_for({"ctx_data": "3"}), "soumettre", _as("bob", "valider 1")])
     assert _texts(out, "dpo")[0].startswith(f"Absence enregistrée du {start} au {end} : bob reçoit et décide")
     assert sorted(o["to"] for o in out if o["kind"] == "review_request") == ["bob", "nr"]
-    assert _texts(out, "bob")[-1].startswith("Décision enregistrée : validé pour l'évaluation n°1")
+    assert re.match(r"Décision enregistrée sur l'évaluation n°1\b.* : validation\.$", _texts(out, "bob")[-1])
     bob = [_as("bob", "nouveau"), *(_as("bob", text) for text in script_for({"ctx_data": "3"})),
            _as("bob", "soumettre"), _as("bob", "valider 2"), _as("dpo", "présent"), _as("dpo", "valider 2")]
     out = run_console(db, bob)
     assert {o["to"] for o in out if o["kind"] == "review_request"} == {"dpo", "nr"}  # not to bob, who asks
     assert "Vous ne pouvez pas décider sur votre propre demande (évaluation n°2)." in _texts(out, "bob")
-    assert _texts(out, "dpo")[-1].startswith("Décision enregistrée : validé pour l'évaluation n°2")
+    assert re.match(r"Décision enregistrée sur l'évaluation n°2\b.* : validation\.$", _texts(out, "dpo")[-1])
     history = run_console(db, [_as("admin", "historique 1")])[0]["text"]
     assert "Absence de" not in history  # an absence is not an assessment's
     assert "bob (pour dpo), Délégué à la protection des données (DPD), a validé l'évaluation." in history
@@ -506,7 +507,7 @@ def test_reassignment_and_questions_to_the_requester_on_the_terminal(tmp_path):
     history = run_console(db, [_as("admin", "historique 1")])[0]["text"]
     for said in ("nr a posé une question au demandeur : « Quel indicateur suivrez-vous ? ».",
                  "agent a répondu aux questions des relecteurs : « Le délai moyen d'orientation. ».",
-                 "admin a confié la décision du rôle Numérique responsable à bob."):
+                 "admin a confié la décision du rôle « Numérique responsable » à bob."):
         assert said in history
     assert "question_asked" not in history
 

@@ -261,7 +261,7 @@ async def test_a_summary_of_work_under_way_recommends_nothing(app):
         await chat.say(CLEAN[chat.last_question()])
     summary = (await chat.say("résumé"))[0]
     assert summary.kind == "summary"
-    assert "Incomplet — " in summary.body and "critères pas encore couverts : 1, 2, 3, 4, 5, 6, 7" in summary.body
+    assert "Incomplète — " in summary.body and "critères pas encore couverts : 1, 2, 3, 4, 5, 6, 7" in summary.body
     assert "favorable" not in summary.body
 
 

@@ -113,7 +113,7 @@ def test_review_records_name_roles_people_and_outcomes_in_words(glossary):
     assert lines == [
         "Boussole a alerté 2 relecteurs du point bloquant « Données sensibles (RGPD art. 9 et 10) » : dpo, rssi.",
         "Boussole a envoyé la demande de validation (tour 2) à : Délégué à la protection des données (DPD).",
-        "juriste n'a pas pu décider : pas relecteur de cette évaluation.",
+        "juriste n'a pas pu décider : aucun de ses rôles ne relit cette évaluation.",
         "alice n'a pas pu décider : on ne décide pas sur sa propre demande.",
         "L'évaluation est validée avec réserves ; prochaine réévaluation le 12 mars 2028.",
         "L'évaluation est désormais retirée.",
@@ -124,7 +124,7 @@ def test_review_records_name_roles_people_and_outcomes_in_words(glossary):
 def test_an_unknown_action_still_reads_as_a_sentence_without_codes_or_structures(glossary):
     t = Translator("fr")
     odd = Entry(AT, "console:bob", "review_question_asked", {"roles": ["dpo"], "nested": {"a": [1, 2]}})
-    assert sentence(t, odd, glossary) == "bob : opération « review question asked » enregistrée au journal."
+    assert sentence(t, odd, glossary) == "bob : opération « review question asked » enregistrée au journal d'audit."
     hostile = Entry(AT, "console:bob", "decision", {"decision": "approve", "roles": "dpo", "comment": ["x"],
                                                     "question": {"id": 1}})
     said = sentence(t, hostile, glossary)

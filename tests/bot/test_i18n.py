@@ -89,7 +89,7 @@ def _first_answers(count: int) -> list[str]:
 
 
 @pytest.mark.parametrize(("locale", "expected"), [
-    ("fr", "Incomplet — 29 questions restantes ; critères pas encore couverts : 1, 2, 3, 4, 5, 6, 7. "
+    ("fr", "Incomplète — 29 questions restantes ; critères pas encore couverts : 1, 2, 3, 4, 5, 6, 7. "
            "Pas de recommandation avant la fin de l'entretien."),
     ("en", "Incomplete — 29 questions left; criteria not yet covered: 1, 2, 3, 4, 5, 6, 7. "
            "No recommendation before the interview ends.")])

@@ -121,7 +121,7 @@ async def test_the_report_and_an_english_summary_show_the_level(app):
     replies = await chat.say("new")
     await chat.answer_all(BENEFIT_SCORER)
     summary = next(r for r in chat.inbox if r.kind == "summary")
-    assert "Impact level: IV — risk 32/40 (80 % of the maximum)" in summary.text
+    assert "Impact level: IV — risk 32/40 (80% of the maximum)" in summary.text
     assert replies and replies[0].assessment is not None
     async with app.db.reading() as tx:
         report = await build(tx, app.questionnaire, app.config, replies[0].assessment)

@@ -132,7 +132,7 @@ async def test_a_review_waiting_too_long_reaches_the_admins_once_per_period(app,
     await app.deliver("console", chat._collect)
     escalated = [r for r in chat.inbox if r.to == ADMIN]
     assert len(escalated) == 2
-    assert ("L'évaluation n°1 « Tri du courrier entrant » (demandeur alice) attend une décision depuis 14 jours"
+    assert ("L'évaluation n°1 « Tri du courrier entrant » (demandeur : alice) attend une décision depuis 14 jours"
             in escalated[0].text)
     assert "Numérique responsable" in escalated[0].text
 

@@ -57,7 +57,8 @@ async def test_approve_sets_the_next_review_date(app, clock):
     chat = Chat(app)
     n = await submitted(chat)
     replies = await chat.say(f"valider {n} RAS", user=NR)
-    assert to(replies, NR, "info")[0].text.startswith("Décision enregistrée : validé")
+    assert to(replies, NR, "info")[0].text.startswith(
+        "Décision enregistrée sur l'évaluation n°1 « Tri du courrier entrant » : validation")
     outcome = to(replies, ALICE)
     assert len(outcome) == 1  # one decision, one message
     assert outcome[0].text == ("✅ nr (Numérique responsable) : votre évaluation n°1 « Tri du courrier entrant » est "
@@ -72,7 +73,8 @@ async def test_reservations_ask_for_their_comment_and_shorten_the_period(app, cl
     chat = Chat(app)
     n = await submitted(chat)
     prompt = await chat.say(f"réserves {n}", user=NR)
-    assert prompt[0].kind == "info" and "Votre commentaire pour « validé avec réserves »" in prompt[0].text
+    assert prompt[0].kind == "info"
+    assert "Quel commentaire accompagne votre décision « validation avec réserves »" in prompt[0].text
     assert await status_of(app, n) is Status.IN_REVIEW
     await chat.say("suivi trimestriel des erreurs", user=NR)  # the next line is the comment
     async with app.db.reading() as tx:
@@ -138,7 +140,7 @@ async def test_reject_then_late_decisions_are_refused(app, db_path):
     assert closed and "votre demande de validation est close" in closed[0].text
     late = await chat.say(f"valider {n}", user=DPO)
     assert late[0].kind == "error"
-    assert "n'est plus en validation : elle est refusée (décision prise par juriste)" in late[0].text
+    assert "n'est plus en cours de validation : elle est refusée (décision prise par juriste)" in late[0].text
     assert (DPO, "decision_refused") in audit_actions(db_path, n)
 
 
@@ -258,7 +260,7 @@ async def test_pending_list_and_history(app):
     chat = Chat(app)
     n = await submitted(chat)
     pending = await chat.say("à valider", user=NR)
-    assert "n°1 « Tri du courrier entrant » — demandée par alice" in pending[0].text
+    assert "n°1 « Tri du courrier entrant » — Numérique responsable : demandée par alice" in pending[0].text
     assert "Aucune validation" in (await chat.say("à valider", user=DPO))[0].text
     history = await chat.say(f"historique {n}")
     assert "alice a commencé l'évaluation" in history[0].text and "alice a soumis" in history[0].text
@@ -301,7 +303,7 @@ async def test_a_comment_starting_with_a_command_word_is_the_comment_of_the_deci
     chat = Chat(app)
     n = await submitted(chat)
     prompt = await chat.say(f"modifications {n}", user=NR)
-    assert "Votre commentaire pour « modifications demandées »" in prompt[0].text
+    assert "Quel commentaire accompagne votre décision « demande de modifications »" in prompt[0].text
     await chat.say("Valider automatiquement les factures fournisseurs n'est pas décrit", user=NR)
     assert await status_of(app, n) is Status.CHANGES_REQUESTED
     with sqlite3.connect(db_path) as raw:
@@ -387,7 +389,7 @@ async def test_an_exceptional_review_is_in_the_request_with_its_justification(ap
     request = to(replies, DPO, "review_request")[0].text
     assert ("  ⛔ Identification biométrique (critère 1) : « oui », maintenu — examen exceptionnel demandé : "
             "« Contrôle d'accès d'un local sensible, obligation réglementaire de sûreté. »") in request
-    assert "Recommandation de Boussole : bloqué." in request
+    assert "Recommandation de Boussole : défavorable (point bloquant)." in request
 
 
 async def test_the_review_request_opens_with_what_a_dpo_reads_first(app):

@@ -160,8 +160,8 @@ async def test_stages_ask_each_stage_once_the_one_before_approved(app, config, d
     assert sorted(r.to for r in second if r.kind == "review_request") == [DPO, RSSI]
     told = to(second, ALICE)
     assert [r.key for r in told] == ["review.decision_next_stage"]
-    assert "L'étape 2 sur 3 commence : la demande part vers Délégué à la protection des données (DPD), RSSI" in (
-        told[0].text)
+    assert ("L'étape 2 sur 3 commence : la demande de validation est transmise à Délégué à la protection des données "
+            "(DPD), RSSI") in told[0].text
     await chat.say(f"valider {n}", user=DPO)
     third = await chat.say(f"valider {n}", user=RSSI)
     assert [r.to for r in third if r.kind == "review_request"] == [NR]
@@ -190,7 +190,8 @@ async def test_a_delegate_receives_and_decides_for_an_absent_member(app, db_path
     declared = await chat.say("absent du 2026-03-02 au 2026-03-13 remplaçant console:bob", user=DPO)
     assert "Absence enregistrée du 2026-03-02 au 2026-03-13 : bob reçoit et décide à votre place" in (
         to(declared, DPO)[0].text)
-    assert "dpo est absent du 2026-03-02 au 2026-03-13 et vous désigne comme remplaçant" in to(declared, BOB)[0].text
+    assert "dpo déclare une absence du 2026-03-02 au 2026-03-13 et vous désigne comme remplaçant" in (
+        to(declared, BOB)[0].text)
     n = await submitted(chat, PERSONAL)
     requests = {r.to for r in chat.inbox if r.kind == "review_request"}
     assert requests == {BOB, NR}
@@ -276,7 +277,7 @@ async def test_an_absence_without_delegate_and_the_holdups_show_in_the_digest(ap
     reader = Chat(app, user="console:manager")
     await app.deliver("console", reader._collect)
     digest = next(r for r in reader.inbox if r.to == "console:manager" and r.kind == "digest").text
-    assert ("Relecteurs absents sans remplaçant (1)\n  rssi (RSSI) — absent jusqu'au 20/03/2026, sans remplaçant"
+    assert ("Relecteurs absents sans remplaçant (1)\n  rssi (RSSI) — absence jusqu'au 20/03/2026, sans remplaçant"
             in digest)
     assert (f"Questions en attente de réponse du demandeur (1)\n  n°{asked} « Tri du courrier entrant » — question de "
             "dpo à alice, depuis 5 jours") in digest

@@ -132,6 +132,143 @@ async def test_a_withdrawal_and_a_changes_request_read_in_agreement(app):
     assert f"L'évaluation n°{n} est retirée : elle ne peut pas être retirée." in text
 
 
+# -- the catalogues themselves, read as an editor would ---------------------------------------------------------
+
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+# Participles that would say the status of a feminine « évaluation » in the masculine.
+MASCULINE_PARTICIPLES = ("validé", "refusé", "retiré", "archivé", "clos", "soumis", "modifié", "renvoyé", "envoyé",
+                         "bloqué", "terminé", "transmis", "corrigé", "tranché", "complété", "examiné", "lu", "reçu",
+                         "décidé", "approuvé", "rejeté", "réévalué")
+FEMININE_PARTICIPLES = tuple(f"{word}e" for word in MASCULINE_PARTICIPLES if not word.endswith("e"))
+AUXILIARY = r"\b(?:est|était|sera|serait|soit|a été|avait été|être)\s+(?:(?:désormais|déjà|plus|pas|encore|bien)\s+)*"
+ABOUT_AN_ASSESSMENT = re.compile(r"(?:\b[Ll]'évaluation|\b[ÉE]valuation|\b[Ee]lle)\b([^.;:!?,—]*)")
+ABOUT_A_USE = re.compile(r"\b[Ll]'usage\b([^.;:!?,—]*)")
+# Words a French reader must never meet in the French catalogue (outside « quoted » commands and {placeholders}).
+ENGLISH_WORDS = frozenset({
+    "the", "and", "or", "of", "to", "is", "are", "was", "with", "for", "your", "you", "please", "review", "reviewer",
+    "request", "requester", "assessment", "approved", "rejected", "withdrawn", "pending", "draft", "none", "error",
+    "failed", "delegate", "report", "record", "use", "status", "changes", "blocker", "summary", "help", "back",
+    "submit", "click", "yes", "no", "ok"})
+# One thing, one word: what each catalogue calls its people and objects, and the synonyms it must not drift to.
+FORBIDDEN_SYNONYMS = {
+    "fr": ("valideur", "validateur", "approbateur", "examinateur", "réviseur", "requérant", "suppléant", "délégué",
+           "projet d'usage", "le rapport", "un rapport", "du rapport", "statut de validation", "réservations"),
+    "en": ("validator", "approver", "examiner", "applicant", "deputy", "substitute", " evaluation no.", "record of",
+           "the record", "a record", "reservation ", "use case"),
+}
+
+
+def _sentences(text: str) -> str:
+    """The text a reader sees of a template: placeholders out, « quoted » commands and examples out."""
+    text = PLACEHOLDER.sub(" ", text)
+    return re.sub(r"«[^«»]*»|\"[^\"]*\"|\[[^\]]*\]|<[^<>]*>", " ", text)
+
+
+def test_a_message_about_levaluation_agrees_in_the_feminine():
+    wrong = []
+    for key, text in _templates("fr"):
+        for match in ABOUT_AN_ASSESSMENT.finditer(PLACEHOLDER.sub("X", text)):
+            if _participle(ABOUT_AN_ASSESSMENT, match.group(0)) in MASCULINE_PARTICIPLES:
+                wrong.append((key, match.group(0)))
+    assert not wrong, wrong
+
+
+def test_a_message_about_lusage_agrees_in_the_masculine():
+    wrong = []
+    for key, text in _templates("fr"):
+        for match in ABOUT_A_USE.finditer(PLACEHOLDER.sub("X", text)):
+            if _participle(ABOUT_A_USE, match.group(0)) in FEMININE_PARTICIPLES:
+                wrong.append((key, match.group(0)))
+    assert not wrong, wrong
+
+
+def _participle(subject: re.Pattern[str], text: str) -> str:
+    about = subject.search(text)
+    said = re.search(AUXILIARY + r"(\w+)\b", about.group(1)) if about else None
+    return said.group(1) if said else ""
+
+
+def test_the_agreement_checks_would_catch_the_mistakes_once_shipped():
+    assert _participle(ABOUT_AN_ASSESSMENT, "L'évaluation n°1 est désormais refusé.") in MASCULINE_PARTICIPLES
+    assert _participle(ABOUT_AN_ASSESSMENT, "Elle ne peut plus être modifié.") in MASCULINE_PARTICIPLES
+    assert _participle(ABOUT_AN_ASSESSMENT, "L'évaluation n°1 est retirée.") not in MASCULINE_PARTICIPLES
+    assert _participle(ABOUT_A_USE, "l'usage n°3 doit être réévaluée") in FEMININE_PARTICIPLES
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_no_message_glues_a_plural_or_a_gender_on(locale):
+    for key, text in _templates(locale):
+        assert not re.search(r"\w\((?:s|e|es|x)\)|\(e\)s?\b|\w·e\b|\w\.e\.s?\b", text), (key, text)
+
+
+def test_the_french_catalogue_holds_no_english_word():
+    for key, text in _templates("fr"):
+        words = set(re.findall(r"[A-Za-zÀ-ÿ']+", _sentences(text)))
+        assert not words & ENGLISH_WORDS, (key, sorted(words & ENGLISH_WORDS))
+
+
+def test_the_english_catalogue_holds_no_french_word_nor_french_quotes():
+    french = {"évaluation", "usage", "demandeur", "relecteur", "remplaçant", "réserves", "le", "la", "les", "de",
+              "du", "et", "ou", "est", "pour", "avec", "votre"}
+    for key, text in _templates("en"):
+        assert "«" not in text and "»" not in text, (key, text)
+        words = set(re.findall(r"[A-Za-zÀ-ÿ]+", _sentences(text)))
+        assert not words & french, (key, sorted(words & french))
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_one_thing_has_one_name_throughout(locale):
+    for key, text in _templates(locale):
+        lowered = _sentences(text).lower()
+        for synonym in FORBIDDEN_SYNONYMS[locale]:
+            assert synonym not in lowered, (key, synonym, text)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_no_message_shows_an_internal_code(locale):
+    for key, text in _templates(locale):
+        seen = _sentences(text)
+        assert not re.search(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b", seen), (key, text)
+        assert not CODES.search(seen), (key, text)
+
+
+def test_french_punctuation_keeps_one_convention():
+    """A plain space before « : ; ? ! » and inside « », as every French message does; never a straight quote."""
+    for key, text in _templates("fr"):
+        seen = PLACEHOLDER.sub("X", text)
+        assert not re.search(r"[^\s\d][:;?!](?=\s|$)", seen.replace("console:", "")), (key, text)
+        assert not re.search(r"«(?! )|(?<! )»", text), (key, text)
+        assert '"' not in text, (key, text)
+
+
+def test_english_punctuation_has_no_space_before_a_colon_or_a_question_mark():
+    for key, text in _templates("en"):
+        assert not re.search(r"\s[:;?!](?=\s|$)", PLACEHOLDER.sub("X", text)), (key, text)
+        assert not re.search(r"\d %", text) and not re.search(r"\} %", text), (key, text)
+
+
+
+def test_the_catalogue_checks_catch_what_they_guard():
+    """Each check above fails on the mistake it names, so a passing run means something."""
+    assert re.search(r"[^\s\d][:;?!](?=\s|$)", "Langue: français")
+    assert re.search(r"«(?! )|(?<! )»", "«oui»")
+    assert re.search(r"\s[:;?!](?=\s|$)", "Language : English")
+    assert set(re.findall(r"[A-Za-zÀ-ÿ']+", _sentences("Décision enregistrée : approved pour « ok »"))) & ENGLISH_WORDS
+    assert not set(re.findall(r"[A-Za-zÀ-ÿ']+", _sentences("Tapez « ok » ou {review}"))) & ENGLISH_WORDS
+    assert re.search(r"\w\((?:s|e|es|x)\)|\(e\)s?\b|\w·e\b|\w\.e\.s?\b", "1 usage(s) validé·e")
+    assert re.search(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b", _sentences("Examen exceptionnel demandé (c1_sensitive)"))
+
+@pytest.mark.parametrize("decision", ["approve", "reservations", "request_changes", "reject"])
+def test_a_decision_reads_as_a_noun_in_every_sentence_that_names_it(decision):
+    params = {"id": 1, "title": "Assistant", "reviewer": "console:bob", "roles": "DPD", "decision": decision,
+              "comment": "", "waiting": "RSSI", "by": "console:bob", "stage": 2, "stages": 2}
+    for key in ("review.recorded", "review.decision", "review.role_decided", "review.refused.already_decided",
+                "review.comment_prompt"):
+        text = render(Reply("console:a", ReplyKind.INFO, key, params, 1), "fr").text
+        assert not re.search(r"(?:: |« )(?:validé|refusé|modifications demandées)\b", text), text
+        assert catalogue("fr")[f"decision.{decision}"] in text, text
+
+
 # -- the time zone ------------------------------------------------------------------------------------------------
 
 def _config(tmp_path: Path, text: str):

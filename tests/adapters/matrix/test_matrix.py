@@ -102,7 +102,7 @@ async def test_users_from_elsewhere_are_refused_and_audited(matrix):
                      and matrix.user("mallory") not in mallory.client.rooms[shared].invited_users
                      and matrix.user("mallory") in mallory.client.rooms[shared].users)
     await mallory.say(shared, "!boussole nouveau")
-    refusal = await mallory.next_from_bot(0, lambda e: "pas autorisé" in e.body)
+    refusal = await mallory.next_from_bot(0, lambda e: "pas accès à Boussole" in e.body)
     assert refusal is not None
     await alice.say(shared, "!boussole aide")
     await alice.next_from_bot(0, lambda e: "Commandes" in e.body)
@@ -160,7 +160,7 @@ async def test_a_reaction_on_a_review_request_then_the_comment_prompt(matrix):
     request = await nr.next_from_bot(0, lambda e: Person.meta(e).get("kind") == "review_request")
     nr_room = next(r for r, e in nr.notices if e is request)
     await nr.react(nr_room, request.event_id, "❌")
-    await nr.next_from_bot(0, lambda e: "Votre commentaire pour « refusé »" in e.body)
+    await nr.next_from_bot(0, lambda e: "votre décision « refus »" in e.body)
     await nr.say(nr_room, "pas de base légale solide")
     outcome = await alice.next_from_bot(0, lambda e: "est refusée" in e.body)
     assert "pas de base légale solide" in outcome.body

@@ -124,7 +124,8 @@ async def test_whole_interview_by_clicking_then_a_review_through_the_modal(world
     assert "Prochaine réévaluation" in outcome[0]["text"]
     # the request is redrawn for everyone of the role: who decided, no buttons left
     def redrawn() -> list[dict[str, Any]]:
-        return [u for u in world.api.method_calls("chat.update") if "Tranché" in json.dumps(u, ensure_ascii=False)]
+        return [u for u in world.api.method_calls("chat.update")
+                if "Décision prise" in json.dumps(u, ensure_ascii=False)]
 
     decided = await world.api.wait_for(lambda: len(redrawn()) >= 2 and redrawn())
     assert {u["channel"] for u in decided} == {dm("UNR"), dm("UNR2")}

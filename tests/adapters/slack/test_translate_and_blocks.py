@@ -12,7 +12,7 @@ from adapters.slack.translate import translate
 from bot.i18n import Rendered, mention
 
 PAYLOADS = Path(__file__).with_name("payloads")
-LABELS = {"yes": "Oui", "no": "Non", "unknown": "Je ne sais pas", "confirm": "Valider la sélection"}
+LABELS = {"yes": "Oui", "no": "Non", "unknown": "Je ne sais pas", "confirm": "Confirmer la sélection"}
 
 
 def load(name: str) -> dict:
