@@ -431,8 +431,9 @@ def _prepare(t: Translator, params: dict[str, Any]) -> dict[str, Any]:
         out["recommendation"] = t(f"recommendation.{out['recommendation']}")
     if "title" in out:
         out["title"] = t.title_suffix(out["title"])
-    if "date" in out:
-        out["date"] = t.date(out["date"])
+    for key in ("date", "from_day", "to_day"):
+        if key in out:
+            out[key] = t.date(out[key])
     if "comment" in out:
         out["comment"] = t("comment.suffix", comment=out["comment"]) if out["comment"] else ""
     for key in ("requester", "reviewer", "by"):
@@ -628,7 +629,7 @@ def _render_dashboard(t: Translator, reply: Reply) -> tuple[str, str, str, list[
     mine: list[dict[str, Any]] = []
     for item in p["assessments"]:
         text = t("dashboard.assessment", id=item["id"], title=t.title_suffix(item["title"]),
-                 status=t(f"status.{item['status']}"))
+                 status=t.state(item["status"]))
         if item["next"] != "none":
             step = t(f"dashboard.next.{item['next']}", roles=item["roles"], date=t.date(item["date"]),
                      command=f"{word(NEXT_COMMAND.get(item['next'], 'resume'))} {item['id']}")

@@ -695,6 +695,8 @@ def route(event: Incoming, conversation: Conversation, drafts: Mapping[int, Inte
         return command
     decision, _, number = (conversation.pending or "").partition(" ")
     if conversation.mode is Mode.COMMENTING and decision in COMMANDS:
+        if command is not None and command.name == decision and command.argument.split(" ", 1)[0] == number:
+            return command   # the whole decision typed again, comment included: not a comment of itself
         return Command(decision, f"{number} {event.text.strip()}")
     return None
 

@@ -470,7 +470,8 @@ def test_a_delegate_on_the_terminal_decides_for_an_absent_member_but_not_on_thei
     start, end = _today(), _today() + dt.timedelta(days=10)
     out = run_console(db, [_as("dpo", f"absent du {start} au {end} remplaçant bob"),
                            "nouveau", *script_for({"ctx_data": "3"}), "soumettre", _as("bob", "valider 1")])
-    assert _texts(out, "dpo")[0].startswith(f"Absence enregistrée du {start} au {end} : bob reçoit et décide")
+    assert _texts(out, "dpo")[0].startswith(f"Absence enregistrée du {start:%d/%m/%Y} au {end:%d/%m/%Y} : bob reçoit "
+                                            "et décide")
     assert sorted(o["to"] for o in out if o["kind"] == "review_request") == ["bob", "nr"]
     assert re.match(r"Décision enregistrée sur l'évaluation n°1\b.* : validation\.$", _texts(out, "bob")[-1])
     bob = [_as("bob", "nouveau"), *(_as("bob", text) for text in script_for({"ctx_data": "3"})),
@@ -527,7 +528,8 @@ def test_hostile_review_commands_on_the_terminal_are_each_answered_and_nothing_f
     assert any(t.startswith("💬 agent ajoute une précision sur l'évaluation n°1") for t in _texts(out, "bob"))
     assert "déjà confiée à bob : rien n'a changé" in _texts(out, "admin")[1]
     assert len(_texts(out, "admin")[2]) < 200
-    assert _texts(out, "bob")[-1].startswith("Décision enregistrée : validé pour l'évaluation n°1")
+    assert _texts(out, "bob")[-1].startswith("Décision enregistrée sur l'évaluation n°1 « Tri du courrier "
+                                             "entrant » : validation")
     import sqlite3
     with sqlite3.connect(db) as raw:
         assert raw.execute("SELECT COUNT(*) FROM audit WHERE action = 'event_failed'").fetchone() == (0,)
@@ -546,8 +548,8 @@ def test_the_dashboard_on_the_terminal_for_a_requester_a_reviewer_and_a_manager(
     waiting, reviewer, manager, asked = (text for _to, text in boards)
     assert "n°1 « Tri du courrier entrant » — en cours de validation · attend la décision de : Numérique " \
            "responsable" in waiting
-    assert "Mes validations en attente (1)\n  n°1 « Tri du courrier entrant » — demandée par agent, en attente " \
-           "depuis 0 jour (Numérique responsable) — 1 question ouverte au demandeur" in reviewer
+    assert "Mes validations en attente (1)\n  n°1 « Tri du courrier entrant » — Numérique responsable : demandée " \
+           "par agent, en attente depuis 0 jour — 1 question posée au demandeur, sans réponse" in reviewer
     assert "Mes validations" not in manager and "Mes directions — Direction du numérique" in manager
     assert "Questions en attente de réponse du demandeur (1)" in manager
     assert "une question d'un relecteur attend votre réponse : « réponse 1 <texte> »" in asked

@@ -86,6 +86,17 @@ async def test_reservations_ask_for_their_comment_and_shorten_the_period(app, cl
     assert comment == "suivi trimestriel des erreurs"
 
 
+async def test_the_decision_typed_again_with_its_comment_keeps_only_the_comment(app, db_path):
+    chat = Chat(app)
+    n = await submitted(chat)
+    await chat.say(f"réserves {n}", user=NR)
+    await chat.say(f"réserves {n} chiffrer les pièces jointes", user=NR)
+    assert await status_of(app, n) is Status.APPROVED_WITH_RESERVATIONS
+    with sqlite3.connect(db_path) as raw:
+        comment = raw.execute("SELECT comment FROM reviews WHERE assessment_id = ?", (n,)).fetchone()[0]
+    assert comment == "chiffrer les pièces jointes"
+
+
 async def test_a_command_abandons_a_decision_waiting_for_its_comment(app):
     chat = Chat(app)
     n = await submitted(chat)

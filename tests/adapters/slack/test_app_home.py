@@ -86,7 +86,7 @@ async def test_the_home_tab_shows_the_dashboard_and_follows_a_review_to_its_deci
     summary = await interview(world)  # each message delivered to Alice may refresh her Home tab
     draft = await next_view(world, ALICE, 1, lambda text: "à relire puis à soumettre" in text)
     check_view(draft)
-    assert "n°1 « Tri du courrier entrant » — brouillon" in text_of(draft)
+    assert "n°1 « Tri du courrier entrant » — en brouillon" in text_of(draft)
     assert [e["value"] for e in buttons(draft, "home|assessments|0|actions")] == ["reprendre 1", "rapport 1"]
     seen = len(views(world, ALICE))
     assert seen < 10, "a view that did not change is not published again"
@@ -110,7 +110,7 @@ async def test_the_home_tab_shows_the_dashboard_and_follows_a_review_to_its_deci
     assert modal["callback_id"] == "boussole:approve" and json.loads(modal["private_metadata"])["assessment"] == 1
     await world.slack.submit_view("UNR", modal, "Conforme")
     await next_view(world, "UNR", seen_nr, lambda text: "Aucune validation ne vous attend." in text)
-    decided = await next_view(world, ALICE, seen_alice, lambda text: "validé · prochaine réévaluation" in text)
+    decided = await next_view(world, ALICE, seen_alice, lambda text: "validée · prochaine réévaluation" in text)
     assert [e["value"] for e in buttons(decided, "home|assessments|0|actions")] == ["rapport 1"]
 
 
