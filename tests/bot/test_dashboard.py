@@ -25,7 +25,7 @@ async def test_my_assessments_each_with_its_status_and_next_step(app, clock):
     board = await dashboard(chat)
     assert board.heading == "🧭 Tableau de bord Boussole"
     assert "Mes évaluations (2)" in board.text
-    assert "n°2 « Aide à la rédaction » — brouillon · à poursuivre : « reprendre 2 »" in board.text
+    assert "n°2 « Aide à la rédaction » — en brouillon · à poursuivre : « reprendre 2 »" in board.text
     assert (f"n°{first} « Tri du courrier entrant » — en cours de validation · attend la décision de : "
             "Numérique responsable") in board.text
     assert "Mes validations en attente" not in board.text and "Mes directions" not in board.text  # neither
@@ -36,7 +36,7 @@ async def test_my_assessments_each_with_its_status_and_next_step(app, clock):
 
     await chat.say(f"valider {first} RAS", user=NR)
     board = await dashboard(chat)
-    assert f"n°{first} « Tri du courrier entrant » — validé · prochaine réévaluation le 02/03/2028" in board.text
+    assert f"n°{first} « Tri du courrier entrant » — validée · prochaine réévaluation le 02/03/2028" in board.text
     clock.advance(days=740)
     board = await dashboard(chat)
     assert f"réévaluation prévue le 02/03/2028, à faire : « réévaluer {first} »" in board.text
@@ -47,15 +47,15 @@ async def test_a_complete_draft_a_blocked_one_and_changes_requested_say_what_to_
     await chat.say("nouveau")
     await chat.answer_all({}, stop_at=None)
     board = await dashboard(chat)
-    assert "n°1 « Tri du courrier entrant » — brouillon · toutes les réponses sont données" in board.text
+    assert "n°1 « Tri du courrier entrant » — en brouillon · toutes les réponses sont données" in board.text
     await chat.say("soumettre")
     await chat.say("modifications 1 préciser l'hébergement", user=NR)
     board = await dashboard(chat)
-    assert "modifications demandées · à corriger puis soumettre à nouveau : « reprendre 1 »" in board.text
+    assert "renvoyée pour modifications · à corriger puis soumettre à nouveau : « reprendre 1 »" in board.text
     await chat.say("nouveau")
     await chat.answer_all({"c1_biometric": "oui"}, stop_at="c1_sensitive")
     board = await dashboard(chat)
-    assert "n°2 « Tri du courrier entrant » — brouillon · un point bloquant attend votre choix" in board.text
+    assert "n°2 « Tri du courrier entrant » — en brouillon · un point bloquant attend votre choix" in board.text
 
 
 async def test_withdrawn_ones_are_counted_not_listed(app):
@@ -124,7 +124,7 @@ async def test_in_english_and_by_its_english_word(app):
     await chat.say("Mail sorting")
     board = await dashboard(chat, word="dashboard")
     assert board.heading == "🧭 Boussole dashboard"
-    assert 'My assessments (1)\n  no. 1 "Mail sorting" — draft · to continue: "continue 1"' in board.text
+    assert 'My assessments (1)\n  no. 1 "Mail sorting" — in draft · to continue: "continue 1"' in board.text
 
 
 async def test_typed_while_a_free_text_answer_is_awaited_it_is_the_answer(app):
@@ -170,5 +170,5 @@ async def test_a_rejected_assessment_has_no_next_step_but_its_report(app):
     await chat.say(f"refuser {n} hors doctrine", user=NR)
     board = await dashboard(chat)
     line = next(line for line in board.text.split("\n") if line.strip().startswith(f"n°{n} "))
-    assert line.strip() == f"n°{n} « Tri du courrier entrant » — refusé"
+    assert line.strip() == f"n°{n} « Tri du courrier entrant » — refusée"
     assert [a["command"] for a in board.sections[0]["items"][0]["actions"]] == [f"rapport {n}"]

@@ -190,7 +190,7 @@ async def test_a_delegate_receives_and_decides_for_an_absent_member(app, db_path
     declared = await chat.say("absent du 2026-03-02 au 2026-03-13 remplaçant console:bob", user=DPO)
     assert "Absence enregistrée du 02/03/2026 au 13/03/2026 : bob reçoit et décide à votre place" in (
         to(declared, DPO)[0].text)
-    assert "dpo déclare une absence du 2026-03-02 au 2026-03-13 et vous désigne comme remplaçant" in (
+    assert "dpo déclare une absence du 02/03/2026 au 13/03/2026 et vous désigne comme remplaçant" in (
         to(declared, BOB)[0].text)
     n = await submitted(chat, PERSONAL)
     requests = {r.to for r in chat.inbox if r.kind == "review_request"}

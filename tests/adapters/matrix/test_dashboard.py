@@ -27,14 +27,14 @@ async def test_the_dashboard_is_one_message_edited_in_place_in_an_encrypted_room
     seen = len(alice.from_bot())
     await alice.say(room, "!boussole nouveau")
     first = await alice.next_from_bot(seen, lambda e: edited(e) == board.event_id)
-    assert "n°1 — brouillon · à poursuivre : « reprendre 1 »" in first.source["content"]["m.new_content"]["body"]
+    assert "n°1 — en brouillon · à poursuivre : « reprendre 1 »" in first.source["content"]["m.new_content"]["body"]
     assert first.body.startswith("* 🧭 Tableau de bord Boussole")  # the fallback for clients without edits
     await alice.next_from_bot(seen, lambda e: Person.meta(e).get("question") == "ctx_name")
     seen = len(alice.from_bot())
     await alice.say(room, "Tri du courrier")
     await alice.next_from_bot(seen, lambda e: Person.meta(e).get("question") == "ctx_purpose")
     second = await alice.next_from_bot(seen, lambda e: edited(e) == board.event_id)
-    assert "n°1 « Tri du courrier » — brouillon" in second.source["content"]["m.new_content"]["body"]
+    assert "n°1 « Tri du courrier » — en brouillon" in second.source["content"]["m.new_content"]["body"]
     # Three messages reached Alice after the dashboard; two changed it: two edits, none for the unchanged.
     assert [e.event_id for e in alice.from_bot() if edited(e)] == [first.event_id, second.event_id]
 
