@@ -61,13 +61,12 @@ def test_a_question_recalls_the_tables_words(questionnaire):
     assert french.hint is not None and "Aussi : pourquoi · retour · résumé · aide" in french.hint
 
 
-def _driven(questionnaire, texts: list[str], locale: str | None = None):
-    """Run the engine on a few messages as the application would (the demo directions); the last replies."""
+def _steps(questionnaire, texts: list[str], locale: str | None = None):
+    """Run the engine on messages as the application would (the demo directions): each text with its outcome."""
     from tests.helpers import DIRECTIONS
 
     conversation = Conversation("console:a", locale=locale)
     interviews: dict = {}
-    outcome = None
     for n, text in enumerate(texts):
         event = Incoming(f"e{n}", "console:a", text)
         drafts = {i: v for i, v in interviews.items() if v.status.editable}
@@ -79,7 +78,12 @@ def _driven(questionnaire, texts: list[str], locale: str | None = None):
         outcome = handle(snapshot, event, dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), command)
         conversation = outcome.conversation
         interviews.update({i.id: i for i in outcome.interviews})
-    assert outcome is not None
+        yield text, outcome
+
+
+def _driven(questionnaire, texts: list[str], locale: str | None = None):
+    """The replies to the last of `texts`."""
+    *_, (_text, outcome) = _steps(questionnaire, texts, locale)
     return outcome.replies
 
 
@@ -214,19 +218,7 @@ def test_the_interview_never_shows_an_internal_code(questionnaire, locale):
     script += ["résumé", "annuler", "?", "non", "statut 1", "liste", "aide"]
     codes = {q.id for q in questionnaire.questions} | {c.id for q in questionnaire.questions for c in q.choices
                                                        if "_" in c.id} | {c.id for c in DIRECTIONS if "_" in c.id}
-    conversation = Conversation("console:a", locale=locale)
-    interviews: dict = {}
-    for n, text in enumerate(script):
-        event = Incoming(f"e{n}", "console:a", text)
-        drafts = {i: v for i, v in interviews.items() if v.status.editable}
-        command = route(event, conversation, drafts, questionnaire, directions=DIRECTIONS)
-        referenced = interviews.get(command.id_argument) if command and command.id_argument else None
-        snapshot = Snapshot(conversation=conversation, questionnaire=questionnaire, drafts=drafts,
-                            referenced=referenced, next_id=max(interviews, default=0) + 1, directions=DIRECTIONS,
-                            assessments=(), may_view_referenced=referenced is not None)
-        outcome = handle(snapshot, event, dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), command)
-        conversation = outcome.conversation
-        interviews.update({i.id: i for i in outcome.interviews})
+    for text, outcome in _steps(questionnaire, script, locale):
         for reply in outcome.replies:
             shown = render(reply, locale).text
             leaked = [code for code in codes if re.search(rf"\b{re.escape(code)}\b", shown)]
