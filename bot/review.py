@@ -186,6 +186,13 @@ def add_months(moment: dt.datetime, months: int) -> dt.datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
+def _text_refused(user: str, text: str, usage: str) -> list[Reply]:
+    """A question or reply without its number or text (`usage` shows how to write it), or too long."""
+    if len(text) > MAX_TEXT:
+        return [Reply(user, ReplyKind.ERROR, "review.text_too_long", {"length": len(text), "max": MAX_TEXT})]
+    return [Reply(user, ReplyKind.ERROR, usage, {})]
+
+
 class ReviewDesk:
     """The review side of the application; works inside the caller's transaction."""
 
@@ -990,10 +997,8 @@ class ReviewDesk:
     async def _ask(self, tx: Tx, user: str, command: Command, now: dt.datetime) -> list[Reply]:
         """`question <n°> <texte>`: a reviewer of the assessment asks its requester; the review's clock pauses."""
         assessment_id, text = command.id_argument, command.rest
-        if assessment_id is None or not text:
-            return [Reply(user, ReplyKind.ERROR, "review.ask.usage", {})]
-        if len(text) > MAX_TEXT:
-            return [Reply(user, ReplyKind.ERROR, "review.text_too_long", {"length": len(text), "max": MAX_TEXT})]
+        if assessment_id is None or not text or len(text) > MAX_TEXT:
+            return _text_refused(user, text, "review.ask.usage")
         row = await tx.assessment(assessment_id)
         if row is None:
             return await self._refuse(tx, user, None, "not_found", now, wanted=assessment_id)
@@ -1019,10 +1024,8 @@ class ReviewDesk:
     async def _reply(self, tx: Tx, user: str, command: Command, now: dt.datetime) -> list[Reply]:
         """`réponse <n°> <texte>`: the requester's reply reaches every reviewer; the open questions close."""
         assessment_id, text = command.id_argument, command.rest
-        if assessment_id is None or not text:
-            return [Reply(user, ReplyKind.ERROR, "review.reply.usage", {})]
-        if len(text) > MAX_TEXT:
-            return [Reply(user, ReplyKind.ERROR, "review.text_too_long", {"length": len(text), "max": MAX_TEXT})]
+        if assessment_id is None or not text or len(text) > MAX_TEXT:
+            return _text_refused(user, text, "review.reply.usage")
         row = await tx.assessment(assessment_id)
         if row is None or row.interview.requester != user:
             await tx.audit(actor=user, action="access_refused", assessment_id=row.interview.id if row else None,
