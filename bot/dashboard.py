@@ -65,8 +65,6 @@ def next_step(row: AssessmentRow, waiting_roles: list[str], now: dt.datetime, *,
 
 async def build(app: Boussole, tx: Tx, user: str, now: dt.datetime) -> Reply:
     """The user's dashboard as a reply (a catalogue key and its parameters), read in the caller's transaction."""
-    def role_label(role: str) -> str:
-        return app.config.roles[role].label if role in app.config.roles else role
 
     own = await tx.own_assessments(user, MAX_ITEMS)
     waiting = await tx.roles_waited_for(user)
@@ -76,7 +74,8 @@ async def build(app: Boussole, tx: Tx, user: str, now: dt.datetime) -> Reply:
         asked = row.interview.status is Status.IN_REVIEW and bool(await tx.open_questions(row.interview.id))
         assessments.append({
             "id": row.interview.id, "title": row.title or "", "status": row.interview.status.value,
-            "next": next_step(row, roles, now, asked=asked).value, "roles": ", ".join(role_label(r) for r in roles),
+            "next": next_step(row, roles, now, asked=asked).value,
+            "roles": ", ".join(app.review.label(r) for r in roles),
             "date": row.next_review_at,
             "actions": ("resume", "report") if row.interview.status.editable else ("report",),
         })

@@ -50,15 +50,12 @@ async def manager_digest(app: Boussole, batch: Batch, manager: str, directions: 
     def age(iso: str | None) -> int:
         return (now - dt.datetime.fromisoformat(iso)).days if iso else 0
 
-    def role_label(role: str) -> str:
-        return app.config.roles[role].label if role in app.config.roles else role
-
     content = {
         "directions": [app.config.directions[name].label for name in directions],
         "since": since,
         "new": [{"id": r.id, "title": r.title or "", "requester": r.requester, "status": r.status} for r in new],
-        "pending": [{"id": r.review.assessment_id, "title": r.review.title or "", "role": role_label(r.review.role),
-                     "days": r.waited.days} for r in pending],
+        "pending": [{"id": r.review.assessment_id, "title": r.review.title or "",
+                     "role": app.review.label(r.review.role), "days": r.waited.days} for r in pending],
         "blockers": [{"id": r.id, "title": r.title or "", "criterion": criterion} for r, criterion in blockers],
         "decisions": [{"id": r.id, "title": r.title or "", "status": r.status} for r in decisions],
         "soon": [{"id": r.id, "title": r.title or "", "date": r.next_review_at} for r in soon],
@@ -93,23 +90,21 @@ async def review_sections(app: Boussole, batch: Batch, requests: list[WaitingReq
     with no delegate."""
     every = app.config.reminders.review_pending_days
 
-    def role_label(role: str) -> str:
-        return app.config.roles[role].label if role in app.config.roles else role
 
     overdue = sorted((r for r in requests if r.waited.days >= every),
-                     key=lambda r: (role_label(r.review.role), -r.waited.total_seconds()))
+                     key=lambda r: (app.review.label(r.review.role), -r.waited.total_seconds()))
     asked = {q.id: (r.review, q) for r in requests for q in r.open_questions}
     today = app.review.today(batch.now).isoformat()
     alone = [a for a in await batch.tx.absences_on(today) if a.delegate is None and app.config.roles_of(a.user)]
     return {
         "overdue_reviews": [{"id": r.review.assessment_id, "title": r.review.title or "",
-                             "role": role_label(r.review.role), "days": r.waited.days} for r in overdue],
+                             "role": app.review.label(r.review.role), "days": r.waited.days} for r in overdue],
         "questions": [{"id": review.assessment_id, "title": review.title or "", "reviewer": q.asked_by,
                        "requester": review.requester,
                        "days": (batch.now - dt.datetime.fromisoformat(q.asked_at)).days}
                       for review, q in sorted(asked.values(), key=lambda pair: pair[1].id)],
         "absences": [{"reviewer": a.user, "date": a.ends_on,
-                      "roles": ", ".join(role_label(r) for r in app.config.roles_of(a.user))} for a in alone],
+                      "roles": ", ".join(app.review.label(r) for r in app.config.roles_of(a.user))} for a in alone],
     }
 
 

@@ -162,14 +162,14 @@ async def _stalled_reviews(app: Boussole, batch: Batch, requests: list[WaitingRe
         week = (longest - dt.timedelta(days=after)).days // 7
         roles = [r.review.role for r in requests]
         # A role since removed from the configuration is still waited for: show its name.
-        labels = [app.config.roles[r].label if r in app.config.roles else r for r in roles]
+        labels = [app.review.label(r) for r in roles]
         blocked = app.review.roles_without_decider(roles, first.requester)
         params: dict[str, Any] = {"id": assessment_id, "title": first.title or "", "requester": first.requester,
                                   "days": longest.days, "roles": ", ".join(labels)}
         key = "reminder.review_escalated"
         if blocked:
             key = "reminder.review_escalated_blocked"
-            params["blocked"] = ", ".join(app.config.roles[r].label for r in blocked)
+            params["blocked"] = ", ".join(app.review.label(r) for r in blocked)
         for admin in app.config.admins:
             batch.add(f"review-escalate:{assessment_id}:{round_}:{week}", admin, "review_escalated", assessment_id,
                       key, params, actions=("history",))

@@ -28,7 +28,6 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.assessments import save_assessment
 from bot.config import IDENTITY, Config
@@ -238,10 +237,6 @@ class ReviewDesk:
         months = own if own is not None else self.config.reminders.period_months
         return min(months, self.config.reminders.reservations_period_months) if reservations else months
 
-    def roles_for_criterion(self, criterion: int) -> list[str]:
-        named = [n for n, r in self.config.roles.items() if criterion in r.criteria]
-        return named or list(self.config.roles)
-
     def roles_for_criteria(self, criteria: tuple[int, ...]) -> list[str]:
         """Every role of any of the criteria, in config order; every role when none is named for them."""
         named = [n for n, r in self.config.roles.items() if set(criteria) & set(r.criteria)]
@@ -253,7 +248,7 @@ class ReviewDesk:
         for name in roles:
             for member in self.config.roles[name].members:
                 if member != exclude:
-                    out.setdefault(member, []).append(self.config.roles[name].label)
+                    out.setdefault(member, []).append(self.label(name))
         return out
 
     def roles_without_decider(self, roles: list[str], requester: str) -> list[str]:
@@ -266,18 +261,14 @@ class ReviewDesk:
                 continue
             eligible = len([m for m in role.members if m != requester])
             needed = role.approvals_needed or 1
-            if eligible == 0 or eligible < needed:
+            if eligible < needed:
                 blocked.append(name)
         return blocked
 
     # -- seats: who decides for a role on one assessment, now --------------------------------------
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.config.digest.timezone)
-
     def today(self, now: dt.datetime) -> dt.date:
         """The local date (absences are written in local dates)."""
-        return now.astimezone(self.zone).date()
+        return now.astimezone(self.config.zone).date()
 
     async def away(self, tx: Tx, now: dt.datetime) -> dict[str, Absence]:
         """Everyone away today, with their absence (the one that started first when several overlap)."""
@@ -487,7 +478,7 @@ class ReviewDesk:
                 absence = away[seat.member]
                 replies.append(Reply(seat.holder, ReplyKind.INFO, "review.delegated_request", {
                     "id": interview.id, "title": interview.title or "", "member": mention(seat.member),
-                    "role": self.config.roles[seat.role].label, "date": absence.ends_on}, interview.id))
+                    "role": self.label(seat.role), "date": absence.ends_on}, interview.id))
         return replies
 
     async def _stories(self, tx: Tx, interview: Interview) -> Any:
@@ -508,10 +499,10 @@ class ReviewDesk:
         title = interview.title or ""
         replies = [Reply(admin, ReplyKind.WARNING, "review.blocked", {
                        "id": interview.id, "title": title, "requester": interview.requester,
-                       "role": self.config.roles[role].label, "role_name": role,
+                       "role": self.label(role), "role_name": role,
                    }, interview.id, actions=("history",))
                    for role in blocked for admin in admins]
-        labels = ", ".join(self.config.roles[role].label for role in blocked)
+        labels = ", ".join(self.label(role) for role in blocked)
         replies.append(Reply(interview.requester, ReplyKind.WARNING, "review.blocked_requester",
                              {"id": interview.id, "title": title, "roles": labels}, interview.id))
         return replies
@@ -674,7 +665,7 @@ class ReviewDesk:
         if handed_away:
             holder = seats[handed_away[0]][0].holder if seats[handed_away[0]] else ""
             return await self._refuse(tx, user, assessment_id, "reassigned", now, by=holder,
-                                      role=self.config.roles[handed_away[0]].label)
+                                      role=self.label(handed_away[0]))
         plan = await tx.current_plan(assessment_id)
         opened = {r.role for r in rows}
         later = [role for stage in plan for role in stage if role not in opened and role in self.config.roles
@@ -682,7 +673,7 @@ class ReviewDesk:
         if later:
             waiting = ", ".join(self.label(r.role) for r in rows if r.decision is None)
             return await self._refuse(tx, user, assessment_id, "later_stage", now,
-                                      role=self.config.roles[later[0]].label, waiting=waiting)
+                                      role=self.label(later[0]), waiting=waiting)
         return await self._refuse(tx, user, assessment_id, "not_reviewer", now)
 
     async def _conclude(self, tx: Tx, interview: Interview, decided: dict[str, str | None], decision: Decision,
@@ -787,7 +778,7 @@ class ReviewDesk:
     def absence_began(self, absence: Absence) -> dt.datetime:
         """When an absence took effect: the start of its first day, or its declaration if later that day. A
         request made before went to the member; one made since went straight to the delegate."""
-        first_day = dt.datetime.combine(dt.date.fromisoformat(absence.starts_on), dt.time(0), tzinfo=self.zone)
+        first_day = dt.datetime.combine(dt.date.fromisoformat(absence.starts_on), dt.time(0), tzinfo=self.config.zone)
         return max(first_day, dt.datetime.fromisoformat(absence.created_at))
 
     async def requests_to_hand_over(self, tx: Tx, now: dt.datetime, requests: list[WaitingRequest]
@@ -900,7 +891,7 @@ class ReviewDesk:
         await tx.add_absence(user=user, starts_on=starts_on, ends_on=ends_on, delegate=delegate, now=stamp)
         await tx.audit(actor=user, action="absence_declared", assessment_id=None,
                        detail={"from": starts_on, "to": ends_on, "delegate": delegate}, now=stamp)
-        roles = ", ".join(self.config.roles[r].label for r in self.config.roles_of(user))
+        roles = ", ".join(self.label(r) for r in self.config.roles_of(user))
         params = {"from_day": starts_on, "to_day": ends_on, "roles": roles or "—"}
         if delegate is None:
             return [Reply(user, ReplyKind.INFO, "review.away.recorded_alone", params)]

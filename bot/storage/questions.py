@@ -62,8 +62,3 @@ class QuestionQueries(Queries):
         rows = await self.fetchall(f"SELECT {_COLUMNS} FROM review_questions WHERE answered_at IS NULL "
                                    "OR answered_at >= ? ORDER BY assessment_id, id", (since,))
         return [ReviewQuestion.from_row(r) for r in rows]
-
-    async def all_open_questions(self) -> list[ReviewQuestion]:
-        """Every question still waiting for its requester, oldest first (the digests)."""
-        rows = await self.fetchall(f"SELECT {_COLUMNS} FROM review_questions WHERE answered_at IS NULL ORDER BY id")
-        return [ReviewQuestion.from_row(r) for r in rows]

@@ -208,9 +208,9 @@ class ReviewQueries(Queries):
         return [ReviewRow.from_row(r) for r in rows]
 
     async def waiting_reviews(self, *, roles: list[str] | None = None, directions: list[str] | None = None,
-                              not_requested_by: str | None = None,
-                              requested_before: str | None = None) -> list[WaitingReview]:
-        """Review requests still waiting, oldest first; optionally only some roles', directions' or ages."""
+                              not_requested_by: str | None = None) -> list[WaitingReview]:
+        """Review requests still waiting, oldest first; optionally only some roles' or directions', or not
+        those of one requester."""
         sql, params = _WAITING, []
         if roles is not None:
             sql += f" AND r.role IN ({marks(roles)})"
@@ -221,8 +221,5 @@ class ReviewQueries(Queries):
         if not_requested_by is not None:
             sql += " AND a.requester != ?"
             params.append(not_requested_by)
-        if requested_before is not None:
-            sql += " AND r.requested_at <= ?"
-            params.append(requested_before)
         rows = await self.fetchall(sql + " ORDER BY r.requested_at, a.id", params)
         return [WaitingReview.from_row(r) for r in rows]
