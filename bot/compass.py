@@ -27,7 +27,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.escaping import visible_text
+from bot.escaping import one_line
 from bot.i18n import Translator
 from conversations.questionnaire import Level
 from conversations.rules import Summary
@@ -75,13 +75,6 @@ class Picture:
                    legend=tuple((str(status), str(word)) for status, word in data["legend"]), alt=data["alt"])
 
 
-def bounded(text: str, limit: int) -> str:
-    """User text on one line: no control characters, runs of spaces and line breaks as one space, at most
-    `limit` characters (the last one an ellipsis when it was cut)."""
-    line = " ".join(visible_text(text).split())
-    return line if len(line) <= limit else line[:limit - 1].rstrip() + "…"
-
-
 def status_of(level: Level | str, unanswered: int = 0) -> str:
     """A sector's status: its worst finding, or « à compléter » while its questions wait and none was found."""
     level = str(level)
@@ -97,7 +90,7 @@ def describe(*, number: int, title: str, version: str, when: str, criteria: Iter
              t: Translator) -> Picture:
     """The picture of one assessment in `t`'s language: `when` is the instant it shows (ISO), `criteria` the
     (number, name, status) of each rated criterion, criterion 1 first."""
-    title = bounded(title, MAX_TITLE)
+    title = one_line(title, MAX_TITLE)
     date = t.date(when, long=True)
     sectors = tuple(Sector(n, name, status) for n, name, status in criteria)
     words = {status: t(f"compass.status.{status}") for status in STATUSES}
@@ -111,8 +104,8 @@ def describe(*, number: int, title: str, version: str, when: str, criteria: Iter
 
 def compass_png(report: Mapping[str, Any], now: dt.datetime | None = None) -> bytes:
     """The picture of a report (`bot.report.build`), in French, dated now: for the command line's report. A
-    criterion is « à compléter » only when the report counts its questions still unanswered."""
-    criteria = [(c["number"], c["title"], status_of(c["level"], c.get("unanswered", 0)))
+    criterion with questions still unanswered is « à compléter »."""
+    criteria = [(c["number"], c["title"], status_of(c["level"], c["unanswered"]))
                 for c in report["criteria"] if c["number"]]
     picture = describe(number=report["id"], title=report["title"], version=report["questionnaire_version"],
                        when=(now or dt.datetime.now(dt.UTC)).isoformat(), t=Translator("fr"), criteria=criteria)

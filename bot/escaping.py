@@ -72,3 +72,10 @@ def markdown_text(text: str, *, newline: str = LINE_BREAK) -> str:
     """`text` as Markdown that shows it as typed; its newlines become `newline` (see the module's docstring)."""
     lines = visible_text(text).strip().split("\n")
     return newline.join(_markdown_line(line) for line in lines)
+
+
+def one_line(text: str, limit: int) -> str:
+    """User text on one line: no control characters, runs of spaces and line breaks as one space, at most
+    `limit` characters (the last one an ellipsis when it was cut)."""
+    line = " ".join(visible_text(text).split())
+    return line if len(line) <= limit else line[:limit - 1].rstrip() + "…"

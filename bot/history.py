@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.escaping import visible_text
+from bot.escaping import one_line
 from bot.i18n import Translator, who
 from conversations.answers import Answer
 from conversations.engine import choices_of
@@ -114,8 +114,7 @@ class Glossary:
 
 def quoted(text: Any, limit: int = QUOTE_LIMIT) -> str:
     """Typed text for one line: no control characters, no line breaks, at most `limit` characters."""
-    shown = " ".join(visible_text(str(text)).split())
-    return shown if len(shown) <= limit else shown[:limit - 1].rstrip() + "…"
+    return one_line(str(text), limit)
 
 
 def _text(detail: Mapping[str, Any], key: str) -> str:

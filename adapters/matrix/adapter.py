@@ -61,8 +61,8 @@ from adapters.matrix.verification import Verifications
 from adapters.posting import PostedMessages
 from bot import dashboard
 from bot.app import Boussole, NotYet, Undeliverable
-from bot.compass import bounded
 from bot.config import MatrixConfig
+from bot.escaping import one_line
 from bot.i18n import Rendered, Translator
 from bot.storage import DatabaseUnavailable, OutboxRow
 from bot.storage.dashboard import DashboardMessage
@@ -388,8 +388,7 @@ class MatrixAdapter:
     # -- verification (emoji SAS: verification.py) ----------------------------------------------------
     def _may_verify(self, user: str) -> bool:
         """Named people only: Matrix admins of the config, or `allowed_users`; never a whole allowed server."""
-        admins = {a.removeprefix("matrix:") for a in self.app.config.admins if a.startswith("matrix:")}
-        return user in admins or user in self.config.allowed_users
+        return self.app.config.is_admin(f"matrix:{user}") or user in self.config.allowed_users
 
     # -- outgoing ---------------------------------------------------------------------------------
     async def _dm_room(self, user: str) -> str:
@@ -529,7 +528,7 @@ def image_content(filename: str, png: bytes, alt: str | None) -> dict[str, Any]:
     text (statuses in words) when there is one; with a `filename` that differs, clients since Matrix 1.10
     show it as the caption."""
     width, height = struct.unpack(">II", png[16:24])   # the PNG header's IHDR
-    return {"msgtype": "m.image", "body": bounded(alt, MAX_BODY) if alt else filename, "filename": filename,
+    return {"msgtype": "m.image", "body": one_line(alt, MAX_BODY) if alt else filename, "filename": filename,
             "info": {"mimetype": "image/png", "size": len(png), "w": width, "h": height}}
 
 

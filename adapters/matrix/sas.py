@@ -15,7 +15,6 @@ vodozemac (through matrix-nio) does the key agreement, the SAS bytes and the MAC
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import Any
 import vodozemac
 from nio.crypto.sas import Sas as NioSas
 
-from adapters.matrix.keys import canonical_json, encode_base64
+from adapters.matrix.keys import canonical_json, decode_base64, encode_base64
 
 METHOD = "m.sas.v1"
 KEY_AGREEMENT = "curve25519-hkdf-sha256"
@@ -177,7 +176,7 @@ def _same(a: str, b: str) -> bool:
     """MACs compared in constant time, whatever their base64 padding."""
     def raw(text: str) -> bytes:
         try:
-            return base64.b64decode(text + "=" * (-len(text) % 4))
+            return decode_base64(text)
         except ValueError:
             return text.encode()
     return hmac.compare_digest(raw(a), raw(b))

@@ -33,8 +33,8 @@ from adapters.slack.blocks import answered, build, escape, home_view
 from adapters.slack.translate import PREFIX, Click, Modal, Translated, translate
 from bot import dashboard
 from bot.app import Boussole, Undeliverable
-from bot.compass import bounded
 from bot.config import SlackConfig
+from bot.escaping import one_line
 from bot.i18n import Rendered, Translator
 from bot.storage import OutboxRow, StorageError
 from conversations.commands import COMMANDS, Argument
@@ -360,7 +360,7 @@ class SlackAdapter:
             try:
                 await self.client.files_upload_v2(channel=channel, file=image, filename=Path(image).name,
                                                   title=title or rendered.heading or Path(image).name,
-                                                  alt_txt=bounded(alt, SLACK_ALT_TEXT) if alt else None)
+                                                  alt_txt=one_line(alt, SLACK_ALT_TEXT) if alt else None)
             except SlackApiError as exc:
                 raise Undeliverable(f"file upload: {exc.response.get('error')}") from exc
             await self.posted.remember(row, len(messages), channel, f"file:{row.id}", rendered, {"blocks": []})
