@@ -60,7 +60,7 @@ async def build(tx: Tx, questionnaire: Questionnaire, config: Config, assessment
         "decided_at": row.decided_at, "next_review": row.next_review_at,
         "impact": t.impact(summary.impact, questionnaire.impact.mitigation_reduction),
         "levels": [str(c.level) for c in summary.criteria if c.number > 0],
-        "criteria": [{"number": c.number, "title": t.text(c.title), "level": str(c.level),
+        "criteria": [{"number": c.number, "title": t.text(c.title), "level": str(c.level), "unanswered": c.unanswered,
                       "reasons": [t.finding(f) for f in c.findings]} for c in summary.criteria],
         "answers": answers,
         "exceptions": {t.text(questionnaire.short(q)) if questionnaire.has(q) else q: justification

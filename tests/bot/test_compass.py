@@ -184,6 +184,6 @@ async def test_the_picture_speaks_its_readers_language(app, locale, words):
 
 def test_the_command_lines_report_gets_the_same_picture_in_french():
     report = {"id": 4, "title": "Agent conversationnel", "questionnaire_version": "2025.1",
-              "criteria": [{"number": n, "title": f"Critère {n}", "level": "to_check" if n == 2 else "ok"}
-                           for n in range(8)]}
+              "criteria": [{"number": n, "title": f"Critère {n}", "level": "to_check" if n == 2 else "ok",
+                            "unanswered": 0} for n in range(8)]}
     assert _png(compass_png(report)).size == (1000, 1000)
