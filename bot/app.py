@@ -78,6 +78,7 @@ class Boussole:
         self.clock = clock
         self.directions = tuple(Choice(name, LocalText(d.label, d.label)) for name, d in config.directions.items())
         self.versions = load_versions(questionnaire)  # assessments answered under an earlier version keep it
+        self.glossary = Glossary.of(config, questionnaire, self.versions)  # what an audit trail's codes stand for
         self.reports_dir = (db.path.parent if str(db.path) != ":memory:" else Path(".")) / "reports"
         self._outbox_changed = asyncio.Event()
         self._inbox_changed = asyncio.Event()
@@ -185,7 +186,8 @@ class Boussole:
         state = await tx.user_state(event.user)
         conversation = state.conversation
         command = engine.route(event, conversation, state.drafts, self.questionnaire,
-                               default_locale=self.config.locale, versions=self.versions, directions=self.directions)
+                               default_locale=self.config.locale, versions=self.versions, directions=self.directions,
+                               audiences=self.audiences(event.user))
         if conversation.mode is Mode.COMMENTING:
             # The route read the text as the comment the pending decision waited for, or a command abandoning it.
             conversation = conversation.to(conversation.resting_mode, pending=None)
@@ -274,11 +276,10 @@ class Boussole:
         if own is not None:
             locales[own[0]] = own[1] or self.config.locale
         messages = []
-        glossary = Glossary.of(self.config, self.questionnaire, self.versions)
         for reply in replies:
             if reply.to not in locales:
                 locales[reply.to] = await self.locale_for(tx, reply.to)
-            messages.append((reply.to, render(reply, locales[reply.to], self.config.zone, glossary).to_json()))
+            messages.append((reply.to, render(reply, locales[reply.to], self.config.zone, self.glossary).to_json()))
         await tx.enqueue(messages, stamp)
 
     def notify_outbox(self) -> None:

@@ -426,7 +426,7 @@ class Config(Section):
                            f"approved ({listing}): add a member the bot can reach")
             elif role.may_be_required and any(reasons) and role.decide != "any":
                 reachable = len([r for r in reasons if r is None])
-                needed = len(role.members) if role.decide == "all" else (role.quorum or 1)
+                needed = role.approvals_needed or len(role.members)
                 if reachable < needed:
                     listing = "; ".join(f"{m}: {r}" for m, r in zip(role.members, reasons, strict=True) if r)
                     out.append(f'roles.{name}: decide = "{role.decide}" needs {needed} approvals, but only {reachable} '

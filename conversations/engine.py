@@ -669,7 +669,8 @@ def _awaited(conversation: Conversation, active: Interview | None, questionnaire
 
 def route(event: Incoming, conversation: Conversation, drafts: Mapping[int, Interview],
           questionnaire: Questionnaire, *, default_locale: str | None = None,
-          versions: Mapping[str, Questionnaire] | None = None, directions: tuple[Choice, ...] = ()) -> Command | None:
+          versions: Mapping[str, Questionnaire] | None = None, directions: tuple[Choice, ...] = (),
+          audiences: frozenset[Who] = frozenset()) -> Command | None:
     """What one message is: a command, or None when it is what the conversation waits for.
 
     While free text is awaited (a text question, a justification, a reviewer's comment) the text
@@ -683,11 +684,12 @@ def route(event: Incoming, conversation: Conversation, drafts: Mapping[int, Inte
         return None
     active = drafts.get(conversation.active) if conversation.active is not None else None
     command = parse_command(event.text, conversation.locale or default_locale)
-    if command is not None and command.name == "back" and active is None and not command.argument:
-        # with no interview to step back in, "back" / "retour" is a reviewer saying they are back (issue 15's word)
-        return Command("present", "")
     awaited = _awaited(conversation, active, questionnaire, versions or {}, directions)
     if awaited is None:
+        if (command is not None and command.name == "back" and active is None and not command.argument
+                and Who.REVIEWER in audiences):
+            # with no interview to step back in, a reviewer's "back" / "retour" says they are back (issue 15's word)
+            return Command("present", "")
         return command
     if command is not None and event.explicit and command.spec.fits(command.argument):
         return command
