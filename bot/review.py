@@ -32,7 +32,7 @@ from typing import Any
 from bot.assessments import save_assessment
 from bot.config import IDENTITY, Config
 from bot.i18n import mention
-from bot.storage import Absence, Assignment, ReviewQuestion, ReviewRow, Tx, VoteRow, WaitingReview
+from bot.storage import Absence, Assignment, PostedPart, ReviewQuestion, ReviewRow, Tx, VoteRow, WaitingReview
 from conversations.answers import Answer
 from conversations.commands import COMMANDS, Command, Side, names
 from conversations.engine import choices_of, questionnaire_for
@@ -183,6 +183,17 @@ def add_months(moment: dt.datetime, months: int) -> dt.datetime:
     year, month = moment.year + month_index // 12, month_index % 12 + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
+
+
+QUESTION_KEY = "review.ask.question"  # a reviewer's question to the requester, as posted
+
+
+def answer_to_question(posted: PostedPart | None, sender: str, text: str) -> str | None:
+    """A reply to a reviewer's question (in its thread, or quoting it), by the requester it reached, is their
+    `réponse <n°> <texte>`; None for a reply to anything else."""
+    if posted is None or posted.key != QUESTION_KEY or posted.recipient != sender or posted.assessment_id is None:
+        return None
+    return f"{COMMANDS['reply'].fr[0]} {posted.assessment_id} {text}"
 
 
 def _text_refused(user: str, text: str, usage: str) -> list[Reply]:
@@ -1010,7 +1021,7 @@ class ReviewDesk:
         params = {"id": assessment_id, "title": interview.title or "", "reviewer": user, "roles": labels,
                   "text": text}
         return [Reply(user, ReplyKind.INFO, "review.ask.sent", params, assessment_id),
-                Reply(interview.requester, ReplyKind.DECISION, "review.ask.question", params, assessment_id)]
+                Reply(interview.requester, ReplyKind.DECISION, QUESTION_KEY, params, assessment_id)]
 
     async def _reply(self, tx: Tx, user: str, command: Command, now: dt.datetime) -> list[Reply]:
         """`réponse <n°> <texte>`: the requester's reply reaches every reviewer; the open questions close."""

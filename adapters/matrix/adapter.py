@@ -64,16 +64,15 @@ from bot.app import Boussole, NotYet, Undeliverable
 from bot.config import MatrixConfig
 from bot.escaping import one_line
 from bot.i18n import Rendered, Translator
+from bot.review import answer_to_question
 from bot.storage import DatabaseUnavailable, OutboxRow
 from bot.storage.dashboard import DashboardMessage
-from conversations.commands import COMMANDS
 from conversations.model import Incoming, Reply, ReplyKind, utc_iso
 
 logger = logging.getLogger(__name__)
 PREFIXES = ("!boussole", "/boussole")
 BACKFILL_PAGES = 20
 MAX_ID = 255        # the spec's limit for user, room and event ids
-REVIEW_QUESTION = "review.ask.question"  # a reviewer's question: a reply to it is the requester's answer
 MAX_BODY = 65_536   # a whole event is at most 64 KiB: a longer body cannot come from a homeserver
 
 
@@ -371,12 +370,9 @@ class MatrixAdapter:
         text = event.body.strip()
         replied = _replied_to(event)
         if replied is not None and direct:
-            posted = await self.posted.find(room_id, replied)
-            if (posted is not None and posted.key == REVIEW_QUESTION and posted.recipient == user
-                    and posted.assessment_id is not None):
-                # A reply (or a thread) on a reviewer's question is the requester's `réponse <n°> …`.
-                return Incoming(event_id, user, f"{COMMANDS['reply'].fr[0]} {posted.assessment_id} "
-                                                f"{_without_quote(text)}", explicit=True)
+            answer = answer_to_question(await self.posted.find(room_id, replied), user, _without_quote(text))
+            if answer is not None:
+                return Incoming(event_id, user, answer, explicit=True)
         lowered = text.lower()
         for prefix in PREFIXES:
             if lowered.startswith(prefix):

@@ -36,6 +36,7 @@ from bot.app import Boussole, Undeliverable
 from bot.config import SlackConfig
 from bot.escaping import one_line
 from bot.i18n import Rendered, Translator
+from bot.review import answer_to_question
 from bot.storage import OutboxRow, StorageError
 from conversations.commands import COMMANDS, Argument
 
@@ -45,7 +46,6 @@ logger = logging.getLogger(__name__)
 SETTLING_KEYS = {"review.recorded", "review.closed", "review.role_decided", "review.withdrawn_notice"}
 RETRIES = 5
 SLACK_ALT_TEXT = 1000  # characters of an image's alt_txt (files.getUploadURLExternal: alt_txt_too_large)
-REVIEW_QUESTION = "review.ask.question"  # a reviewer's question: a reply in its thread is the requester's answer
 
 
 class Pacer:
@@ -131,12 +131,10 @@ class SlackAdapter:
         """A reply in the thread of a reviewer's question is the requester's `réponse <n°> …`."""
         if translated.thread is None or len(translated.events) != 1:
             return translated
-        posted = await self.posted.find(*translated.thread)
         incoming = translated.events[0]
-        if (posted is None or posted.key != REVIEW_QUESTION or posted.recipient != incoming.user
-                or posted.assessment_id is None):
+        text = answer_to_question(await self.posted.find(*translated.thread), incoming.user, incoming.text)
+        if text is None:
             return translated
-        text = f"{COMMANDS['reply'].fr[0]} {posted.assessment_id} {incoming.text}"
         return replace(translated, events=[replace(incoming, text=text, explicit=True)])
 
     async def _on_home_opened(self, ack: AsyncAck, body: dict[str, Any]) -> None:
