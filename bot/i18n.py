@@ -586,6 +586,14 @@ DIGEST_SECTIONS = (("new", "new"), ("pending", "pending"), ("blockers", "blocker
                    ("questions", "question"), ("absences", "absence"))
 
 
+def _digest_items(t: Translator, digest: Mapping[str, Any], name: str, item_key: str) -> list[str]:
+    """One section of a digest, a line per item (with its impact level when known), then how many more."""
+    items = [t(f"digest.item.{item_key}", **_prepare(t, item))
+             + (t("digest.impact", level=item["impact"]) if item.get("impact") else "") for item in digest[name]]
+    more = digest.get(f"{name}_more", 0)
+    return [*items, t("digest.more", count=more)] if more else items
+
+
 def _render_digest(t: Translator, reply: Reply) -> tuple[str, str, list[dict[str, Any]]]:
     p = reply.params
     if reply.key == "digest.reviewer":
@@ -597,11 +605,8 @@ def _render_digest(t: Translator, reply: Reply) -> tuple[str, str, list[dict[str
     for name, item_key in DIGEST_SECTIONS:
         if name not in p:
             continue
-        items = [t(f"digest.item.{item_key}", **_prepare(t, item))
-                 + (t("digest.impact", level=item["impact"]) if item.get("impact") else "") for item in p[name]]
+        items = _digest_items(t, p, name, item_key)
         more = p.get(f"{name}_more", 0)
-        if more:
-            items.append(t("digest.more", count=more))
         sections.append({"name": name, "title": t(f"digest.{name}"), "items": items})
         lines.append(f"{t(f'digest.{name}')} ({len(p[name]) + more})")
         lines.extend(items or [t("digest.none")])
@@ -659,10 +664,7 @@ def _render_dashboard(t: Translator, reply: Reply) -> tuple[str, str, str, list[
             extra = digest.get(f"{name}_more", 0)
             if not digest.get(name) and not extra:
                 continue
-            part = [f"{t(f'digest.{name}')} ({len(digest[name]) + extra})"]
-            part += [t(f"digest.item.{item_key}", **_prepare(t, item)) for item in digest[name]]
-            if extra:
-                part.append(t("digest.more", count=extra))
+            part = [f"{t(f'digest.{name}')} ({len(digest[name]) + extra})", *_digest_items(t, digest, name, item_key)]
             parts.append({"text": "\n".join(part), "assessment": None, "actions": []})
         sections.append({"name": "directions", "title": t("dashboard.directions", directions=", ".join(
                              digest["directions"]), since=t.date(digest["since"])),
